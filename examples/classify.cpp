@@ -1,0 +1,238 @@
+// classify: label texts with a lat encoder, the way an application would.
+//
+//   classify --model DIR [--speedup S] [--threads N] [--max-length N] [--batch N] [--json]
+//            [--ids] [--label NAME=DESCRIPTION]... [--input FILE|-] [TEXT ...]
+//
+// A model with a classifier head (BertForSequenceClassification) labels texts itself; a plain
+// embedding model labels them zero-shot, by the --label descriptions they are closest to.
+// Input lines are a text, or text<TAB>gold label (index or name); with gold labels an accuracy
+// summary ends the output.
+#include <algorithm>
+#include <charconv>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <lat/encoder.hpp>
+#include <lat/error.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Args {
+  std::string model;
+  lat::EncoderOptions options;
+  int batch = 8;
+  bool json = false;
+  bool ids = false;
+  std::vector<lat::ZeroShotClassifier::Label> labels;
+  std::optional<std::string> input;
+  std::vector<std::string> texts;
+};
+
+struct Line {
+  std::string text;
+  std::optional<std::string> gold;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "classify: " << problem << "\n"
+            << "usage: classify --model DIR [--speedup S] [--threads N] [--max-length N] "
+               "[--batch N] [--json] [--ids] [--label NAME=DESCRIPTION]... [--input FILE|-] "
+               "[TEXT ...]\n";
+  std::exit(2);
+}
+
+template <typename T>
+T number(const std::string& flag, const std::string& value) {
+  T out{};
+  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
+  if (ec != std::errc() || end != value.data() + value.size()) {
+    usage(flag + " needs a number, got '" + value + "'");
+  }
+  return out;
+}
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--model") {
+      a.model = value();
+    } else if (arg == "--speedup") {
+      a.options.speedup = number<double>(arg, value());
+    } else if (arg == "--threads") {
+      a.options.threads = number<int>(arg, value());
+    } else if (arg == "--max-length") {
+      a.options.max_length = number<int>(arg, value());
+    } else if (arg == "--batch") {
+      a.batch = number<int>(arg, value());
+      if (a.batch < 1) usage("--batch must be at least 1");
+    } else if (arg == "--json") {
+      a.json = true;
+    } else if (arg == "--ids") {
+      a.ids = true;
+    } else if (arg == "--label") {
+      const std::string v = value();
+      const auto eq = v.find('=');
+      if (eq == std::string::npos || eq == 0) usage("--label needs NAME=DESCRIPTION");
+      a.labels.push_back({v.substr(0, eq), v.substr(eq + 1)});
+    } else if (arg == "--input") {
+      a.input = value();
+    } else if (arg == "--help" || arg == "-h") {
+      usage("label texts with a lat model");
+    } else if (arg.starts_with("--")) {
+      usage("unknown flag " + arg);
+    } else {
+      a.texts.push_back(arg);
+    }
+  }
+  if (a.model.empty()) usage("--model is required");
+  if (a.texts.empty() && !a.input) a.input = "-";
+  return a;
+}
+
+std::vector<Line> read_lines(const Args& a) {
+  std::vector<Line> lines;
+  for (const auto& t : a.texts) lines.push_back({t, std::nullopt});
+  if (!a.input) return lines;
+  std::ifstream file;
+  if (*a.input != "-") {
+    file.open(*a.input, std::ios::binary);
+    if (!file) throw std::runtime_error(*a.input + ": cannot open");
+  }
+  std::istream& in = *a.input == "-" ? std::cin : file;
+  std::string line;
+  bool first = true;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    const auto tab = line.rfind('\t');
+    Line l{line, std::nullopt};
+    if (tab != std::string::npos) l = {line.substr(0, tab), line.substr(tab + 1)};
+    const bool header = first && l.gold == "label";
+    first = false;
+    if (!header) lines.push_back(std::move(l));
+  }
+  return lines;
+}
+
+// A gold label given as a name or an index, as a label index.
+int gold_index(const std::string& gold, const std::vector<std::string>& names) {
+  const auto it = std::find(names.begin(), names.end(), gold);
+  if (it != names.end()) return static_cast<int>(it - names.begin());
+  int index = -1;
+  const auto [end, ec] = std::from_chars(gold.data(), gold.data() + gold.size(), index);
+  if (ec != std::errc() || end != gold.data() + gold.size() || index < 0 ||
+      index >= static_cast<int>(names.size())) {
+    throw std::runtime_error("gold label '" + gold + "' is neither a label name nor an index");
+  }
+  return index;
+}
+
+template <typename T>
+nlohmann::json array(const std::vector<T>& v) {
+  return nlohmann::json(v);
+}
+
+int run(const Args& a) {
+  const lat::Encoder encoder(a.model, a.options);
+  std::optional<lat::ZeroShotClassifier> zero_shot;
+  if (!encoder.info().classifier) {
+    if (a.labels.size() < 2) {
+      throw std::runtime_error(a.model +
+                               " has no classifier head: give --label NAME=DESCRIPTION at least "
+                               "twice to classify zero-shot by similarity");
+    }
+    zero_shot.emplace(encoder, a.labels);
+  }
+  std::vector<std::string> names = encoder.info().labels;
+  if (zero_shot) {
+    names.clear();
+    for (const auto& l : zero_shot->labels()) names.push_back(l.name);
+  }
+
+  const std::vector<Line> lines = read_lines(a);
+  std::vector<double> times;
+  double total_ms = 0;
+  int graded = 0, correct = 0;
+  for (std::size_t start = 0; start < lines.size(); start += static_cast<std::size_t>(a.batch)) {
+    const std::size_t end = std::min(lines.size(), start + static_cast<std::size_t>(a.batch));
+    std::vector<std::string> texts;
+    for (std::size_t i = start; i < end; ++i) texts.push_back(lines[i].text);
+    const auto results = zero_shot ? zero_shot->classify(texts) : encoder.classify(texts);
+    total_ms += results.front().ms;
+    for (std::size_t i = start; i < end; ++i) {
+      const auto& r = results[i - start];
+      times.push_back(r.ms);
+      std::optional<bool> right;
+      if (lines[i].gold) {
+        right = gold_index(*lines[i].gold, names) == r.label;
+        ++graded;
+        correct += *right ? 1 : 0;
+      }
+      if (a.json) {
+        nlohmann::json j{{"label", r.label_name},
+                         {"probs", array(r.probs)},
+                         {"logits", array(r.logits)},
+                         {"tokens", r.tokens},
+                         {"truncated", r.truncated},
+                         {"kept", array(r.kept)},
+                         {"ms", r.ms}};
+        if (right) j["correct"] = *right;
+        if (a.ids) j["ids"] = array(encoder.tokenize(lines[i].text).ids);
+        std::cout << j.dump() << "\n";
+      } else {
+        std::cout << std::left << std::setw(12) << r.label_name << std::fixed
+                  << std::setprecision(3) << r.probs[static_cast<std::size_t>(r.label)] << "  "
+                  << (right ? (*right ? "ok     " : "wrong  ") : "") << lines[i].text << "\n";
+        if (a.ids) {
+          std::cout << "            ids:";
+          for (int id : encoder.tokenize(lines[i].text).ids) std::cout << ' ' << id;
+          std::cout << "\n";
+        }
+      }
+    }
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times.empty() ? 0.0 : times[times.size() / 2];
+  if (a.json) {
+    nlohmann::json s{{"count", lines.size()},
+                     {"total_ms", total_ms},
+                     {"median_ms", median},
+                     {"speedup", encoder.info().speedup},
+                     {"threads", encoder.info().threads}};
+    if (graded > 0) s["accuracy"] = static_cast<double>(correct) / graded;
+    std::cout << nlohmann::json{{"summary", s}}.dump() << "\n";
+  } else {
+    std::cout << "\n"
+              << lines.size() << " texts in " << std::setprecision(1) << total_ms
+              << " ms (median call " << median << " ms, batch " << a.batch << ", "
+              << encoder.info().threads << " threads, speedup " << encoder.info().speedup << ")";
+    if (graded > 0) {
+      std::cout << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / graded
+                << " on " << graded << " labelled";
+    }
+    std::cout << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  try {
+    return run(args);
+  } catch (const lat::Error& e) {
+    std::cerr << "classify: " << e.what() << "\n";
+  } catch (const std::exception& e) {
+    std::cerr << "classify: " << e.what() << "\n";
+  }
+  return 1;
+}

@@ -1,0 +1,116 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lat/schedule.hpp"
+#include "lat/tokenizer.hpp"
+
+namespace lat {
+
+struct EncoderOptions {
+  int threads = 0;                // threads per call; 0 uses every core
+  int max_length = 0;             // tokens per input, specials included; 0: the model folder's
+  std::optional<double> speedup;  // >= 1; unset: lat.json in the model folder, else 1 (dense)
+  bool trace = false;             // record ACC and kept positions of every layer
+};
+
+// How the encoder behaves, as built from the folder and the options.
+struct EncoderInfo {
+  int layers = 0, hidden = 0, heads = 0, intermediate = 0, max_positions = 0;
+  int max_length = 0;  // tokens per input after truncation
+  int threads = 0;
+  double speedup = 1.0;             // the knob in force
+  bool classifier = false;          // BertForSequenceClassification head present
+  std::vector<std::string> labels;  // label names in id order (classifier only)
+  bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row
+  bool normalize = false;           // embeddings are L2-normalised
+};
+
+// One layer's view of one input, when EncoderOptions::trace is set.
+struct LayerTrace {
+  std::vector<float> acc;  // ACC of each row that entered the layer, in that order
+  std::vector<int> kept;   // original positions of the rows that left the layer
+};
+
+// What every result carries.
+struct RunInfo {
+  int tokens = 0;          // tokens that entered the encoder, [CLS] and [SEP] included
+  bool truncated = false;  // the text was cut to max_length
+  std::vector<int> kept;   // rows kept by each layer
+  double ms = 0;           // wall time of the call that produced this result
+  std::vector<LayerTrace> trace;
+};
+
+// Last hidden states of an input (its kept rows) and its pooled embedding.
+struct EncoderOutput : RunInfo {
+  std::vector<float> hidden;     // rows x hidden, row-major
+  std::vector<int> positions;    // original position of each row of hidden
+  std::vector<float> embedding;  // pooled as the model folder says (normalised if it says so)
+  std::vector<float> logits;     // classifier models only
+};
+
+struct Classification : RunInfo {
+  int label = 0;
+  std::string label_name;
+  std::vector<float> probs;  // softmax of logits (sigmoid for multi-label models)
+  std::vector<float> logits;
+};
+
+struct Embedding : RunInfo {
+  std::vector<float> values;
+};
+
+// A BERT encoder loaded from a Hugging Face model folder. Immutable after construction; every
+// method may be called from many threads at once.
+class Encoder {
+ public:
+  explicit Encoder(const std::filesystem::path& folder, const EncoderOptions& options = {});
+  ~Encoder();
+  Encoder(Encoder&&) noexcept;
+  Encoder& operator=(Encoder&&) noexcept;
+
+  // Texts in UTF-8; inputs run together as one packed batch.
+  std::vector<Classification> classify(std::span<const std::string> texts) const;
+  std::vector<Embedding> embed(std::span<const std::string> texts) const;
+  // Pre-tokenised inputs (ids with [CLS] first; type ids empty for all zeros).
+  std::vector<EncoderOutput> run(std::span<const Encoding> inputs) const;
+
+  Encoding tokenize(std::string_view text) const;
+  Encoding tokenize_pair(std::string_view first, std::string_view second) const;
+  const Tokenizer& tokenizer() const;
+  const EncoderInfo& info() const;
+  // The keep counts this encoder uses for an input of `tokens` tokens.
+  Schedule schedule(int tokens) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<const Impl> impl_;
+};
+
+// Zero-shot classification with an embedding model: each label is described by a sentence,
+// and a text takes the label whose description its embedding is closest to (cosine).
+class ZeroShotClassifier {
+ public:
+  struct Label {
+    std::string name;
+    std::string description;
+  };
+  ZeroShotClassifier(const Encoder& encoder, std::vector<Label> labels);
+  // logits are the cosine similarities; probs their softmax at temperature 0.05.
+  std::vector<Classification> classify(std::span<const std::string> texts) const;
+  const std::vector<Label>& labels() const { return labels_; }
+
+ private:
+  const Encoder& encoder_;
+  std::vector<Label> labels_;
+  std::vector<Embedding> label_embeddings_;
+};
+
+}  // namespace lat

@@ -1,0 +1,86 @@
+#include "io/json_file.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include "lat/error.hpp"
+
+namespace lat::io {
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {
+    throw Error(ErrorCode::kIo, path.string() + ": missing or not a regular file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(ErrorCode::kIo, path.string() + ": cannot open");
+  std::ostringstream text;
+  text << in.rdbuf();
+  try {
+    return nlohmann::json::parse(text.str());
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(ErrorCode::kFormat, path.string() + ": not valid JSON: " + e.what());
+  }
+}
+
+JsonFields::JsonFields(const nlohmann::json& object, std::string file)
+    : object_(object), file_(std::move(file)) {
+  if (!object_.is_object()) {
+    throw Error(ErrorCode::kFormat, file_ + ": expected a JSON object at the top level");
+  }
+}
+
+void JsonFields::fail(const char* key, const std::string& what) const {
+  throw Error(ErrorCode::kConfig, file_ + ": field '" + key + "' " + what);
+}
+
+bool JsonFields::has(const char* key) const {
+  auto it = object_.find(key);
+  return it != object_.end() && !it->is_null();
+}
+
+std::optional<long long> JsonFields::integer(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  const auto& v = object_.at(key);
+  if (v.is_number_integer()) return v.get<long long>();
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e18 && d < 9e18) {
+      return static_cast<long long>(d);
+    }
+  }
+  fail(key, "must be an integer, found " + v.dump());
+}
+
+std::optional<double> JsonFields::number(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  const auto& v = object_.at(key);
+  if (!v.is_number()) fail(key, "must be a number, found " + v.dump());
+  return v.get<double>();
+}
+
+std::optional<bool> JsonFields::boolean(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  const auto& v = object_.at(key);
+  if (!v.is_boolean()) fail(key, "must be true or false, found " + v.dump());
+  return v.get<bool>();
+}
+
+std::optional<std::string> JsonFields::string(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  const auto& v = object_.at(key);
+  if (!v.is_string()) fail(key, "must be a string, found " + v.dump());
+  return v.get<std::string>();
+}
+
+long long JsonFields::integer_in(const char* key, long long lo, long long hi) const {
+  const auto v = integer(key);
+  if (!v) fail(key, "is missing");
+  if (*v < lo || *v > hi) {
+    fail(key, "is " + std::to_string(*v) + ", outside [" + std::to_string(lo) + ", " +
+                  std::to_string(hi) + "]");
+  }
+  return *v;
+}
+
+}  // namespace lat::io

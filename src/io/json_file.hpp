@@ -1,0 +1,35 @@
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+namespace lat::io {
+
+// Parses a JSON file; errors name the file.
+nlohmann::json read_json(const std::filesystem::path& path);
+
+// Typed access to one field of a JSON object, with errors that name the file and the field.
+class JsonFields {
+ public:
+  JsonFields(const nlohmann::json& object, std::string file);
+
+  bool has(const char* key) const;
+  std::optional<long long> integer(const char* key) const;
+  std::optional<double> number(const char* key) const;
+  std::optional<bool> boolean(const char* key) const;
+  std::optional<std::string> string(const char* key) const;
+  // An integer field that must be present and lie in [lo, hi].
+  long long integer_in(const char* key, long long lo, long long hi) const;
+  [[noreturn]] void fail(const char* key, const std::string& what) const;
+
+  const nlohmann::json& json() const { return object_; }
+  const std::string& file() const { return file_; }
+
+ private:
+  const nlohmann::json& object_;
+  std::string file_;
+};
+
+}  // namespace lat::io

@@ -1,0 +1,40 @@
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/weights.hpp"
+
+namespace lat::model {
+
+// Sequences packed row after row, no padding: sequence s owns rows offsets[s]..offsets[s+1].
+struct PackedBatch {
+  std::vector<std::int32_t> ids;
+  std::vector<std::int32_t> type_ids;
+  std::vector<int> offsets{0};
+};
+
+// What one layer did to one sequence, recorded only when asked.
+struct LayerTrace {
+  std::vector<float> acc;  // ACC of each row that entered the layer
+  std::vector<int> kept;   // original positions of the rows that left it
+};
+
+struct ForwardResult {
+  int width = 0;
+  std::vector<float> hidden;                   // last layer's rows, packed
+  std::vector<int> offsets;                    // per sequence, into hidden's rows
+  std::vector<int> positions;                  // original position of each row of hidden
+  std::vector<std::vector<LayerTrace>> trace;  // [sequence][layer], empty unless asked
+};
+
+// The encoder of DESIGN.md section 1. keep[s][l] is how many rows sequence s keeps in layer l
+// (its row count everywhere for the dense model).
+ForwardResult forward(const BertWeights& weights, const PackedBatch& batch,
+                      std::span<const std::vector<int>> keep, bool trace);
+
+// Pooler (tanh) then classifier on the first row of each sequence: logits, sequence after sequence.
+std::vector<float> classify_head(const BertWeights& weights, const ForwardResult& result);
+
+}  // namespace lat::model

@@ -1,0 +1,178 @@
+// Bad folders, files, options and inputs: each a lat::Error naming what is wrong, never a crash.
+#include <cmath>
+
+#include "io/safetensors.hpp"
+#include "lat/encoder.hpp"
+#include "lat/error.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Expects fn to throw a lat::Error whose message contains every one of `parts`.
+template <typename Fn>
+void expect_error(Fn fn, std::initializer_list<const char*> parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    for (const char* p : parts)
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+  }
+}
+
+// A copy of the tiny model folder to damage.
+struct TinyCopy : test::TempDir {
+  TinyCopy() : test::TempDir("bad") {
+    for (const auto& f : fs::directory_iterator(test::golden_dir() / "tiny-bert")) {
+      fs::copy_file(f.path(), path() / f.path().filename());
+    }
+  }
+  void edit_config(const std::function<void(nlohmann::json&)>& change) const {
+    auto json = test::read_json(path() / "config.json");
+    change(json);
+    test::write_file(path() / "config.json", json.dump());
+  }
+};
+
+TEST(BadInput, FolderMissingOrAFile) {
+  expect_error([] { Encoder("/nonexistent/model"); }, {"/nonexistent/model", "does not exist"});
+  const test::TempDir dir("file");
+  test::write_file(dir.path() / "f", "x");
+  expect_error([&] { Encoder(dir.path() / "f"); }, {"not a directory"});
+  expect_error([&] { Encoder(dir.path()); }, {"config.json"});
+}
+
+TEST(BadInput, SafetensorsDamage) {
+  const TinyCopy m;
+  const fs::path file = m.path() / "model.safetensors";
+  const std::string good = test::read_file(file);
+  test::write_file(file, good.substr(0, 5));
+  expect_error([&] { io::SafeTensors{file}; }, {"model.safetensors", "truncated"});
+  test::write_file(file, good.substr(0, good.size() / 2));
+  expect_error([&] { Encoder{m.path()}; }, {"model.safetensors", "out of range"});
+  std::string huge = good;
+  huge[6] = '\x7f';
+  test::write_file(file, huge);
+  expect_error([&] { io::SafeTensors{file}; }, {"header length"});
+  std::string not_json = good;
+  not_json[8] = '#';
+  test::write_file(file, not_json);
+  expect_error([&] { io::SafeTensors{file}; }, {"not valid JSON"});
+}
+
+TEST(BadInput, SafetensorsTables) {
+  const test::TempDir dir("st");
+  const fs::path file = dir.path() / "model.safetensors";
+  auto write = [&](const std::string& header, std::size_t data_bytes) {
+    std::string out(8, '\0');
+    for (int i = 0; i < 8; ++i)
+      out[static_cast<std::size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+    test::write_file(file, out + header + std::string(data_bytes, '\0'));
+  };
+  write(
+      R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})",
+      12);
+  expect_error([&] { io::SafeTensors{file}; }, {"overlap", "'a'", "'b'"});
+  write(R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", 8);
+  expect_error([&] { io::SafeTensors{file}; }, {"tensor 'a'", "needs 12"});
+  write(R"({"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,8]}})", 8);
+  expect_error([&] { io::SafeTensors{file}; }, {"tensor 'a'", "unknown dtype 'Q4'"});
+  write(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", 8);
+  expect_error([&] { io::SafeTensors{file}; }, {"tensor 'a'", "shape"});
+  write(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", 8);
+  expect_error([&] { io::SafeTensors{file}; }, {"tensor 'a'", "absurd"});
+  write(R"([1,2])", 0);
+  expect_error([&] { io::SafeTensors{file}; }, {"not a JSON object"});
+}
+
+TEST(BadInput, TensorMissingOrMisshapen) {
+  const TinyCopy m;
+  m.edit_config([](auto& j) { j["intermediate_size"] = 64; });
+  expect_error([&] { Encoder{m.path()}; },
+               {"intermediate.dense", "does not match config.json", "[64"});
+  m.edit_config([](auto& j) {
+    j["intermediate_size"] = 100;
+    j["num_hidden_layers"] = 6;
+  });
+  expect_error([&] { Encoder{m.path()}; }, {"encoder.layer.5", "missing"});
+}
+
+TEST(BadInput, ConfigFields) {
+  const TinyCopy m;
+  const std::pair<std::function<void(nlohmann::json&)>, std::vector<const char*>> cases[] = {
+      {[](auto& j) { j.erase("hidden_size"); }, {"config.json", "hidden_size", "missing"}},
+      {[](auto& j) { j["hidden_size"] = -48; }, {"hidden_size", "-48"}},
+      {[](auto& j) { j["num_hidden_layers"] = 0; }, {"num_hidden_layers", "outside"}},
+      {[](auto& j) { j["vocab_size"] = 1LL << 40; }, {"vocab_size", "outside"}},
+      {[](auto& j) { j["num_attention_heads"] = 5; }, {"num_attention_heads", "does not divide"}},
+      {[](auto& j) { j["hidden_size"] = "big"; }, {"hidden_size", "integer"}},
+      {[](auto& j) { j["model_type"] = "gpt2"; }, {"model_type", "gpt2"}},
+      {[](auto& j) { j["hidden_act"] = "swish"; }, {"hidden_act", "swish"}},
+      {[](auto& j) {
+         j["id2label"] = {{"0", "a"}, {"7", "b"}, {"2", "c"}};
+       },
+       {"id2label"}},
+  };
+  const std::string original = test::read_file(m.path() / "config.json");
+  for (const auto& [change, parts] : cases) {
+    test::write_file(m.path() / "config.json", original);
+    m.edit_config(change);
+    try {
+      Encoder{m.path()};
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      for (const char* p : parts)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << e.what();
+    }
+  }
+  test::write_file(m.path() / "config.json", "{not json");
+  expect_error([&] { Encoder{m.path()}; }, {"config.json", "not valid JSON"});
+}
+
+TEST(BadInput, VocabularyProblems) {
+  const TinyCopy m;
+  test::write_file(m.path() / "vocab.txt", "");
+  expect_error([&] { Encoder{m.path()}; }, {"vocab.txt", "empty"});
+  test::write_file(m.path() / "vocab.txt", "[PAD]\n[UNK]\n[SEP]\nthe\n");
+  expect_error([&] { Encoder{m.path()}; }, {"vocab.txt", "[CLS]"});
+  fs::remove(m.path() / "vocab.txt");
+  expect_error([&] { Encoder{m.path()}; }, {"tokenizer.json", "vocab.txt"});
+}
+
+TEST(BadInput, Options) {
+  const fs::path tiny = test::golden_dir() / "tiny-bert";
+  expect_error([&] { Encoder(tiny, {.threads = -1}); }, {"threads"});
+  for (double s : {0.5, std::nan(""), HUGE_VAL, -HUGE_VAL}) {
+    expect_error([&] { Encoder(tiny, {.speedup = s}); }, {"speedup"});
+  }
+  expect_error([&] { Encoder(tiny, {.max_length = 1}); }, {"max_length"});
+  expect_error([&] { Encoder(tiny, {.max_length = 100000}); },
+               {"max_length", "max_position_embeddings"});
+  const TinyCopy m;
+  test::write_file(m.path() / "lat.json", R"({"speedup": 0.2})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "speedup"});
+}
+
+TEST(BadInput, IdsAndTexts) {
+  const Encoder encoder(test::golden_dir() / "tiny-bert");
+  auto run = [&](Encoding e) { encoder.run(std::vector<Encoding>{std::move(e)}); };
+  expect_error([&] { run({{}, {}, false}); }, {"input 0", "no token ids"});
+  expect_error([&] { run({{101, 5000, 102}, {}, false}); }, {"token id 5000", "position 1"});
+  expect_error([&] { run({{101, -3}, {}, false}); }, {"token id -3"});
+  expect_error([&] { run({{101, 102}, {0}, false}); }, {"type ids"});
+  expect_error([&] { run({{101, 102}, {0, 2}, false}); }, {"type id 2"});
+  expect_error([&] { run({std::vector<std::int32_t>(513, 1000), {}, false}); }, {"513 tokens"});
+  const std::vector<std::string> bad{"fine", "bad \xc3\x28 byte"};
+  expect_error([&] { encoder.classify(bad); }, {"text 1", "invalid UTF-8", "byte offset 4"});
+  std::string longest;
+  for (int i = 0; i < 100000; ++i) longest += "the ";
+  const auto r = encoder.classify(std::vector<std::string>{longest});
+  EXPECT_TRUE(r[0].truncated);
+  EXPECT_EQ(r[0].tokens, 512);
+}
+
+}  // namespace
+}  // namespace lat

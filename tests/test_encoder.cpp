@@ -1,0 +1,236 @@
+// Encoder outputs against transformers on real weights (golden files by
+// tools/reference/make_golden.py). Tolerance: max abs difference 1e-4 on every compared value.
+#include <algorithm>
+#include <cmath>
+#include <thread>
+
+#include "io/safetensors.hpp"
+#include "lat/encoder.hpp"
+#include "lat/error.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+namespace fs = std::filesystem;
+using test::golden_dir;
+constexpr float kTolerance = 1e-4f;
+
+std::vector<Encoding> encodings_of(const nlohmann::json& inputs) {
+  std::vector<Encoding> out;
+  for (const auto& in : inputs) {
+    out.push_back({in["ids"].get<std::vector<std::int32_t>>(),
+                   in["type_ids"].get<std::vector<std::int32_t>>(), false});
+  }
+  return out;
+}
+
+// Runs the inputs in mixed-length batches of 1, 2, 3, ... inputs, in a shuffled order.
+std::vector<EncoderOutput> run_in_batches(const Encoder& encoder,
+                                          const std::vector<Encoding>& all) {
+  std::vector<std::size_t> order(all.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = (i * 17) % all.size();
+  std::vector<EncoderOutput> outputs(all.size());
+  std::size_t next = 0;
+  for (std::size_t size = 1; next < order.size(); ++size) {
+    std::vector<Encoding> batch;
+    const std::size_t end = std::min(order.size(), next + size);
+    for (std::size_t i = next; i < end; ++i) batch.push_back(all[order[i]]);
+    auto results = encoder.run(batch);
+    for (std::size_t i = next; i < end; ++i) outputs[order[i]] = std::move(results[i - next]);
+    next = end;
+  }
+  return outputs;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+// Compares sampled hidden rows, and the embedding and logits where the golden file has them.
+void expect_matches(const nlohmann::json& golden, const std::vector<float>& values,
+                    const std::vector<EncoderOutput>& outputs, const char* embedding_key) {
+  const auto& inputs = golden["inputs"];
+  float worst_hidden = 0, worst_embedding = 0, worst_logits = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto& in = inputs[i];
+    const auto& out = outputs[i];
+    const auto n = in["ids"].size();
+    ASSERT_EQ(out.positions.size(), n) << "dense runs keep every row";
+    const int d = static_cast<int>(out.hidden.size() / n);
+    std::size_t offset = in["offset"];
+    for (int row : in["rows"].get<std::vector<int>>()) {
+      for (int j = 0; j < d; ++j) {
+        const float diff =
+            std::abs(out.hidden[static_cast<std::size_t>(row * d + j)] - values[offset++]);
+        worst_hidden = std::max(worst_hidden, diff);
+      }
+    }
+    worst_embedding = std::max(
+        worst_embedding, max_abs_diff(out.embedding, in[embedding_key].get<std::vector<float>>()));
+    if (in.contains("logits") && !out.logits.empty()) {
+      worst_logits =
+          std::max(worst_logits, max_abs_diff(out.logits, in["logits"].get<std::vector<float>>()));
+    }
+  }
+  EXPECT_LE(worst_hidden, kTolerance);
+  EXPECT_LE(worst_embedding, kTolerance);
+  EXPECT_LE(worst_logits, kTolerance);
+  std::printf("max abs diff: hidden %.3g, embedding %.3g, logits %.3g over %zu inputs\n",
+              static_cast<double>(worst_hidden), static_cast<double>(worst_embedding),
+              static_cast<double>(worst_logits), inputs.size());
+}
+
+TEST(Encoder, MiniLmHiddenStatesAndEmbeddingsMatchTransformers) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir(), {.max_length = 512});
+  EXPECT_TRUE(encoder.info().mean_pooling);
+  EXPECT_TRUE(encoder.info().normalize);
+  const auto golden = test::read_json(golden_dir() / "minilm.json");
+  ASSERT_GE(golden["inputs"].size(), 50u);
+  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  expect_matches(golden, test::read_f32(golden_dir() / "minilm.f32"), outputs, "mean_embedding");
+}
+
+TEST(Encoder, MiniLmTokenizesTheGoldenTextsAlike) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir(), {.max_length = 512});
+  const auto golden = test::read_json(golden_dir() / "minilm.json");
+  for (const auto& in : golden["inputs"]) {
+    if (!in.contains("text")) continue;
+    const Encoder& e = encoder;
+    const std::string text = in["text"];
+    const int max_length = in["max_length"];
+    const auto& tok = e.tokenizer();
+    const Encoding enc = in.contains("pair")
+                             ? tok.encode_pair(text, in["pair"].get<std::string>(), max_length)
+                             : tok.encode(text, max_length);
+    EXPECT_EQ(enc.ids, in["ids"].get<std::vector<std::int32_t>>()) << text;
+  }
+}
+
+// A BertForSequenceClassification on the MiniLM encoder: the golden file holds its seeded
+// head and config; the weights are the fetched model's, renamed as save_pretrained names them.
+fs::path make_classifier_folder(const test::TempDir& dir, const nlohmann::json& head) {
+  const fs::path src = test::model_dir();
+  for (const char* f :
+       {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(src / f, dir.path() / f);
+  }
+  test::write_file(dir.path() / "config.json", head["config"].dump());
+  const io::SafeTensors encoder_weights(src / "model.safetensors");
+  std::map<std::string, test::TensorSpec> tensors;
+  for (const auto& [name, t] : encoder_weights.tensors()) {
+    if (t.dtype != io::DType::kF32) continue;  // position_ids
+    tensors["bert." + name] = {
+        "F32", t.shape, std::string(reinterpret_cast<const char*>(t.data.data()), t.data.size())};
+  }
+  std::vector<float> w;
+  for (const auto& row : head["classifier.weight"]) {
+    for (float v : row) w.push_back(v);
+  }
+  const auto b = head["classifier.bias"].get<std::vector<float>>();
+  tensors["classifier.weight"] = test::f32_tensor(
+      {static_cast<std::int64_t>(b.size()), static_cast<std::int64_t>(w.size() / b.size())}, w);
+  tensors["classifier.bias"] = test::f32_tensor({static_cast<std::int64_t>(b.size())}, b);
+  test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(tensors));
+  return dir.path();
+}
+
+TEST(Encoder, MiniLmClassifierLogitsMatchTransformers) {
+  LAT_REQUIRE_MODEL();
+  const auto golden = test::read_json(golden_dir() / "minilm.json");
+  const test::TempDir dir("classifier");
+  const Encoder encoder(make_classifier_folder(dir, golden["classifier_head"]),
+                        {.max_length = 512});
+  ASSERT_TRUE(encoder.info().classifier);
+  EXPECT_EQ(encoder.info().labels, (std::vector<std::string>{"negative", "neutral", "positive"}));
+  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  float worst = 0;
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    worst = std::max(worst, max_abs_diff(outputs[i].logits,
+                                         golden["inputs"][i]["logits"].get<std::vector<float>>()));
+  }
+  EXPECT_LE(worst, kTolerance);
+  std::printf("classifier logits: max abs diff %.3g\n", static_cast<double>(worst));
+
+  const std::vector<std::string> texts{"a gorgeous film", "it is dull", ""};
+  const auto results = encoder.classify(texts);
+  ASSERT_EQ(results.size(), 3u);
+  for (const auto& r : results) {
+    EXPECT_EQ(r.probs.size(), 3u);
+    float sum = 0;
+    for (float p : r.probs) sum += p;
+    EXPECT_NEAR(sum, 1.f, 1e-5f);
+    EXPECT_EQ(r.label, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
+    EXPECT_EQ(r.label_name, encoder.info().labels[static_cast<std::size_t>(r.label)]);
+  }
+  EXPECT_EQ(results[2].tokens, 2) << "an empty text runs as [CLS] [SEP]";
+}
+
+TEST(Encoder, UnusualShapeBf16ModelMatchesTransformers) {
+  const Encoder encoder(golden_dir() / "tiny-bert");
+  const auto& info = encoder.info();
+  EXPECT_EQ(info.hidden, 48);
+  EXPECT_EQ(info.heads, 3);
+  EXPECT_EQ(info.layers, 5);
+  EXPECT_EQ(info.labels, (std::vector<std::string>{"red", "green", "blue"}));
+  const auto golden = test::read_json(golden_dir() / "tiny.json");
+  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  expect_matches(golden, test::read_f32(golden_dir() / "tiny.f32"), outputs, "cls_embedding");
+}
+
+TEST(Encoder, ResultsCarryTokensKeepCountsAndTime) {
+  const Encoder encoder(golden_dir() / "tiny-bert");
+  const std::vector<std::string> texts{"the cat sat", "a"};
+  const auto results = encoder.classify(texts);
+  EXPECT_EQ(results[0].tokens, 5);
+  EXPECT_EQ(results[0].kept, (std::vector<int>(5, 5)));
+  EXPECT_EQ(results[1].kept, (std::vector<int>(5, 3)));
+  EXPECT_GT(results[0].ms, 0.0);
+}
+
+TEST(Encoder, ConcurrentCallsEqualSerialOnes) {
+  const Encoder encoder(golden_dir() / "tiny-bert", {.threads = 1});
+  std::vector<std::string> texts;
+  for (int i = 0; i < 12; ++i)
+    texts.push_back(std::string(static_cast<std::size_t>(i * 7), 'a') + " the end");
+  const auto serial = encoder.classify(texts);
+  std::vector<std::vector<Classification>> parallel(4);
+  std::vector<std::thread> threads;
+  for (auto& p : parallel) threads.emplace_back([&] { p = encoder.classify(texts); });
+  for (auto& t : threads) t.join();
+  for (const auto& p : parallel) {
+    for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(p[i].logits, serial[i].logits);
+  }
+}
+
+TEST(Encoder, EmbeddingModelWithoutHeadRefusesClassify) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir());
+  const std::vector<std::string> texts{"x"};
+  EXPECT_THROW(encoder.classify(texts), Error);
+  const auto e = encoder.embed(texts);
+  double norm = 0;
+  for (float v : e[0].values) norm += double{v} * v;
+  EXPECT_NEAR(norm, 1.0, 1e-5) << "modules.json asks for normalised embeddings";
+}
+
+TEST(Encoder, ZeroShotPicksTheCloserDescription) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir());
+  const ZeroShotClassifier zs(encoder, {{"sports", "This text is about sports."},
+                                        {"cooking", "This text is about cooking food."}});
+  const std::vector<std::string> texts{"The striker scored twice in the final match.",
+                                       "Whisk the eggs and bake the cake for 30 minutes."};
+  const auto r = zs.classify(texts);
+  EXPECT_EQ(r[0].label_name, "sports");
+  EXPECT_EQ(r[1].label_name, "cooking");
+}
+
+}  // namespace
+}  // namespace lat

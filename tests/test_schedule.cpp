@@ -1,0 +1,70 @@
+#include <cmath>
+
+#include "lat/error.hpp"
+#include "lat/schedule.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+constexpr ModelShape kMiniLm{6, 384, 1536};
+constexpr ModelShape kBertBase{12, 768, 3072};
+
+TEST(Schedule, SpeedupOneIsDense) {
+  for (int n : {1, 2, 17, 128, 512}) {
+    const auto s = make_schedule(kMiniLm, n, 1.0);
+    EXPECT_EQ(s.keep, std::vector<int>(6, n));
+    EXPECT_DOUBLE_EQ(s.ratio, 1.0);
+    EXPECT_DOUBLE_EQ(s.predicted, 1.0);
+    EXPECT_TRUE(s.reached);
+  }
+}
+
+TEST(Schedule, CountsNeverRiseNorFallBelowOneAndReachTheAskedSpeedup) {
+  for (const auto& shape : {kMiniLm, kBertBase}) {
+    for (int n : {2, 8, 32, 128, 512}) {
+      for (double asked : {1.1, 1.5, 2.0, 3.0, 4.0, 6.0}) {
+        const auto s = make_schedule(shape, n, asked);
+        int previous = n;
+        for (int k : s.keep) {
+          EXPECT_LE(k, previous);
+          EXPECT_GE(k, 1);
+          previous = k;
+        }
+        const auto again = schedule_for_ratio(shape, n, s.ratio);
+        EXPECT_EQ(again.keep, s.keep);
+        if (s.reached) {
+          EXPECT_GE(s.predicted, asked) << "n " << n << " s " << asked;
+          // r is the largest that does: a slightly larger r no longer reaches it.
+          EXPECT_LT(schedule_for_ratio(shape, n, std::nextafter(s.ratio, 2.0) + 1e-12).predicted,
+                    asked);
+        } else {
+          EXPECT_EQ(s.keep, std::vector<int>(s.keep.size(), 1));
+          EXPECT_LT(s.predicted, asked);
+        }
+      }
+    }
+  }
+}
+
+TEST(Schedule, UnreachableSpeedupReturnsMostPrunedAndSaysSo) {
+  const auto s = make_schedule(kMiniLm, 4, 100.0);
+  EXPECT_FALSE(s.reached);
+  EXPECT_EQ(s.keep, std::vector<int>(6, 1));
+  EXPECT_GT(s.predicted, 1.0);
+}
+
+TEST(Schedule, FlopsFollowTheCostModel) {
+  const double d = 384, dff = 1536, m = 100, k = 40;
+  EXPECT_DOUBLE_EQ(layer_flops(kMiniLm, m, k),
+                   6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 4 * k * d * dff);
+}
+
+TEST(Schedule, BadSpeedupsAreErrors) {
+  for (double s : {0.5, 0.0, -1.0, std::nan(""), HUGE_VAL}) {
+    EXPECT_THROW(make_schedule(kMiniLm, 10, s), Error) << s;
+  }
+}
+
+}  // namespace
+}  // namespace lat

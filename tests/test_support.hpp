@@ -1,0 +1,52 @@
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace lat::test {
+
+std::filesystem::path model_dir();   // all-MiniLM-L6-v2
+std::filesystem::path data_dir();    // ../shared/data
+std::filesystem::path golden_dir();  // tests/golden
+
+// Skips the calling test, saying why, when the real model has not been fetched.
+#define LAT_REQUIRE_MODEL()                                                         \
+  do {                                                                              \
+    if (!std::filesystem::exists(::lat::test::model_dir() / "model.safetensors")) { \
+      GTEST_SKIP() << "real model missing at " << ::lat::test::model_dir()          \
+                   << "; run tools/fetch_model.sh";                                 \
+    }                                                                               \
+  } while (0)
+
+nlohmann::json read_json(const std::filesystem::path& path);
+std::vector<float> read_f32(const std::filesystem::path& path);
+std::string read_file(const std::filesystem::path& path);
+void write_file(const std::filesystem::path& path, const std::string& bytes);
+
+// A fresh, empty folder under the system temporary folder, removed on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name);
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// Writes safetensors files for tests: tensors in order, F32 or raw bytes with a dtype name.
+struct TensorSpec {
+  std::string dtype;
+  std::vector<std::int64_t> shape;
+  std::string bytes;
+};
+std::string safetensors_bytes(const std::map<std::string, TensorSpec>& tensors);
+TensorSpec f32_tensor(std::vector<std::int64_t> shape, const std::vector<float>& values);
+
+}  // namespace lat::test

@@ -1,0 +1,126 @@
+// Token ids against Hugging Face's tokenizer (golden files by tools/reference/make_golden.py).
+#include <fstream>
+
+#include "lat/error.hpp"
+#include "lat/tokenizer.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+using test::golden_dir;
+
+std::uint64_t fnv1a64(const std::vector<std::int32_t>& ids) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::int32_t id : ids) {
+    const auto u = static_cast<std::uint32_t>(id);
+    for (int b = 0; b < 4; ++b) {
+      h ^= (u >> (8 * b)) & 0xffu;
+      h *= 0x100000001b3ull;
+    }
+  }
+  return h;
+}
+
+TEST(Tokenizer, HardCasesEqualReference) {
+  LAT_REQUIRE_MODEL();
+  const auto tok = Tokenizer::from_folder(test::model_dir());
+  const auto cases = test::read_json(golden_dir() / "hard_cases.json");
+  ASSERT_GT(cases.size(), 50u);
+  for (const auto& c : cases) {
+    const std::string text = c["text"];
+    const int max_length = c["max_length"];
+    const Encoding e = c.contains("pair")
+                           ? tok.encode_pair(text, c["pair"].get<std::string>(), max_length)
+                           : tok.encode(text, max_length);
+    EXPECT_EQ(e.ids, c["ids"].get<std::vector<std::int32_t>>())
+        << "text: " << text
+        << (c.contains("pair") ? " | pair: " + c["pair"].get<std::string>() : "") << " max_length "
+        << max_length;
+    EXPECT_EQ(e.type_ids, c["type_ids"].get<std::vector<std::int32_t>>()) << text;
+  }
+}
+
+class DataDigests : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(DataDigests, EveryTextEqualsReference) {
+  LAT_REQUIRE_MODEL();
+  const auto [data_file, golden_file] = GetParam();
+  const auto path = test::data_dir() / data_file;
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "evaluation data missing at " << path;
+  const auto tok = Tokenizer::from_folder(test::model_dir());
+  std::ifstream data(path, std::ios::binary), golden(golden_dir() / golden_file);
+  std::string line, digest;
+  std::getline(data, line);      // header
+  std::getline(golden, digest);  // comment
+  int count = 0, wrong = 0;
+  while (std::getline(data, line)) {
+    if (line.empty()) continue;
+    ASSERT_TRUE(std::getline(golden, digest)) << "golden file shorter than " << data_file;
+    const std::string text = line.substr(0, line.rfind('\t'));
+    const auto ids = tok.encode(text, 512).ids;
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(fnv1a64(ids)));
+    if (digest != hex && ++wrong <= 5) {
+      ADD_FAILURE() << data_file << " line " << count + 2 << ": ids differ for: " << text;
+    }
+    ++count;
+  }
+  EXPECT_EQ(wrong, 0) << "of " << count << " texts in " << data_file;
+  EXPECT_FALSE(std::getline(golden, digest)) << "golden file longer than " << data_file;
+  RecordProperty("texts", count);
+}
+
+INSTANTIATE_TEST_SUITE_P(SharedData, DataDigests,
+                         ::testing::Values(std::pair{"sst2/train.tsv", "token_ids_sst2_train.txt"},
+                                           std::pair{"sst2/dev.tsv", "token_ids_sst2_dev.txt"},
+                                           std::pair{"imdb/train.tsv", "token_ids_imdb_train.txt"},
+                                           std::pair{"imdb/test.tsv", "token_ids_imdb_test.txt"}));
+
+TEST(Tokenizer, VocabTxtFolderLoads) {
+  const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
+  EXPECT_EQ(tok.vocab_size(), 5000);
+  EXPECT_EQ(tok.token(tok.cls_id()), "[CLS]");
+  const auto e = tok.encode("the cat", 512);
+  EXPECT_EQ(e.ids.front(), tok.cls_id());
+  EXPECT_EQ(e.ids.back(), tok.sep_id());
+}
+
+TEST(Tokenizer, InvalidUtf8NamesTheByteOffset) {
+  const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
+  const std::pair<std::string, std::string> bad[] = {
+      {"ok \xff here", "byte offset 3"},
+      {"ab\xc3", "byte offset 2"},
+      {"\xe2\x82 x", "byte offset 0"},
+      {"x\xc0\xaf", "byte offset 1"},
+      {"\xed\xa0\x80 surrogate", "byte offset 0"},
+      {"\xf4\x90\x80\x80", "byte offset 0"},
+  };
+  for (const auto& [text, where] : bad) {
+    try {
+      tok.encode(text, 512);
+      ADD_FAILURE() << "no error for invalid UTF-8";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kInput);
+      EXPECT_NE(std::string(e.what()).find(where), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(Tokenizer, LongTextIsTruncatedAndSaysSo) {
+  const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "the ";
+  const auto e = tok.encode(text, 512);
+  EXPECT_EQ(e.ids.size(), 512u);
+  EXPECT_TRUE(e.truncated);
+  EXPECT_FALSE(tok.encode("the", 512).truncated);
+}
+
+TEST(Tokenizer, EmptyTextIsClsSep) {
+  const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
+  EXPECT_EQ(tok.encode("", 512).ids, (std::vector<std::int32_t>{tok.cls_id(), tok.sep_id()}));
+}
+
+}  // namespace
+}  // namespace lat
