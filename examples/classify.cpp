@@ -1,12 +1,12 @@
 // classify: label texts with a lat encoder, the way an application would.
 //
 //   classify --model DIR [--speedup S] [--threads N] [--max-length N] [--batch N] [--json]
-//            [--ids] [--label NAME=DESCRIPTION]... [--input FILE|-] [TEXT ...]
+//            [--ids] [--explain] [--label NAME=DESCRIPTION]... [--input FILE|-] [TEXT ...]
 //
 // A model with a classifier head (BertForSequenceClassification) labels texts itself; a plain
 // embedding model labels them zero-shot, by the --label descriptions they are closest to.
 // Input lines are a text, or text<TAB>gold label (index or name); with gold labels an accuracy
-// summary ends the output.
+// summary ends the output. --explain shows, layer by layer, the word pieces each text kept.
 #include <algorithm>
 #include <charconv>
 #include <fstream>
@@ -27,6 +27,7 @@ struct Args {
   int batch = 8;
   bool json = false;
   bool ids = false;
+  bool explain = false;
   std::vector<lat::ZeroShotClassifier::Label> labels;
   std::optional<std::string> input;
   std::vector<std::string> texts;
@@ -40,8 +41,8 @@ struct Line {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "classify: " << problem << "\n"
             << "usage: classify --model DIR [--speedup S] [--threads N] [--max-length N] "
-               "[--batch N] [--json] [--ids] [--label NAME=DESCRIPTION]... [--input FILE|-] "
-               "[TEXT ...]\n";
+               "[--batch N] [--json] [--ids] [--explain] [--label NAME=DESCRIPTION]... "
+               "[--input FILE|-] [TEXT ...]\n";
   std::exit(2);
 }
 
@@ -78,6 +79,9 @@ Args parse(int argc, char** argv) {
       a.json = true;
     } else if (arg == "--ids") {
       a.ids = true;
+    } else if (arg == "--explain") {
+      a.explain = true;
+      a.options.trace = true;
     } else if (arg == "--label") {
       const std::string v = value();
       const auto eq = v.find('=');
@@ -140,6 +144,19 @@ nlohmann::json array(const std::vector<T>& v) {
   return nlohmann::json(v);
 }
 
+// The word pieces each layer kept, in order: layer l holds the pieces of trace[l].kept.
+std::vector<std::vector<std::string>> kept_pieces(const lat::Encoder& encoder,
+                                                  const std::string& text, const lat::RunInfo& r) {
+  const auto ids = encoder.tokenize(text).ids;
+  std::vector<std::vector<std::string>> layers;
+  for (const auto& layer : r.trace) {
+    auto& pieces = layers.emplace_back();
+    for (int p : layer.kept)
+      pieces.push_back(encoder.tokenizer().token(ids[static_cast<std::size_t>(p)]));
+  }
+  return layers;
+}
+
 int run(const Args& a) {
   const lat::Encoder encoder(a.model, a.options);
   std::optional<lat::ZeroShotClassifier> zero_shot;
@@ -186,6 +203,7 @@ int run(const Args& a) {
                          {"ms", r.ms}};
         if (right) j["correct"] = *right;
         if (a.ids) j["ids"] = array(encoder.tokenize(lines[i].text).ids);
+        if (a.explain) j["explain"] = kept_pieces(encoder, lines[i].text, r);
         std::cout << j.dump() << "\n";
       } else {
         std::cout << std::left << std::setw(12) << r.label_name << std::fixed
@@ -195,6 +213,15 @@ int run(const Args& a) {
           std::cout << "            ids:";
           for (int id : encoder.tokenize(lines[i].text).ids) std::cout << ' ' << id;
           std::cout << "\n";
+        }
+        if (a.explain) {
+          const auto layers = kept_pieces(encoder, lines[i].text, r);
+          for (std::size_t l = 0; l < layers.size(); ++l) {
+            std::cout << "            layer " << l + 1 << " keeps " << layers[l].size() << "/"
+                      << (l == 0 ? r.tokens : static_cast<int>(layers[l - 1].size())) << ":";
+            for (const auto& piece : layers[l]) std::cout << ' ' << piece;
+            std::cout << "\n";
+          }
         }
       }
     }

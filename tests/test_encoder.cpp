@@ -4,7 +4,6 @@
 #include <cmath>
 #include <thread>
 
-#include "io/safetensors.hpp"
 #include "lat/encoder.hpp"
 #include "lat/error.hpp"
 #include "test_support.hpp"
@@ -15,41 +14,6 @@ namespace {
 namespace fs = std::filesystem;
 using test::golden_dir;
 constexpr float kTolerance = 1e-4f;
-
-std::vector<Encoding> encodings_of(const nlohmann::json& inputs) {
-  std::vector<Encoding> out;
-  for (const auto& in : inputs) {
-    out.push_back({in["ids"].get<std::vector<std::int32_t>>(),
-                   in["type_ids"].get<std::vector<std::int32_t>>(), false});
-  }
-  return out;
-}
-
-// Runs the inputs in mixed-length batches of 1, 2, 3, ... inputs, in a shuffled order.
-std::vector<EncoderOutput> run_in_batches(const Encoder& encoder,
-                                          const std::vector<Encoding>& all) {
-  std::vector<std::size_t> order(all.size());
-  for (std::size_t i = 0; i < order.size(); ++i) order[i] = (i * 17) % all.size();
-  std::vector<EncoderOutput> outputs(all.size());
-  std::size_t next = 0;
-  for (std::size_t size = 1; next < order.size(); ++size) {
-    std::vector<Encoding> batch;
-    const std::size_t end = std::min(order.size(), next + size);
-    for (std::size_t i = next; i < end; ++i) batch.push_back(all[order[i]]);
-    auto results = encoder.run(batch);
-    for (std::size_t i = next; i < end; ++i) outputs[order[i]] = std::move(results[i - next]);
-    next = end;
-  }
-  return outputs;
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  float m = 0;
-  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
-    m = std::max(m, std::abs(a[i] - b[i]));
-  return m;
-}
 
 // Compares sampled hidden rows, and the embedding and logits where the golden file has them.
 void expect_matches(const nlohmann::json& golden, const std::vector<float>& values,
@@ -70,11 +34,12 @@ void expect_matches(const nlohmann::json& golden, const std::vector<float>& valu
         worst_hidden = std::max(worst_hidden, diff);
       }
     }
-    worst_embedding = std::max(
-        worst_embedding, max_abs_diff(out.embedding, in[embedding_key].get<std::vector<float>>()));
+    worst_embedding =
+        std::max(worst_embedding,
+                 test::max_abs_diff(out.embedding, in[embedding_key].get<std::vector<float>>()));
     if (in.contains("logits") && !out.logits.empty()) {
-      worst_logits =
-          std::max(worst_logits, max_abs_diff(out.logits, in["logits"].get<std::vector<float>>()));
+      worst_logits = std::max(
+          worst_logits, test::max_abs_diff(out.logits, in["logits"].get<std::vector<float>>()));
     }
   }
   EXPECT_LE(worst_hidden, kTolerance);
@@ -92,7 +57,7 @@ TEST(Encoder, MiniLmHiddenStatesAndEmbeddingsMatchTransformers) {
   EXPECT_TRUE(encoder.info().normalize);
   const auto golden = test::read_json(golden_dir() / "minilm.json");
   ASSERT_GE(golden["inputs"].size(), 50u);
-  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  const auto outputs = test::run_in_batches(encoder, test::encodings_of(golden["inputs"]));
   expect_matches(golden, test::read_f32(golden_dir() / "minilm.f32"), outputs, "mean_embedding");
 }
 
@@ -113,34 +78,6 @@ TEST(Encoder, MiniLmTokenizesTheGoldenTextsAlike) {
   }
 }
 
-// A BertForSequenceClassification on the MiniLM encoder: the golden file holds its seeded
-// head and config; the weights are the fetched model's, renamed as save_pretrained names them.
-fs::path make_classifier_folder(const test::TempDir& dir, const nlohmann::json& head) {
-  const fs::path src = test::model_dir();
-  for (const char* f :
-       {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
-    fs::copy_file(src / f, dir.path() / f);
-  }
-  test::write_file(dir.path() / "config.json", head["config"].dump());
-  const io::SafeTensors encoder_weights(src / "model.safetensors");
-  std::map<std::string, test::TensorSpec> tensors;
-  for (const auto& [name, t] : encoder_weights.tensors()) {
-    if (t.dtype != io::DType::kF32) continue;  // position_ids
-    tensors["bert." + name] = {
-        "F32", t.shape, std::string(reinterpret_cast<const char*>(t.data.data()), t.data.size())};
-  }
-  std::vector<float> w;
-  for (const auto& row : head["classifier.weight"]) {
-    for (float v : row) w.push_back(v);
-  }
-  const auto b = head["classifier.bias"].get<std::vector<float>>();
-  tensors["classifier.weight"] = test::f32_tensor(
-      {static_cast<std::int64_t>(b.size()), static_cast<std::int64_t>(w.size() / b.size())}, w);
-  tensors["classifier.bias"] = test::f32_tensor({static_cast<std::int64_t>(b.size())}, b);
-  test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(tensors));
-  return dir.path();
-}
-
 TEST(Encoder, MiniLmClassifierLogitsMatchTransformers) {
   LAT_REQUIRE_MODEL();
   const auto golden = test::read_json(golden_dir() / "minilm.json");
@@ -149,11 +86,12 @@ TEST(Encoder, MiniLmClassifierLogitsMatchTransformers) {
                         {.max_length = 512});
   ASSERT_TRUE(encoder.info().classifier);
   EXPECT_EQ(encoder.info().labels, (std::vector<std::string>{"negative", "neutral", "positive"}));
-  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  const auto outputs = test::run_in_batches(encoder, test::encodings_of(golden["inputs"]));
   float worst = 0;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
-    worst = std::max(worst, max_abs_diff(outputs[i].logits,
-                                         golden["inputs"][i]["logits"].get<std::vector<float>>()));
+    worst = std::max(worst,
+                     test::max_abs_diff(outputs[i].logits,
+                                        golden["inputs"][i]["logits"].get<std::vector<float>>()));
   }
   EXPECT_LE(worst, kTolerance);
   std::printf("classifier logits: max abs diff %.3g\n", static_cast<double>(worst));
@@ -180,7 +118,7 @@ TEST(Encoder, UnusualShapeBf16ModelMatchesTransformers) {
   EXPECT_EQ(info.layers, 5);
   EXPECT_EQ(info.labels, (std::vector<std::string>{"red", "green", "blue"}));
   const auto golden = test::read_json(golden_dir() / "tiny.json");
-  const auto outputs = run_in_batches(encoder, encodings_of(golden["inputs"]));
+  const auto outputs = test::run_in_batches(encoder, test::encodings_of(golden["inputs"]));
   expect_matches(golden, test::read_f32(golden_dir() / "tiny.f32"), outputs, "cls_embedding");
 }
 

@@ -1,9 +1,14 @@
 #include "test_support.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <sstream>
+
+#include "io/safetensors.hpp"
 
 namespace lat::test {
 namespace fs = std::filesystem;
@@ -74,6 +79,70 @@ TensorSpec f32_tensor(std::vector<std::int64_t> shape, const std::vector<float>&
   TensorSpec t{"F32", std::move(shape), std::string(values.size() * 4, '\0')};
   std::memcpy(t.bytes.data(), values.data(), t.bytes.size());
   return t;
+}
+
+std::vector<Encoding> encodings_of(const nlohmann::json& inputs) {
+  std::vector<Encoding> out;
+  for (const auto& in : inputs) {
+    out.push_back({in["ids"].get<std::vector<std::int32_t>>(),
+                   in["type_ids"].get<std::vector<std::int32_t>>(), false});
+  }
+  return out;
+}
+
+// Runs the inputs in mixed-length batches of 1, 2, 3, ... inputs, in a shuffled order.
+std::vector<EncoderOutput> run_in_batches(const Encoder& encoder,
+                                          const std::vector<Encoding>& all) {
+  std::vector<std::size_t> order(all.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937(7));
+  std::vector<EncoderOutput> outputs(all.size());
+  std::size_t next = 0;
+  for (std::size_t size = 1; next < order.size(); ++size) {
+    std::vector<Encoding> batch;
+    const std::size_t end = std::min(order.size(), next + size);
+    for (std::size_t i = next; i < end; ++i) batch.push_back(all[order[i]]);
+    auto results = encoder.run(batch);
+    for (std::size_t i = next; i < end; ++i) outputs[order[i]] = std::move(results[i - next]);
+    next = end;
+  }
+  return outputs;
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  float m = 0;
+  for (std::size_t i = 0; i < std::min(a.size(), b.size()); ++i)
+    m = std::max(m, std::abs(a[i] - b[i]));
+  return m;
+}
+
+// A BertForSequenceClassification on the MiniLM encoder: the golden file holds its seeded
+// head and config; the weights are the fetched model's, renamed as save_pretrained names them.
+std::filesystem::path make_classifier_folder(const test::TempDir& dir, const nlohmann::json& head) {
+  const std::filesystem::path src = test::model_dir();
+  for (const char* f :
+       {"vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"}) {
+    std::filesystem::copy_file(src / f, dir.path() / f);
+  }
+  test::write_file(dir.path() / "config.json", head["config"].dump());
+  const io::SafeTensors encoder_weights(src / "model.safetensors");
+  std::map<std::string, test::TensorSpec> tensors;
+  for (const auto& [name, t] : encoder_weights.tensors()) {
+    if (t.dtype != io::DType::kF32) continue;  // position_ids
+    tensors["bert." + name] = {
+        "F32", t.shape, std::string(reinterpret_cast<const char*>(t.data.data()), t.data.size())};
+  }
+  std::vector<float> w;
+  for (const auto& row : head["classifier.weight"]) {
+    for (float v : row) w.push_back(v);
+  }
+  const auto b = head["classifier.bias"].get<std::vector<float>>();
+  tensors["classifier.weight"] = test::f32_tensor(
+      {static_cast<std::int64_t>(b.size()), static_cast<std::int64_t>(w.size() / b.size())}, w);
+  tensors["classifier.bias"] = test::f32_tensor({static_cast<std::int64_t>(b.size())}, b);
+  test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(tensors));
+  return dir.path();
 }
 
 }  // namespace lat::test

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "lat/encoder.hpp"
+
 namespace lat::test {
 
 std::filesystem::path model_dir();   // all-MiniLM-L6-v2
@@ -48,5 +50,17 @@ struct TensorSpec {
 };
 std::string safetensors_bytes(const std::map<std::string, TensorSpec>& tensors);
 TensorSpec f32_tensor(std::vector<std::int64_t> shape, const std::vector<float>& values);
+
+// Golden inputs as encodings.
+std::vector<Encoding> encodings_of(const nlohmann::json& inputs);
+
+// Runs the inputs in mixed-length batches of 1, 2, 3, ... inputs, in a shuffled order.
+std::vector<EncoderOutput> run_in_batches(const Encoder& encoder, const std::vector<Encoding>& all);
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
+// A BertForSequenceClassification on the fetched MiniLM weights with the golden file's seeded
+// head and config, written into dir as save_pretrained names its tensors.
+std::filesystem::path make_classifier_folder(const TempDir& dir, const nlohmann::json& head);
 
 }  // namespace lat::test

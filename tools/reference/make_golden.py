@@ -12,6 +12,8 @@ Outputs (small enough to commit):
   minilm.json/.f32      last hidden states (sampled rows, every column), embeddings and logits
                         of all-MiniLM-L6-v2 and of a BertForSequenceClassification made on it
   tiny-bert/            a hand-made BF16 model of unusual shape, and tiny.json/.f32 its outputs
+  *_pruned.json/.f32    the pruned forward (lat_reference.py) at speedups 1.5, 2 and 3: keep
+                        counts, kept positions of every layer, hidden rows, embeddings, logits
 """
 import argparse
 import json
@@ -23,6 +25,8 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel
 
+from lat_reference import make_schedule, pruned_forward
+
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 DATA_FILES = {
     "sst2_train": "sst2/train.tsv",
@@ -31,6 +35,7 @@ DATA_FILES = {
     "imdb_test": "imdb/test.tsv",
 }
 MAX_SAMPLED_ROWS = 16
+SPEEDUPS = [1.5, 2.0, 3.0]
 
 
 def read_tsv(path):
@@ -45,6 +50,11 @@ def fnv1a64(ids):
     for b in struct.pack(f"<{len(ids)}i", *ids):
         h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
     return h
+
+
+def short(t):
+    """A float32 tensor as a list of the shortest decimals that read back to the same floats."""
+    return [float(str(v)) for v in t.detach().numpy().astype(np.float32).ravel()]
 
 
 def sampled_rows(n):
@@ -165,6 +175,39 @@ def write_reference(path, model, inputs, extra):
         json.dump({**extra, "inputs": inputs}, f, ensure_ascii=False)
 
 
+@torch.inference_mode()
+def write_pruned_reference(path, classifier, inputs, speedups):
+    """The pruned forward of every input at every speedup, one input at a time."""
+    bert = classifier.bert
+    cfg = bert.config
+    cases = []
+    with open(path.with_suffix(".f32"), "wb") as f32:
+        offset = 0
+        for index, item in enumerate(inputs):
+            ids = torch.tensor(item["ids"])
+            types = torch.tensor(item["type_ids"])
+            for s in speedups:
+                keep, r, predicted, reached = make_schedule(
+                    len(item["ids"]), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, s)
+                hidden, positions, trace = pruned_forward(bert, ids, types, keep)
+                logits = classifier.classifier(bert.pooler(hidden[None]))[0]
+                mean = hidden.mean(dim=0)
+                rows = sampled_rows(hidden.shape[0])
+                values = hidden[rows].numpy().astype("<f4")
+                f32.write(values.tobytes())
+                cases.append({
+                    "input": index, "speedup": s, "keep": keep, "ratio": r, "predicted": predicted,
+                    "reached": reached, "positions": positions.tolist(),
+                    "layers": [{"kept": kept.tolist(), "acc": short(acc)} for acc, kept in trace],
+                    "rows": rows, "offset": offset, "logits": short(logits),
+                    "mean_embedding": short(mean / mean.norm().clamp_min(1e-12)),
+                    "cls_embedding": short(hidden[0]),
+                })
+                offset += values.size
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"tolerance": 1e-4, "inputs": inputs, "cases": cases}, f, ensure_ascii=False)
+
+
 def make_tiny_model(minilm_dir, out_dir, seed):
     """A BF16 BertForSequenceClassification of unusual shape on a 5000-token vocabulary."""
     torch.manual_seed(seed)
@@ -243,6 +286,14 @@ def main():
     tiny_inputs = pick_inputs(tiny_tok, 24, [1, 2, 3, 5, 8, 13, 21, 34, 55, 89, 144, 233, 377, 512],
                               args.seed + 1)
     write_reference(out / "tiny.json", tiny, tiny_inputs, {"tolerance": 1e-4})
+
+    # Pruned: 32 inputs of 2 to 512 tokens on MiniLM (with the seeded classifier), all on tiny.
+    pruned_inputs = [i for i in inputs[:40] if len(i["ids"]) >= 2]
+    for item in pruned_inputs + tiny_inputs:
+        for key in ("rows", "offset", "mean_embedding", "cls_embedding", "logits"):
+            item.pop(key, None)
+    write_pruned_reference(out / "minilm_pruned.json", classifier, pruned_inputs, SPEEDUPS)
+    write_pruned_reference(out / "tiny_pruned.json", tiny, tiny_inputs, SPEEDUPS)
 
     # Cross-check: sentence-transformers gives the same embeddings as mean pooling above.
     from sentence_transformers import SentenceTransformer

@@ -1,0 +1,135 @@
+// The pruned encoder against the PyTorch reference (tools/reference/lat_reference.py) at
+// speedups 1.5, 2 and 3: keep counts, kept positions in every layer, and outputs within 1e-4.
+#include <algorithm>
+#include <cmath>
+
+#include "lat/encoder.hpp"
+#include "lat/error.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+constexpr float kTolerance = 1e-4f;
+
+struct Worst {
+  float hidden = 0, embedding = 0, logits = 0, acc = 0;
+  int position_mismatches = 0;
+};
+
+// Runs every golden input at every speedup of the golden file and compares.
+void compare(const std::filesystem::path& folder, const nlohmann::json& golden,
+             const std::vector<float>& values, const char* embedding_key) {
+  Worst w;
+  const auto inputs = test::encodings_of(golden["inputs"]);
+  std::map<double, std::vector<const nlohmann::json*>> by_speedup;
+  for (const auto& c : golden["cases"]) by_speedup[c["speedup"].get<double>()].push_back(&c);
+  for (const auto& [speedup, cases] : by_speedup) {
+    const Encoder encoder(folder, {.max_length = 512, .speedup = speedup, .trace = true});
+    const auto outputs = test::run_in_batches(encoder, inputs);
+    for (const nlohmann::json* cp : cases) {
+      const auto& c = *cp;
+      const auto& out = outputs[c["input"].get<std::size_t>()];
+      const std::string where =
+          "input " + c["input"].dump() + " at speedup " + std::to_string(speedup);
+      const auto schedule = encoder.schedule(out.tokens);
+      EXPECT_EQ(schedule.keep, c["keep"].get<std::vector<int>>()) << where;
+      EXPECT_EQ(schedule.ratio, c["ratio"].get<double>()) << where;
+      EXPECT_EQ(out.kept, c["keep"].get<std::vector<int>>()) << where;
+      if (out.trace.size() != c["layers"].size()) {
+        ADD_FAILURE() << where << ": no trace of every layer";
+        continue;
+      }
+      for (std::size_t l = 0; l < out.trace.size(); ++l) {
+        const auto& ref = c["layers"][l];
+        w.acc = std::max(
+            w.acc, test::max_abs_diff(out.trace[l].acc, ref["acc"].get<std::vector<float>>()));
+        if (out.trace[l].kept != ref["kept"].get<std::vector<int>>()) {
+          ++w.position_mismatches;
+          ADD_FAILURE() << where << ", layer " << l + 1 << ": kept positions differ";
+        }
+      }
+      if (out.positions != c["positions"].get<std::vector<int>>()) continue;
+      const auto d = static_cast<int>(out.hidden.size() / out.positions.size());
+      std::size_t offset = c["offset"];
+      for (int row : c["rows"].get<std::vector<int>>()) {
+        for (int j = 0; j < d; ++j) {
+          w.hidden = std::max(w.hidden, std::abs(out.hidden[static_cast<std::size_t>(row * d + j)] -
+                                                 values[offset++]));
+        }
+      }
+      w.embedding =
+          std::max(w.embedding,
+                   test::max_abs_diff(out.embedding, c[embedding_key].get<std::vector<float>>()));
+      w.logits =
+          std::max(w.logits, test::max_abs_diff(out.logits, c["logits"].get<std::vector<float>>()));
+    }
+  }
+  EXPECT_EQ(w.position_mismatches, 0);
+  EXPECT_LE(w.hidden, kTolerance);
+  EXPECT_LE(w.embedding, kTolerance);
+  EXPECT_LE(w.logits, kTolerance);
+  EXPECT_LE(w.acc, kTolerance);
+  std::printf("%zu cases: max abs diff hidden %.3g, embedding %.3g, logits %.3g, ACC %.3g\n",
+              golden["cases"].size(), static_cast<double>(w.hidden),
+              static_cast<double>(w.embedding), static_cast<double>(w.logits),
+              static_cast<double>(w.acc));
+}
+
+TEST(Pruning, MiniLmMatchesReference) {
+  LAT_REQUIRE_MODEL();
+  const auto golden = test::read_json(test::golden_dir() / "minilm_pruned.json");
+  ASSERT_GE(golden["inputs"].size(), 30u);
+  const test::TempDir dir("pruned");
+  const auto head = test::read_json(test::golden_dir() / "minilm.json")["classifier_head"];
+  // The classifier folder has no modules.json: its embedding is the [CLS] row.
+  compare(test::make_classifier_folder(dir, head), golden,
+          test::read_f32(test::golden_dir() / "minilm_pruned.f32"), "cls_embedding");
+}
+
+TEST(Pruning, UnusualShapeModelMatchesReference) {
+  const auto golden = test::read_json(test::golden_dir() / "tiny_pruned.json");
+  compare(test::golden_dir() / "tiny-bert", golden,
+          test::read_f32(test::golden_dir() / "tiny_pruned.f32"), "cls_embedding");
+}
+
+TEST(Pruning, MeanPoolingAveragesKeptRows) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir(), {.speedup = 3.0});
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "word" + std::to_string(i) + " ";
+  const auto out = encoder.run(std::vector{encoder.tokenize(text)});
+  const auto& o = out[0];
+  ASSERT_LT(o.positions.size(), static_cast<std::size_t>(o.tokens));
+  const std::size_t d = o.embedding.size();
+  std::vector<float> mean(d, 0.f);
+  for (std::size_t r = 0; r < o.positions.size(); ++r) {
+    for (std::size_t j = 0; j < d; ++j)
+      mean[j] += o.hidden[r * d + j] / static_cast<float>(o.positions.size());
+  }
+  double norm = 0;
+  for (float v : mean) norm += double{v} * v;
+  for (float& v : mean) v = static_cast<float>(v / std::sqrt(norm));
+  EXPECT_LE(test::max_abs_diff(o.embedding, mean), 1e-6f);
+}
+
+TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
+  const test::TempDir dir("knob");
+  for (const auto& f : std::filesystem::directory_iterator(test::golden_dir() / "tiny-bert")) {
+    std::filesystem::copy_file(f.path(), dir.path() / f.path().filename());
+  }
+  test::write_file(dir.path() / "lat.json", R"({"speedup": 2.0})");
+  EXPECT_EQ(Encoder(dir.path()).info().speedup, 2.0);
+  EXPECT_EQ(Encoder(dir.path(), {.speedup = 1.0}).info().speedup, 1.0);
+  EXPECT_EQ(Encoder(test::golden_dir() / "tiny-bert").info().speedup, 1.0);
+}
+
+TEST(Pruning, TraceIsOffUnlessAsked) {
+  const Encoder encoder(test::golden_dir() / "tiny-bert", {.speedup = 2.0});
+  const auto r = encoder.classify(std::vector<std::string>{"the cat sat on the mat today"});
+  EXPECT_TRUE(r[0].trace.empty());
+  EXPECT_LT(r[0].kept.back(), r[0].tokens);
+}
+
+}  // namespace
+}  // namespace lat
