@@ -29,33 +29,35 @@ const dnnl::engine& cpu_engine() {
   return engine;
 }
 
+dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows) const {
+  const dnnl::memory::dim M = rows, K = in_, N = out_;
+  // Weights "any" lets oneDNN pick its layout; after the first call the packed one is given.
+  const auto weights_md =
+      weights_ ? weights_.get_desc() : dnnl::memory::desc({K, N}, dt::f32, tag::any);
+  return dnnl::matmul::primitive_desc(
+      dnnl::matmul::desc(dnnl::memory::desc({M, K}, dt::f32, tag::ab), weights_md,
+                         dnnl::memory::desc({1, N}, dt::f32, tag::ab),
+                         dnnl::memory::desc({M, N}, dt::f32, tag::ab)),
+      attr_, cpu_engine());
+}
+
 Linear::Linear(const std::vector<float>& weight, const std::vector<float>& bias, int in, int out,
                Epilogue epilogue)
     : in_(in), out_(out) {
-  const auto& engine = cpu_engine();
-  const dnnl::memory::dim K = in, N = out, M = DNNL_RUNTIME_DIM_VAL;
-  const dnnl::memory::desc src_md({M, K}, dt::f32, tag::ab);
-  const dnnl::memory::desc dst_md({M, N}, dt::f32, tag::ab);
-  const dnnl::memory::desc any_weights_md({K, N}, dt::f32, tag::any);
-  const dnnl::memory::desc bias_md({1, N}, dt::f32, tag::ab);
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  attr_.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (epilogue != Epilogue::kNone) {
     dnnl::post_ops ops;
     ops.append_eltwise(1.f, algorithm_of(epilogue), 0.f, 0.f);
-    attr.set_post_ops(ops);
+    attr_.set_post_ops(ops);
   }
-  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(src_md, any_weights_md, bias_md, dst_md),
-                                        attr, engine);
-  matmul_ = dnnl::matmul(pd);
-  scratchpad_ = pd.scratchpad_desc();
-
+  const auto& engine = cpu_engine();
+  const auto pd = describe(64);
   // W^T as K x N is the [out, in] buffer read with strides (1, K): format "ba".
   dnnl::stream stream(engine);
-  dnnl::memory given({{K, N}, dt::f32, tag::ba}, engine, const_cast<float*>(weight.data()));
+  dnnl::memory given({{in, out}, dt::f32, tag::ba}, engine, const_cast<float*>(weight.data()));
   weights_ = dnnl::memory(pd.weights_desc(), engine);
   dnnl::reorder(given, weights_).execute(stream, given, weights_);
-  bias_ = dnnl::memory(bias_md, engine);
+  bias_ = dnnl::memory({{1, out}, dt::f32, tag::ab}, engine);
   std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
   stream.wait();
 }
@@ -63,16 +65,20 @@ Linear::Linear(const std::vector<float>& weight, const std::vector<float>& bias,
 void Linear::operator()(const float* x, std::int64_t rows, float* y) const {
   if (rows == 0) return;
   const auto& engine = cpu_engine();
+  const auto pd = describe(rows);
+  const dnnl::matmul matmul(pd);
   dnnl::stream stream(engine);
-  dnnl::memory src({{rows, in_}, dt::f32, tag::ab}, engine, const_cast<float*>(x));
-  dnnl::memory dst({{rows, out_}, dt::f32, tag::ab}, engine, y);
-  std::vector<std::uint8_t> scratch(scratchpad_.get_size());
-  dnnl::memory scratchpad(scratchpad_, engine, scratch.data());
-  matmul_.execute(stream, {{DNNL_ARG_SRC, src},
-                           {DNNL_ARG_WEIGHTS, weights_},
-                           {DNNL_ARG_BIAS, bias_},
-                           {DNNL_ARG_DST, dst},
-                           {DNNL_ARG_SCRATCHPAD, scratchpad}});
+  dnnl::memory src(pd.src_desc(), engine, const_cast<float*>(x));
+  dnnl::memory dst(pd.dst_desc(), engine, y);
+  thread_local std::vector<std::uint8_t> scratch;
+  if (scratch.size() < pd.scratchpad_desc().get_size())
+    scratch.resize(pd.scratchpad_desc().get_size());
+  dnnl::memory scratchpad(pd.scratchpad_desc(), engine, scratch.data());
+  matmul.execute(stream, {{DNNL_ARG_SRC, src},
+                          {DNNL_ARG_WEIGHTS, weights_},
+                          {DNNL_ARG_BIAS, bias_},
+                          {DNNL_ARG_DST, dst},
+                          {DNNL_ARG_SCRATCHPAD, scratchpad}});
   stream.wait();
 }
 

@@ -8,8 +8,11 @@ namespace lat::kernels {
 
 enum class Epilogue { kNone, kGeluErf, kGeluTanh, kRelu, kTanh };
 
-// y = epilogue(x W^T + b) for any number of rows, as one oneDNN matmul. The primitive is made
-// once, with the weights reordered into the layout it prefers; calls are safe from many threads.
+// y = epilogue(x W^T + b) as one oneDNN matmul. The weights are reordered once, at load, into
+// the blocked layout oneDNN's kernels prefer; that layout does not depend on the row count.
+// Each call makes the primitive for its row count, which oneDNN's primitive cache turns into a
+// lookup after the first time (a fixed-size kernel is faster than one for any row count).
+// Calls are safe from many threads at once.
 class Linear {
  public:
   // weight: [out, in] row-major, as PyTorch stores nn.Linear.
@@ -23,10 +26,11 @@ class Linear {
   int out() const { return out_; }
 
  private:
+  dnnl::matmul::primitive_desc describe(std::int64_t rows) const;
+
   int in_, out_;
-  dnnl::matmul matmul_;
+  dnnl::primitive_attr attr_;
   dnnl::memory weights_, bias_;
-  dnnl::memory::desc scratchpad_;
 };
 
 const dnnl::engine& cpu_engine();

@@ -44,17 +44,28 @@ void embed(const BertWeights& w, const PackedBatch& batch, float* x) {
 
 }  // namespace
 
+// Buffers reused from call to call on the same thread, so the hot path allocates nothing once
+// warm. They grow to the largest batch a thread has run and are freed when the thread ends.
+struct Workspace {
+  std::vector<float> x, kept_x, qkv, context, projected, inner, probs, head_acc;
+
+  static float* take(std::vector<float>& v, std::size_t n) {
+    if (v.size() < n) v.resize(n);
+    return v.data();
+  }
+};
+
 ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace) {
   const auto& c = w.config;
   const int d = c.hidden, heads = c.heads, dh = d / heads;
   const int sequences = static_cast<int>(batch.offsets.size()) - 1;
-  const std::int64_t rows = batch.offsets.back();
+  const auto rows = static_cast<std::size_t>(batch.offsets.back());
+  const auto ud = static_cast<std::size_t>(d);
 
   ForwardResult result;
   result.width = d;
-  result.offsets = batch.offsets;
-  result.positions.resize(static_cast<std::size_t>(rows));
+  result.positions.resize(rows);
   for (int s = 0; s < sequences; ++s) {
     for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {
       result.positions[static_cast<std::size_t>(r)] = r - batch.offsets[s];
@@ -62,90 +73,128 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
   }
   if (trace) result.trace.assign(static_cast<std::size_t>(sequences), {});
 
-  int longest = 0;
-  for (int s = 0; s < sequences; ++s)
-    longest = std::max(longest, batch.offsets[s + 1] - batch.offsets[s]);
+  // Each (sequence, head) owns a slice of probs (n x n) and of head_acc (n).
+  std::vector<std::size_t> probs_at(static_cast<std::size_t>(sequences) + 1, 0);
+  for (int s = 0; s < sequences; ++s) {
+    const auto n = static_cast<std::size_t>(batch.offsets[s + 1] - batch.offsets[s]);
+    probs_at[static_cast<std::size_t>(s) + 1] = probs_at[static_cast<std::size_t>(s)] + n * n;
+  }
+  const auto heads_u = static_cast<std::size_t>(heads);
 
-  // Activations for the widest layer; every later layer has as many rows or fewer.
-  std::vector<float> x(static_cast<std::size_t>(rows * d));
-  std::vector<float> kept_x(x.size());
-  std::vector<float> qkv(static_cast<std::size_t>(rows * 3 * d));
-  std::vector<float> context(x.size());
-  std::vector<float> projected(x.size());
-  std::vector<float> inner(static_cast<std::size_t>(rows * c.intermediate));
-  std::vector<float> probs(static_cast<std::size_t>(heads) * longest * longest);
-  std::vector<float> head_acc(static_cast<std::size_t>(heads) * longest);
-  std::vector<int> offsets = batch.offsets, next_offsets(offsets.size());
-  std::vector<int> next_positions(result.positions.size());
+  // Activations sized for the first layer; every later layer has as many rows or fewer.
+  thread_local Workspace ws;
+  float* x = Workspace::take(ws.x, rows * ud);
+  float* kept_x = Workspace::take(ws.kept_x, rows * ud);
+  float* qkv = Workspace::take(ws.qkv, rows * 3 * ud);
+  float* context = Workspace::take(ws.context, rows * ud);
+  float* projected = Workspace::take(ws.projected, rows * ud);
+  float* inner = Workspace::take(ws.inner, rows * static_cast<std::size_t>(c.intermediate));
+  float* probs = Workspace::take(ws.probs, heads_u * probs_at.back());
+  float* head_acc = Workspace::take(ws.head_acc, heads_u * rows);
 
-  embed(w, batch, x.data());
+  std::vector<int> offsets = batch.offsets, next_offsets(offsets.size(), 0);
+  std::vector<int> next_positions(rows);
+  std::vector<std::vector<int>> kept(static_cast<std::size_t>(sequences));
+  std::vector<char> dense(static_cast<std::size_t>(sequences));
+
+  embed(w, batch, x);
 
   for (int l = 0; l < c.layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<std::size_t>(l)];
-    lw.qkv(x.data(), offsets.back(), qkv.data());
+    lw.qkv(x, offsets.back(), qkv);
 
-    next_offsets[0] = 0;
+    // Where each sequence's kept rows go; a sequence that keeps all its rows needs no selection,
+    // so its context is computed while its probabilities are still in cache.
     for (int s = 0; s < sequences; ++s) {
       const int n = offsets[s + 1] - offsets[s];
-      const int begin = offsets[s];
-      const float* base = qkv.data() + static_cast<std::int64_t>(begin) * 3 * d;
-      auto head_input = [&](int h) {
-        return kernels::HeadInput{
-            base + h * dh, base + d + h * dh, base + 2 * d + h * dh, 3 * d, n, dh};
-      };
-      std::fill_n(head_acc.begin(), static_cast<std::size_t>(heads) * n, 0.f);
-#pragma omp parallel for schedule(static)
-      for (int h = 0; h < heads; ++h) {
-        kernels::attention_probs_acc(head_input(h), probs.data() + std::int64_t{h} * n * n,
-                                     head_acc.data() + std::int64_t{h} * n);
-      }
-      std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-      for (int h = 0; h < heads; ++h) {
-        for (int j = 0; j < n; ++j)
-          acc[static_cast<std::size_t>(j)] += head_acc[static_cast<std::size_t>(h * n + j)];
-      }
-      for (float& a : acc) a /= static_cast<float>(heads);
-
       const int k =
           std::clamp(keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], 1, n);
-      const std::vector<int> kept = select_rows(acc, k);
-      const int out_begin = next_offsets[s];
-      next_offsets[s + 1] = out_begin + k;
-#pragma omp parallel for schedule(static)
-      for (int h = 0; h < heads; ++h) {
-        kernels::attention_context(head_input(h), probs.data() + std::int64_t{h} * n * n, kept,
-                                   context.data() + std::int64_t{out_begin} * d + h * dh, d);
+      next_offsets[s + 1] = next_offsets[s] + k;
+      dense[static_cast<std::size_t>(s)] = k == n;
+      if (k == n) {
+        kept[static_cast<std::size_t>(s)].resize(static_cast<std::size_t>(n));
+        std::iota(kept[static_cast<std::size_t>(s)].begin(),
+                  kept[static_cast<std::size_t>(s)].end(), 0);
       }
-      for (int t = 0; t < k; ++t) {
-        const auto from = static_cast<std::size_t>(begin + kept[static_cast<std::size_t>(t)]);
-        const auto to = static_cast<std::size_t>(out_begin + t);
-        std::memcpy(kept_x.data() + to * d, x.data() + from * d, sizeof(float) * d);
+    }
+    auto head_input = [&](int s, int h) {
+      const float* base = qkv + std::int64_t{offsets[s]} * 3 * d;
+      return kernels::HeadInput{base + h * dh, base + d + h * dh,           base + 2 * d + h * dh,
+                                3 * d,         offsets[s + 1] - offsets[s], dh};
+    };
+    auto probs_of = [&](int s, int h) {
+      const auto n = static_cast<std::size_t>(offsets[s + 1] - offsets[s]);
+      return probs + heads_u * probs_at[static_cast<std::size_t>(s)] +
+             static_cast<std::size_t>(h) * n * n;
+    };
+    auto acc_of = [&](int s, int h) {
+      return head_acc + heads_u * static_cast<std::size_t>(offsets[s]) +
+             static_cast<std::size_t>(h * (offsets[s + 1] - offsets[s]));
+    };
+    auto context_of = [&](int s, int h) {
+      return context + std::int64_t{next_offsets[s]} * d + h * dh;
+    };
+
+    std::fill_n(head_acc, heads_u * static_cast<std::size_t>(offsets.back()), 0.f);
+    const int tasks = sequences * heads;
+#pragma omp parallel for schedule(dynamic)
+    for (int t = 0; t < tasks; ++t) {
+      const int s = t / heads, h = t % heads;
+      kernels::attention_probs_acc(head_input(s, h), probs_of(s, h), acc_of(s, h));
+      if (dense[static_cast<std::size_t>(s)]) {
+        kernels::attention_context(head_input(s, h), probs_of(s, h),
+                                   kept[static_cast<std::size_t>(s)], context_of(s, h), d);
+      }
+    }
+
+    for (int s = 0; s < sequences; ++s) {
+      const int n = offsets[s + 1] - offsets[s];
+      std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+      for (int h = 0; h < heads; ++h) {
+        const float* a = acc_of(s, h);
+        for (int j = 0; j < n; ++j) acc[static_cast<std::size_t>(j)] += a[j];
+      }
+      for (float& a : acc) a /= static_cast<float>(heads);
+      auto& rows_kept = kept[static_cast<std::size_t>(s)];
+      if (!dense[static_cast<std::size_t>(s)])
+        rows_kept = select_rows(acc, next_offsets[s + 1] - next_offsets[s]);
+      for (std::size_t t = 0; t < rows_kept.size(); ++t) {
+        const auto from = static_cast<std::size_t>(offsets[s] + rows_kept[t]);
+        const auto to = static_cast<std::size_t>(next_offsets[s]) + t;
+        std::memcpy(kept_x + to * ud, x + from * ud, sizeof(float) * ud);
         next_positions[to] = result.positions[from];
       }
       if (trace) {
         LayerTrace lt{std::move(acc), {}};
-        for (int t = 0; t < k; ++t)
-          lt.kept.push_back(next_positions[static_cast<std::size_t>(out_begin + t)]);
+        for (std::size_t t = 0; t < rows_kept.size(); ++t) {
+          lt.kept.push_back(next_positions[static_cast<std::size_t>(next_offsets[s]) + t]);
+        }
         result.trace[static_cast<std::size_t>(s)].push_back(std::move(lt));
       }
     }
+
+#pragma omp parallel for schedule(dynamic)
+    for (int t = 0; t < tasks; ++t) {
+      const int s = t / heads, h = t % heads;
+      if (dense[static_cast<std::size_t>(s)]) continue;
+      kernels::attention_context(head_input(s, h), probs_of(s, h),
+                                 kept[static_cast<std::size_t>(s)], context_of(s, h), d);
+    }
+
     const std::int64_t kept_rows = next_offsets.back();
     std::swap(offsets, next_offsets);
-    result.positions.resize(static_cast<std::size_t>(kept_rows));
-    std::copy_n(next_positions.begin(), kept_rows, result.positions.begin());
+    result.positions.assign(next_positions.begin(), next_positions.begin() + kept_rows);
 
     // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on kept rows only.
-    lw.output(context.data(), kept_rows, projected.data());
-    kernels::add_layer_norm(projected.data(), kept_x.data(), kept_rows, d,
-                            lw.attention_norm_gamma.data(), lw.attention_norm_beta.data(),
-                            c.layer_norm_eps);
-    lw.ffn_in(projected.data(), kept_rows, inner.data());
-    lw.ffn_out(inner.data(), kept_rows, x.data());
-    kernels::add_layer_norm(x.data(), projected.data(), kept_rows, d, lw.output_norm_gamma.data(),
+    lw.output(context, kept_rows, projected);
+    kernels::add_layer_norm(projected, kept_x, kept_rows, d, lw.attention_norm_gamma.data(),
+                            lw.attention_norm_beta.data(), c.layer_norm_eps);
+    lw.ffn_in(projected, kept_rows, inner);
+    lw.ffn_out(inner, kept_rows, x);
+    kernels::add_layer_norm(x, projected, kept_rows, d, lw.output_norm_gamma.data(),
                             lw.output_norm_beta.data(), c.layer_norm_eps);
   }
-  x.resize(static_cast<std::size_t>(offsets.back()) * d);
-  result.hidden = std::move(x);
+  result.hidden.assign(x, x + static_cast<std::size_t>(offsets.back()) * ud);
   result.offsets = offsets;
   return result;
 }

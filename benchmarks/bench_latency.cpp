@@ -1,0 +1,174 @@
+// bench_latency: latency of a lat encoder per sequence length, batch size and speedup, with the
+// measured speedup against speedup 1 of the same run beside the predicted one.
+//
+//   bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] [--speedup 1,1.5,2,3,4]
+//                 [--threads N] [--text TSV] [Google Benchmark flags, e.g. --benchmark_format=json]
+//
+// Inputs are cut from real text (IMDB test reviews by default) to exactly the stated length.
+// Each case repeats 5 times (--benchmark_repetitions) and reports the median.
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <sstream>
+
+#include "real_inputs.hpp"
+
+namespace {
+
+struct Case {
+  int seq, batch;
+  double speedup, predicted;
+  double median_ms = 0, measured = 0;
+};
+
+std::vector<Case> g_cases;
+
+// Adds the measured speedup to each median, against the speedup-1 median of the same shape, and
+// prints a summary table at the end (to stderr when the main output is JSON).
+class SpeedupReporter : public benchmark::BenchmarkReporter {
+ public:
+  SpeedupReporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json)
+      : inner_(std::move(inner)), json_(json) {}
+
+  bool ReportContext(const Context& context) override { return inner_->ReportContext(context); }
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> copy = runs;
+    for (Run& run : copy) {
+      if (run.run_type != Run::RT_Aggregate || run.aggregate_name != "median") continue;
+      Case& c = g_cases[static_cast<std::size_t>(run.family_index)];
+      c.median_ms = run.GetAdjustedRealTime();
+      for (const Case& dense : g_cases) {
+        if (dense.seq == c.seq && dense.batch == c.batch && dense.speedup == 1.0 &&
+            dense.median_ms > 0) {
+          c.measured = dense.median_ms / c.median_ms;
+          run.counters["measured_speedup"] = c.measured;
+        }
+      }
+    }
+    inner_->ReportRuns(copy);
+  }
+
+  void Finalize() override {
+    inner_->Finalize();
+    std::ostream& out = json_ ? std::cerr : std::cout;
+    out << "\n  seq  batch  speedup  median ms   tokens/s  predicted  measured  "
+           "measured/predicted\n";
+    for (const Case& c : g_cases) {
+      out << std::setw(5) << c.seq << std::setw(7) << c.batch << std::setw(9) << c.speedup
+          << std::fixed << std::setprecision(2) << std::setw(11) << c.median_ms << std::setw(11)
+          << std::setprecision(0) << c.seq * c.batch / (c.median_ms / 1000.0)
+          << std::setprecision(2) << std::setw(11) << c.predicted << std::setw(10) << c.measured
+          << std::setw(20) << (c.measured / c.predicted) << "\n";
+      out.unsetf(std::ios::fixed);
+    }
+  }
+
+ private:
+  std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+  bool json_;
+};
+
+[[noreturn]] void usage(const std::string& problem) {
+  std::cerr << "bench_latency: " << problem
+            << "\nusage: bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] "
+               "[--speedup 1,1.5,2,3,4] [--threads N] [--text TSV] [--benchmark_...]\n";
+  std::exit(2);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool json = false;
+  std::vector<char*> args{argv[0]};
+  bool repetitions_given = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--benchmark_format=json") == 0) json = true;
+    if (std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0) repetitions_given = true;
+    args.push_back(argv[i]);
+  }
+  static char repetitions[] = "--benchmark_repetitions=5";
+  static char aggregates[] = "--benchmark_report_aggregates_only=true";
+  if (!repetitions_given) args.insert(args.begin() + 1, {repetitions, aggregates});
+  int count = static_cast<int>(args.size());
+  benchmark::Initialize(&count, args.data());
+
+  std::string model, seqs = "32,128,512", batches = "1,8", speedups = "1,1.5,2,3,4";
+  std::string text = "../shared/data/imdb/test.tsv";
+  int threads = 0;
+  for (int i = 1; i < count; ++i) {
+    const std::string arg = args[static_cast<std::size_t>(i)];
+    if (i + 1 >= count) usage(arg + " needs a value");
+    const std::string value = args[static_cast<std::size_t>(++i)];
+    if (arg == "--model")
+      model = value;
+    else if (arg == "--seq")
+      seqs = value;
+    else if (arg == "--batch")
+      batches = value;
+    else if (arg == "--speedup")
+      speedups = value;
+    else if (arg == "--threads")
+      threads = std::stoi(value);
+    else if (arg == "--text")
+      text = value;
+    else
+      usage("unknown flag " + arg);
+  }
+  if (model.empty()) usage("--model is required");
+
+  try {
+    const auto texts = lat::bench::read_texts(text);
+    auto speedup_list = lat::bench::parse_list(speedups);
+    if (speedup_list.front() != 1.0) speedup_list.insert(speedup_list.begin(), 1.0);
+    std::map<double, std::shared_ptr<const lat::Encoder>> encoders;
+    for (double s : speedup_list) {
+      encoders[s] = std::make_shared<const lat::Encoder>(
+          model, lat::EncoderOptions{.threads = threads, .max_length = 0, .speedup = s});
+    }
+    const auto& dense = *encoders.at(1.0);
+    for (double seq_d : lat::bench::parse_list(seqs)) {
+      for (double batch_d : lat::bench::parse_list(batches)) {
+        const int seq = static_cast<int>(seq_d), batch = static_cast<int>(batch_d);
+        auto inputs = std::make_shared<std::vector<lat::Encoding>>(
+            lat::bench::real_inputs(dense, texts, seq, batch));
+        for (double s : speedup_list) {
+          const auto encoder = encoders.at(s);
+          g_cases.push_back({seq, batch, s, encoder->schedule(seq).predicted});
+          std::ostringstream name;
+          name << "latency/seq:" << seq << "/batch:" << batch << "/speedup:" << s;
+          benchmark::RegisterBenchmark(name.str().c_str(),
+                                       [=](benchmark::State& state) {
+                                         for (auto _ : state)
+                                           benchmark::DoNotOptimize(encoder->run(*inputs));
+                                         state.counters["tokens_per_s"] = benchmark::Counter(
+                                             static_cast<double>(seq) * batch,
+                                             benchmark::Counter::kIsIterationInvariantRate);
+                                         state.counters["predicted_speedup"] =
+                                             encoder->schedule(seq).predicted;
+                                         state.counters["threads"] = encoder->info().threads;
+                                       })
+              ->UseRealTime()
+              ->Unit(benchmark::kMillisecond);
+        }
+      }
+    }
+  } catch (const std::exception& e) {
+    std::cerr << "bench_latency: " << e.what() << "\n";
+    return 1;
+  }
+  std::unique_ptr<benchmark::BenchmarkReporter> inner;
+  if (json) {
+    inner = std::make_unique<benchmark::JSONReporter>();
+  } else {
+    inner = std::make_unique<benchmark::ConsoleReporter>();
+  }
+  SpeedupReporter reporter(std::move(inner), json);
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}

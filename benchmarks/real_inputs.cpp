@@ -1,0 +1,57 @@
+#include "real_inputs.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace lat::bench {
+
+std::vector<std::string> read_texts(const std::filesystem::path& tsv) {
+  std::ifstream in(tsv, std::ios::binary);
+  if (!in) throw std::runtime_error(tsv.string() + ": cannot open");
+  std::vector<std::string> texts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line == "sentence\tlabel" || line.empty()) continue;
+    texts.push_back(line.substr(0, line.find('\t')));
+  }
+  if (texts.empty()) throw std::runtime_error(tsv.string() + ": no texts");
+  return texts;
+}
+
+std::vector<Encoding> real_inputs(const Encoder& encoder, const std::vector<std::string>& texts,
+                                  int length, int count, std::size_t first) {
+  const Tokenizer& tok = encoder.tokenizer();
+  std::vector<Encoding> out;
+  std::size_t next = first;
+  for (int i = 0; i < count; ++i) {
+    Encoding e;
+    e.ids.push_back(tok.cls_id());
+    while (static_cast<int>(e.ids.size()) < length - 1) {
+      const auto pieces = tok.word_pieces(texts[next++ % texts.size()]);
+      const auto room = static_cast<std::size_t>(length - 1) - e.ids.size();
+      e.ids.insert(e.ids.end(), pieces.begin(),
+                   pieces.begin() + static_cast<std::ptrdiff_t>(std::min(room, pieces.size())));
+    }
+    if (length > 1) e.ids.push_back(tok.sep_id());
+    e.type_ids.assign(e.ids.size(), 0);
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::vector<double> parse_list(const std::string& list) {
+  std::vector<double> out;
+  std::stringstream in(list);
+  std::string item;
+  while (std::getline(in, item, ',')) {
+    std::size_t used = 0;
+    const double v = std::stod(item, &used);
+    if (used != item.size()) throw std::runtime_error("not a number: " + item);
+    out.push_back(v);
+  }
+  if (out.empty()) throw std::runtime_error("empty list");
+  return out;
+}
+
+}  // namespace lat::bench
