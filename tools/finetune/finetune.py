@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Fine-tunes a BERT-architecture checkpoint for sequence classification on a TSV file
+(text<TAB>label, with a "sentence<TAB>label" header), optionally with ACC pruning active.
+
+    python tools/finetune/finetune.py --base models/all-MiniLM-L6-v2 \\
+        --train ../shared/data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc
+
+--mode plain   ordinary fine-tuning: every step runs the dense model.
+--mode acc     every step runs the dense model and the pruned forward of DESIGN.md (hard
+               selection by ACC, gradients through the kept rows) at a speedup drawn uniformly
+               from [1, --max-speedup], and adds the two losses, so that one model serves every
+               setting of the knob.
+
+The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
+model's tokenizer files.
+"""
+import argparse
+import json
+import random
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from transformers import AutoTokenizer, BertForSequenceClassification
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
+from lat_reference import make_schedule, pruned_forward  # noqa: E402
+
+TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+
+
+def read_tsv(path, subset, seed):
+    with open(path, encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f if line.strip()]
+    if lines and lines[0] == "sentence\tlabel":
+        lines = lines[1:]
+    rows = [line.rsplit("\t", 1) for line in lines]
+    rows = [(t, int(y)) for t, y in rows]
+    if subset and subset < len(rows):
+        rng = random.Random(seed)
+        rows = rng.sample(rows, subset)
+    return rows
+
+
+def pruned_logits(model, ids, types, speedup):
+    """Logits of each sequence (no padding) through the pruned encoder at `speedup`."""
+    cfg = model.config
+    out = []
+    for i, t in zip(ids, types):
+        keep = make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
+        hidden, _, _ = pruned_forward(model.bert, torch.tensor(i), torch.tensor(t), keep)
+        pooled = model.bert.pooler(hidden[None])
+        out.append(model.classifier(model.dropout(pooled))[0])
+    return torch.stack(out)
+
+
+def dense_logits(model, ids, types, pad_id):
+    n = max(len(i) for i in ids)
+    input_ids = torch.full((len(ids), n), pad_id)
+    token_types = torch.zeros((len(ids), n), dtype=torch.long)
+    mask = torch.zeros((len(ids), n), dtype=torch.long)
+    for r, (i, t) in enumerate(zip(ids, types)):
+        input_ids[r, : len(i)] = torch.tensor(i)
+        token_types[r, : len(t)] = torch.tensor(t)
+        mask[r, : len(i)] = 1
+    return model(input_ids=input_ids, token_type_ids=token_types, attention_mask=mask).logits
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--base", required=True, help="Hugging Face BERT folder to start from")
+    ap.add_argument("--train", required=True, help="TSV: text<TAB>label")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mode", choices=["plain", "acc"], default="acc")
+    ap.add_argument("--max-speedup", type=float, default=4.0)
+    ap.add_argument("--labels", default="negative,positive", help="names of labels 0, 1, ...")
+    ap.add_argument("--subset", type=int, default=0, help="train on this many random rows (0: all)")
+    ap.add_argument("--epochs", type=float, default=1.0)
+    ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--lr", type=float, default=5e-5)
+    ap.add_argument("--max-length", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = args.labels.split(",")
+    tok = AutoTokenizer.from_pretrained(args.base)
+    model = BertForSequenceClassification.from_pretrained(
+        args.base, num_labels=len(names), id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)})
+    rows = read_tsv(args.train, args.subset, args.seed)
+    enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
+    data = list(zip(enc["input_ids"], enc["token_type_ids"], [y for _, y in rows]))
+    steps_per_epoch = (len(data) + args.batch_size - 1) // args.batch_size
+    total_steps = int(steps_per_epoch * args.epochs)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    warmup = max(1, total_steps // 10)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
+    print(f"{args.mode} fine-tuning of {args.base} on {len(data)} rows of {args.train}: "
+          f"{total_steps} steps of {args.batch_size}, max length {args.max_length}"
+          + (f", speedups drawn from [1, {args.max_speedup}]" if args.mode == "acc" else ""), flush=True)
+
+    model.train()
+    step, epoch_start, start, loss_avg = 0, time.time(), time.time(), None
+    order = []
+    while step < total_steps:
+        if not order:
+            order = list(range(len(data)))
+            random.shuffle(order)
+            if step:
+                print(f"epoch done in {time.time() - epoch_start:.0f} s", flush=True)
+            epoch_start = time.time()
+        batch = [data[i] for i in order[: args.batch_size]]
+        order = order[args.batch_size:]
+        ids, types, labels = zip(*batch)
+        labels = torch.tensor(labels)
+        loss = F.cross_entropy(dense_logits(model, ids, types, tok.pad_token_id), labels)
+        if args.mode == "acc":
+            s = random.uniform(1.0, args.max_speedup)
+            loss = loss + F.cross_entropy(pruned_logits(model, ids, types, s), labels)
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+        if step % 20 == 0 or step == total_steps:
+            elapsed = time.time() - start
+            print(f"step {step}/{total_steps} loss {loss_avg:.4f} {elapsed:.0f} s "
+                  f"(eta {elapsed / step * (total_steps - step):.0f} s)", flush=True)
+    print(f"last epoch {time.time() - epoch_start:.0f} s; total {time.time() - start:.0f} s", flush=True)
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model.eval()
+    model.save_pretrained(out)
+    for name in TOKENIZER_FILES:
+        if (Path(args.base) / name).exists():
+            shutil.copy(Path(args.base) / name, out / name)
+    (out / "training.json").write_text(json.dumps({**vars(args), "steps": total_steps,
+                                                   "seconds": round(time.time() - start)}, indent=1))
+    print("saved", out)
+
+
+if __name__ == "__main__":
+    main()
