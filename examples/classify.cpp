@@ -9,7 +9,6 @@
 // summary ends the output. --explain shows, layer by layer, the word pieces each text kept.
 #include <algorithm>
 #include <charconv>
-#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <lat/encoder.hpp>
@@ -18,6 +17,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "labelled_text.hpp"
 
 namespace {
 
@@ -31,11 +32,6 @@ struct Args {
   std::vector<lat::ZeroShotClassifier::Label> labels;
   std::optional<std::string> input;
   std::vector<std::string> texts;
-};
-
-struct Line {
-  std::string text;
-  std::optional<std::string> gold;
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -102,41 +98,14 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-std::vector<Line> read_lines(const Args& a) {
-  std::vector<Line> lines;
+std::vector<lat::cli::LabelledText> read_lines(const Args& a) {
+  std::vector<lat::cli::LabelledText> lines;
   for (const auto& t : a.texts) lines.push_back({t, std::nullopt});
-  if (!a.input) return lines;
-  std::ifstream file;
-  if (*a.input != "-") {
-    file.open(*a.input, std::ios::binary);
-    if (!file) throw std::runtime_error(*a.input + ": cannot open");
-  }
-  std::istream& in = *a.input == "-" ? std::cin : file;
-  std::string line;
-  bool first = true;
-  while (std::getline(in, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto tab = line.rfind('\t');
-    Line l{line, std::nullopt};
-    if (tab != std::string::npos) l = {line.substr(0, tab), line.substr(tab + 1)};
-    const bool header = first && l.gold == "label";
-    first = false;
-    if (!header) lines.push_back(std::move(l));
+  if (a.input) {
+    auto more = lat::cli::read_labelled_file(*a.input);
+    lines.insert(lines.end(), more.begin(), more.end());
   }
   return lines;
-}
-
-// A gold label given as a name or an index, as a label index.
-int gold_index(const std::string& gold, const std::vector<std::string>& names) {
-  const auto it = std::find(names.begin(), names.end(), gold);
-  if (it != names.end()) return static_cast<int>(it - names.begin());
-  int index = -1;
-  const auto [end, ec] = std::from_chars(gold.data(), gold.data() + gold.size(), index);
-  if (ec != std::errc() || end != gold.data() + gold.size() || index < 0 ||
-      index >= static_cast<int>(names.size())) {
-    throw std::runtime_error("gold label '" + gold + "' is neither a label name nor an index");
-  }
-  return index;
 }
 
 template <typename T>
@@ -174,7 +143,7 @@ int run(const Args& a) {
     for (const auto& l : zero_shot->labels()) names.push_back(l.name);
   }
 
-  const std::vector<Line> lines = read_lines(a);
+  const auto lines = read_lines(a);
   std::vector<double> times;
   double total_ms = 0;
   int graded = 0, correct = 0;
@@ -189,7 +158,7 @@ int run(const Args& a) {
       times.push_back(r.ms);
       std::optional<bool> right;
       if (lines[i].gold) {
-        right = gold_index(*lines[i].gold, names) == r.label;
+        right = lat::cli::gold_index(*lines[i].gold, names) == r.label;
         ++graded;
         correct += *right ? 1 : 0;
       }

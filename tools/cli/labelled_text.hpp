@@ -1,0 +1,23 @@
+#pragma once
+
+#include <istream>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace lat::cli {
+
+// One input line: a text, or text<TAB>gold label.
+struct LabelledText {
+  std::string text;
+  std::optional<std::string> gold;
+};
+
+// Reads lines of text or text<TAB>label; a first line whose label is "label" is a header.
+std::vector<LabelledText> read_labelled(std::istream& in);
+std::vector<LabelledText> read_labelled_file(const std::string& path);  // "-": standard input
+
+// A gold label given as a name or an index, as a label index; throws when it is neither.
+int gold_index(const std::string& gold, const std::vector<std::string>& names);
+
+}  // namespace lat::cli
