@@ -14,6 +14,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "real_inputs.hpp"
@@ -111,7 +112,7 @@ int main(int argc, char** argv) {
 
   std::string model, seqs = "32,128,512", batches = "1,8", speedups = "1,1.5,2,3,4";
   std::string text = "../shared/data/imdb/test.tsv";
-  int threads = 0;
+  std::optional<int> threads;
   for (int i = 1; i < count; ++i) {
     const std::string arg = args[static_cast<std::size_t>(i)];
     if (i + 1 >= count) usage(arg + " needs a value");

@@ -1,6 +1,7 @@
 #include "lat/encoder.hpp"
 
 #include <omp.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -79,9 +80,9 @@ std::string input_name(std::size_t i) { return "input " + std::to_string(i); }
 
 Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   check_folder(folder);
-  if (options.threads < 0 || options.threads > 4096) {
+  if (options.threads && (*options.threads < 1 || *options.threads > 4096)) {
     throw Error(ErrorCode::kOption,
-                "threads " + std::to_string(options.threads) + " must lie in [0, 4096]");
+                "threads " + std::to_string(*options.threads) + " must lie in [1, 4096]");
   }
   const double speedup = options.speedup
                              ? checked_speedup(*options.speedup, "options")
@@ -104,7 +105,7 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .intermediate = config.intermediate,
       .max_positions = config.max_positions,
       .max_length = resolve_max_length(folder, options, config, tokenizer),
-      .threads = options.threads > 0 ? options.threads : omp_get_num_procs(),
+      .threads = options.threads.value_or(omp_get_num_procs()),
       .speedup = speedup,
       .classifier = false,
       .labels = {},
@@ -183,6 +184,15 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     outputs[i].kept = keep.back();
   }
   if (inputs.empty()) return outputs;
+  // Refuse, before allocating, a batch whose activations could not fit in memory.
+  const double needed = model::workspace_bytes(c, batch);
+  const double limit = 0.5 * static_cast<double>(sysconf(_SC_PHYS_PAGES)) *
+                       static_cast<double>(sysconf(_SC_PAGESIZE));
+  if (needed > limit) {
+    throw Error(ErrorCode::kInput, "this batch needs " + std::to_string(needed / (1 << 20)) +
+                                       " MiB of activations, more than half of this machine's "
+                                       "memory; run fewer or shorter inputs at a time");
+  }
 
   omp_set_num_threads(info.threads);  // the calling thread's setting only
   const model::ForwardResult result = model::forward(weights, batch, keep, trace);

@@ -145,6 +145,7 @@ TEST(BadInput, VocabularyProblems) {
 TEST(BadInput, Options) {
   const fs::path tiny = test::golden_dir() / "tiny-bert";
   expect_error([&] { Encoder(tiny, {.threads = -1}); }, {"threads"});
+  expect_error([&] { Encoder(tiny, {.threads = 0}); }, {"threads"});
   for (double s : {0.5, std::nan(""), HUGE_VAL, -HUGE_VAL}) {
     expect_error([&] { Encoder(tiny, {.speedup = s}); }, {"speedup"});
   }
@@ -172,6 +173,65 @@ TEST(BadInput, IdsAndTexts) {
   const auto r = encoder.classify(std::vector<std::string>{longest});
   EXPECT_TRUE(r[0].truncated);
   EXPECT_EQ(r[0].tokens, 512);
+}
+
+}  // namespace
+}  // namespace lat
+
+namespace lat {
+namespace {
+
+// A model of tiny weights whose config allows 65,536 positions: a full-length input would need
+// tens of GiB for its attention probabilities, and is refused before anything is allocated.
+TEST(BadInput, ActivationsBeyondMemoryAreRefusedBeforeAllocating) {
+  const test::TempDir dir("huge");
+  const int d = 4, dff = 4, positions = 65536;
+  fs::copy_file(test::golden_dir() / "tiny-bert" / "vocab.txt", dir.path() / "vocab.txt");
+  test::write_file(dir.path() / "config.json",
+                   nlohmann::json{{"model_type", "bert"},
+                                  {"vocab_size", 5000},
+                                  {"hidden_size", d},
+                                  {"num_hidden_layers", 1},
+                                  {"num_attention_heads", 4},
+                                  {"intermediate_size", dff},
+                                  {"max_position_embeddings", positions},
+                                  {"type_vocab_size", 2}}
+                       .dump());
+  std::map<std::string, test::TensorSpec> t;
+  auto zeros = [](std::vector<std::int64_t> shape) {
+    std::size_t n = 1;
+    for (auto v : shape) n *= static_cast<std::size_t>(v);
+    return test::f32_tensor(std::move(shape), std::vector<float>(n, 0.f));
+  };
+  t["embeddings.word_embeddings.weight"] = zeros({5000, d});
+  t["embeddings.position_embeddings.weight"] = zeros({positions, d});
+  t["embeddings.token_type_embeddings.weight"] = zeros({2, d});
+  for (const char* n : {"embeddings.LayerNorm", "encoder.layer.0.attention.output.LayerNorm",
+                        "encoder.layer.0.output.LayerNorm"}) {
+    t[std::string(n) + ".weight"] = zeros({d});
+    t[std::string(n) + ".bias"] = zeros({d});
+  }
+  for (const char* n : {"query", "key", "value"}) {
+    t[std::string("encoder.layer.0.attention.self.") + n + ".weight"] = zeros({d, d});
+    t[std::string("encoder.layer.0.attention.self.") + n + ".bias"] = zeros({d});
+  }
+  t["encoder.layer.0.attention.output.dense.weight"] = zeros({d, d});
+  t["encoder.layer.0.attention.output.dense.bias"] = zeros({d});
+  t["encoder.layer.0.intermediate.dense.weight"] = zeros({dff, d});
+  t["encoder.layer.0.intermediate.dense.bias"] = zeros({dff});
+  t["encoder.layer.0.output.dense.weight"] = zeros({d, dff});
+  t["encoder.layer.0.output.dense.bias"] = zeros({d});
+  test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(t));
+
+  const Encoder encoder(dir.path());
+  EXPECT_EQ(encoder.info().max_length, positions);
+  const auto small = encoder.run(std::vector<Encoding>{{{101, 1000, 102}, {}, false}});
+  EXPECT_EQ(small[0].tokens, 3);
+  expect_error(
+      [&] {
+        encoder.run(std::vector<Encoding>{{std::vector<std::int32_t>(positions, 1000), {}, false}});
+      },
+      {"MiB of activations"});
 }
 
 }  // namespace

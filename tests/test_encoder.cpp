@@ -2,7 +2,6 @@
 // tools/reference/make_golden.py). Tolerance: max abs difference 1e-4 on every compared value.
 #include <algorithm>
 #include <cmath>
-#include <thread>
 
 #include "lat/encoder.hpp"
 #include "lat/error.hpp"
@@ -130,21 +129,6 @@ TEST(Encoder, ResultsCarryTokensKeepCountsAndTime) {
   EXPECT_EQ(results[0].kept, (std::vector<int>(5, 5)));
   EXPECT_EQ(results[1].kept, (std::vector<int>(5, 3)));
   EXPECT_GT(results[0].ms, 0.0);
-}
-
-TEST(Encoder, ConcurrentCallsEqualSerialOnes) {
-  const Encoder encoder(golden_dir() / "tiny-bert", {.threads = 1});
-  std::vector<std::string> texts;
-  for (int i = 0; i < 12; ++i)
-    texts.push_back(std::string(static_cast<std::size_t>(i * 7), 'a') + " the end");
-  const auto serial = encoder.classify(texts);
-  std::vector<std::vector<Classification>> parallel(4);
-  std::vector<std::thread> threads;
-  for (auto& p : parallel) threads.emplace_back([&] { p = encoder.classify(texts); });
-  for (auto& t : threads) t.join();
-  for (const auto& p : parallel) {
-    for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(p[i].logits, serial[i].logits);
-  }
 }
 
 TEST(Encoder, EmbeddingModelWithoutHeadRefusesClassify) {

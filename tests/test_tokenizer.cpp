@@ -71,17 +71,17 @@ TEST_P(DataDigests, EveryTextEqualsReference) {
   RecordProperty("texts", count);
 }
 
-INSTANTIATE_TEST_SUITE_P(SharedData, DataDigests,
-                         ::testing::Values(std::pair{"sst2/train.tsv", "token_ids_sst2_train.txt"},
-                                           std::pair{"sst2/dev.tsv", "token_ids_sst2_dev.txt"},
-                                           std::pair{"imdb/train.tsv", "token_ids_imdb_train.txt"},
-                                           std::pair{"imdb/test.tsv", "token_ids_imdb_test.txt"}),
-                         [](const auto& info) {
-                           std::string name =
-                               std::filesystem::path(info.param.first).parent_path().string() +
-                               "_" + std::filesystem::path(info.param.first).stem().string();
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    SharedData, DataDigests,
+    ::testing::Values(std::pair{"sst2/train.tsv", "token_ids_sst2_train.txt"},
+                      std::pair{"sst2/dev.tsv", "token_ids_sst2_dev.txt"},
+                      std::pair{"imdb/train.tsv", "token_ids_imdb_train.txt"},
+                      std::pair{"imdb/test.tsv", "token_ids_imdb_test.txt"}),
+    [](const auto& param_info) {
+      std::string name = std::filesystem::path(param_info.param.first).parent_path().string() +
+                         "_" + std::filesystem::path(param_info.param.first).stem().string();
+      return name;
+    });
 
 TEST(Tokenizer, VocabTxtFolderLoads) {
   const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");

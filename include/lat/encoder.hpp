@@ -15,7 +15,7 @@
 namespace lat {
 
 struct EncoderOptions {
-  int threads = 0;                // threads per call; 0 uses every core
+  std::optional<int> threads;     // threads per call, >= 1; unset: every core
   int max_length = 0;             // tokens per input, specials included; 0: the model folder's
   std::optional<double> speedup;  // >= 1; unset: lat.json in the model folder, else 1 (dense)
   bool trace = false;             // record ACC and kept positions of every layer

@@ -7,16 +7,19 @@ namespace lat::io {
 namespace fs = std::filesystem;
 
 BertConfig read_bert_config(const fs::path& file) {
-  const auto json = read_json(file);
-  const JsonFields f(json, file.string());
+  return parse_bert_config(read_json(file), file.string());
+}
+
+BertConfig parse_bert_config(const nlohmann::json& json, const std::string& where) {
+  const JsonFields f(json, where);
   const auto model_type = f.string("model_type");
   if (!model_type) f.fail("model_type", "is missing");
   if (*model_type != "bert") {
     throw Error(ErrorCode::kUnsupported,
-                file.string() + ": field 'model_type' is '" + *model_type + "'; lat runs 'bert'");
+                where + ": field 'model_type' is '" + *model_type + "'; lat runs 'bert'");
   }
   if (const auto pe = f.string("position_embedding_type"); pe && *pe != "absolute") {
-    throw Error(ErrorCode::kUnsupported, file.string() + ": field 'position_embedding_type' is '" +
+    throw Error(ErrorCode::kUnsupported, where + ": field 'position_embedding_type' is '" +
                                              *pe + "'; lat runs 'absolute'");
   }
   // Bounds far above any published BERT, low enough that no product of them overflows.
@@ -46,7 +49,7 @@ BertConfig read_bert_config(const fs::path& file) {
   } else if (act == "relu") {
     c.activation = Activation::kRelu;
   } else {
-    throw Error(ErrorCode::kUnsupported, file.string() + ": field 'hidden_act' is '" + act +
+    throw Error(ErrorCode::kUnsupported, where + ": field 'hidden_act' is '" + act +
                                              "'; lat runs gelu, gelu_new, "
                                              "gelu_pytorch_tanh, gelu_fast and relu");
   }

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct PoolingConfig {
 };
 
 BertConfig read_bert_config(const std::filesystem::path& file);
+// The same from parsed JSON; `where` names the file in errors.
+BertConfig parse_bert_config(const nlohmann::json& json, const std::string& where);
 
 // modules.json and its Pooling / Normalize modules; CLS without normalisation when absent.
 PoolingConfig read_pooling_config(const std::filesystem::path& folder);

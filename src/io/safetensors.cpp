@@ -70,12 +70,14 @@ float f16_to_f32(std::uint16_t h) {
 }  // namespace
 
 SafeTensors::SafeTensors(const std::filesystem::path& path)
-    : file_(std::make_unique<MappedFile>(path)) {
-  const std::string where = path.string();
+    : file_(std::make_unique<MappedFile>(path)), tensors_(parse(file_->bytes(), path.string())) {}
+
+std::map<std::string, TensorInfo> SafeTensors::parse(std::span<const std::byte> bytes,
+                                                     const std::string& where) {
   auto fail = [&](const std::string& what) {
     throw Error(ErrorCode::kFormat, where + ": " + what);
   };
-  const auto bytes = file_->bytes();
+  std::map<std::string, TensorInfo> tensors;
   if (bytes.size() < 8) fail("truncated: " + std::to_string(bytes.size()) + " bytes, no header");
   std::uint64_t header_len = 0;
   for (int i = 7; i >= 0; --i)
@@ -144,7 +146,7 @@ SafeTensors::SafeTensors(const std::filesystem::path& path)
            sh->dump() + " of " + dname + " needs " + std::to_string(count * known->bytes));
     }
     info.data = data.subspan(begin, end - begin);
-    auto [it, inserted] = tensors_.emplace(name, std::move(info));
+    auto [it, inserted] = tensors.emplace(name, std::move(info));
     ranges.push_back({begin, end, &it->first});
   }
   std::sort(ranges.begin(), ranges.end(),
@@ -154,6 +156,7 @@ SafeTensors::SafeTensors(const std::filesystem::path& path)
       fail("tensors '" + *ranges[i - 1].name + "' and '" + *ranges[i].name + "' overlap");
     }
   }
+  return tensors;
 }
 
 const TensorInfo* SafeTensors::find(const std::string& name) const {

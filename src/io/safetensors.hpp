@@ -27,6 +27,10 @@ class SafeTensors {
  public:
   explicit SafeTensors(const std::filesystem::path& path);
 
+  // The tensor table of a whole safetensors file held in memory; `where` names it in errors.
+  static std::map<std::string, TensorInfo> parse(std::span<const std::byte> bytes,
+                                                 const std::string& where);
+
   const TensorInfo* find(const std::string& name) const;
   const std::map<std::string, TensorInfo>& tensors() const { return tensors_; }
   const std::filesystem::path& path() const { return file_->path(); }

@@ -55,6 +55,16 @@ struct Workspace {
   }
 };
 
+double workspace_bytes(const io::BertConfig& c, const PackedBatch& batch) {
+  double rows = batch.offsets.back(), squares = 0;
+  for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+    const double n = batch.offsets[s + 1] - batch.offsets[s];
+    squares += n * n;
+  }
+  // x, kept_x, context, projected (d each), qkv (3d), inner, head_acc; probs (heads n^2)
+  return 4.0 * (rows * (7.0 * c.hidden + c.intermediate + c.heads) + c.heads * squares);
+}
+
 ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace) {
   const auto& c = w.config;

@@ -34,6 +34,9 @@ struct ForwardResult {
 ForwardResult forward(const BertWeights& weights, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace);
 
+// Bytes of activations forward() needs for a batch (its per-thread workspace).
+double workspace_bytes(const io::BertConfig& config, const PackedBatch& batch);
+
 // Pooler (tanh) then classifier on the first row of each sequence: logits, sequence after sequence.
 std::vector<float> classify_head(const BertWeights& weights, const ForwardResult& result);
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <lat/encoder.hpp>
 #include <lat/error.hpp>
 #include <lat/schedule.hpp>
@@ -27,7 +28,8 @@ struct Args {
   std::string model, data, out, plot;
   double budget = 1.0;  // accuracy points
   std::vector<double> speedups{1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6};
-  int threads = 0, max_length = 0, batch = 32;
+  std::optional<int> threads;
+  int max_length = 0, batch = 32;
 };
 
 struct Point {

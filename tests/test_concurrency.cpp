@@ -1,0 +1,59 @@
+// Many threads through shared encoders: results equal a serial run. Run under ThreadSanitizer by
+// tools/sanitize.sh.
+#include <thread>
+
+#include "lat/encoder.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+TEST(Concurrency, EightThreadsMixedLengthsAndSpeedupsEqualSerial) {
+  // One encoder per speedup, each shared by the threads; one thread per call inside.
+  std::vector<std::unique_ptr<Encoder>> encoders;
+  for (double s : {1.0, 2.0, 3.0}) {
+    encoders.push_back(std::make_unique<Encoder>(test::golden_dir() / "tiny-bert",
+                                                 EncoderOptions{.threads = 1, .speedup = s}));
+  }
+  std::vector<std::vector<std::string>> batches;
+  for (int b = 0; b < 8; ++b) {
+    std::vector<std::string> texts;
+    for (int i = 0; i <= b; ++i) {
+      std::string t;
+      for (int w = 0; w < 3 + 37 * ((b + i) % 5); ++w) t += (w % 3 ? "the cat " : "sat on a mat ");
+      texts.push_back(t);
+    }
+    batches.push_back(texts);
+  }
+  auto work = [&](int t) {
+    return encoders[static_cast<std::size_t>(t) % 3]->classify(
+        batches[static_cast<std::size_t>(t)]);
+  };
+  std::vector<std::vector<Classification>> serial, parallel(8);
+  for (int t = 0; t < 8; ++t) serial.push_back(work(t));
+  std::vector<std::thread> threads;
+  for (int round = 0; round < 3; ++round) {
+    for (int t = 0; t < 8; ++t)
+      threads.emplace_back([&, t] { parallel[static_cast<std::size_t>(t)] = work(t); });
+    for (auto& th : threads) th.join();
+    threads.clear();
+    for (std::size_t t = 0; t < 8; ++t) {
+      ASSERT_EQ(parallel[t].size(), serial[t].size());
+      for (std::size_t i = 0; i < serial[t].size(); ++i) {
+        EXPECT_EQ(parallel[t][i].logits, serial[t][i].logits) << "thread " << t << " text " << i;
+        EXPECT_EQ(parallel[t][i].kept, serial[t][i].kept);
+      }
+    }
+  }
+}
+
+TEST(Concurrency, ThreadsPerCallDoNotChangeResults) {
+  const Encoder one(test::golden_dir() / "tiny-bert", {.threads = 1, .speedup = 2.0});
+  const Encoder two(test::golden_dir() / "tiny-bert", {.threads = 2, .speedup = 2.0});
+  const std::vector<std::string> texts{"the cat sat on the mat", "a", "the the the the the the"};
+  const auto a = one.classify(texts), b = two.classify(texts);
+  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(a[i].logits, b[i].logits);
+}
+
+}  // namespace
+}  // namespace lat
