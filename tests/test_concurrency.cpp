@@ -47,7 +47,7 @@ TEST(Concurrency, EightThreadsMixedLengthsAndSpeedupsEqualSerial) {
   }
 }
 
-TEST(Concurrency, ThreadsPerCallDoNotChangeResults) {
+TEST(Encoder, ThreadsPerCallDoNotChangeResults) {
   const Encoder one(test::golden_dir() / "tiny-bert", {.threads = 1, .speedup = 2.0});
   const Encoder two(test::golden_dir() / "tiny-bert", {.threads = 2, .speedup = 2.0});
   const std::vector<std::string> texts{"the cat sat on the mat", "a", "the the the the the the"};

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Every test: set up, build, fetch the real model, run ctest.
+# Every test: set up, build, fetch the real model, run the unit and reference tests (ctest), then
+# the suite under AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under
+# ThreadSanitizer, and each fuzz target for 60 seconds. --quick stops after ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
-cd build
-ctest --output-on-failure -j"$(nproc)"
+(cd build && ctest --output-on-failure -j"$(nproc)")
+[ "${1:-}" = "--quick" ] && exit 0
+tools/sanitize.sh
+tools/fuzz.sh 60
