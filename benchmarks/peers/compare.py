@@ -1,0 +1,220 @@
+#!/usr/bin/env python3
+"""lat beside ONNX Runtime, PyTorch and CTranslate2 on the same model, token ids and threads.
+
+    python benchmarks/peers/compare.py [--models minilm,bert-base] [--seq 32,128,512]
+        [--batch 1,8] [--threads 1,2] [--rounds 15] [--json results.json]
+
+Each runtime lives in its own process (worker.py), so thread pools do not meet; calls are
+interleaved, one call per runtime per round in a shuffled order, after warm-up. Medians and the
+ratio to ONNX Runtime are printed as a table; raw timings go to the JSON file. Then, per model,
+the peak resident memory of each runtime on the largest case, each in a fresh process.
+
+Models: all-MiniLM-L6-v2 (real weights, tools/fetch_model.sh) and bert-base (12 layers, hidden 768,
+12 heads, 3072): random weights in bert-base's configuration made by transformers, since no
+package here carries real ones; dense latency does not depend on the weights' values.
+ONNX Runtime runs the model exported by torch.onnx and passed through onnxruntime's transformer
+optimizer (fused attention, skip layer norm, bias GELU).
+"""
+import argparse
+import json
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+MODELS = ROOT / "models"
+WORKER = Path(__file__).with_name("worker.py")
+RUNTIMES = ["lat", "onnxruntime", "torch", "ctranslate2"]
+
+
+def prepare_bert_base():
+    """A bert-base-shaped BertModel with seeded random weights and MiniLM's uncased vocabulary."""
+    out = MODELS / "bert-base-random"
+    if (out / "model.safetensors").exists():
+        return out
+    import torch
+    from transformers import BertConfig, BertModel
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
+                        intermediate_size=3072, max_position_embeddings=512)
+    BertModel(config, add_pooling_layer=False).eval().save_pretrained(out)
+    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
+        shutil.copy(MODELS / "all-MiniLM-L6-v2" / name, out / name)
+    return out
+
+
+def prepare_onnx(model_dir):
+    """Export to ONNX and run onnxruntime's transformer optimizer on it."""
+    onnx_dir = model_dir / "onnx"
+    optimized = onnx_dir / "model_optimized.onnx"
+    if optimized.exists():
+        return
+    import torch
+    from onnxruntime.transformers import optimizer
+    from transformers import BertModel
+    onnx_dir.mkdir(exist_ok=True)
+    model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager").eval()
+    class ByName(torch.nn.Module):  # positional inputs in the order ONNX gets them
+        def __init__(self, bert):
+            super().__init__()
+            self.bert = bert
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
+                             token_type_ids=token_type_ids).last_hidden_state
+
+    ids = torch.ones((2, 16), dtype=torch.long)
+    torch.onnx.export(ByName(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)), onnx_dir / "model.onnx",
+                      input_names=["input_ids", "attention_mask", "token_type_ids"],
+                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in
+                                    ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+    cfg = model.config
+    opt = optimizer.optimize_model(str(onnx_dir / "model.onnx"), model_type="bert",
+                                   num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size)
+    print(f"{model_dir.name}: onnxruntime fusions {opt.get_fused_operator_statistics()}", file=sys.stderr)
+    opt.save_model_to_file(str(optimized))
+
+
+def prepare_ct2(model_dir):
+    out = model_dir / "ct2"
+    if out.exists():
+        return True
+    try:
+        import ctranslate2.converters
+        ctranslate2.converters.TransformersConverter(str(model_dir)).convert(str(out), quantization="float32")
+        return True
+    except Exception as e:  # CTranslate2 supports only some architectures
+        print(f"{model_dir.name}: CTranslate2 conversion failed: {e}", file=sys.stderr)
+        return False
+
+
+def make_inputs(model_dir, seqs, batch, path):
+    """Token ids of real text (IMDB test reviews), cut or joined to exactly each length."""
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    with open(ROOT.parent / "shared" / "data" / "imdb" / "test.tsv", encoding="utf-8") as f:
+        texts = [line.split("\t")[0] for line in f.read().split("\n")[1:] if line]
+    pieces = tok(texts[:400], add_special_tokens=False)["input_ids"]
+    flat = [i for p in pieces for i in p]
+    arrays, at = {}, 0
+    for seq in seqs:
+        rows = []
+        for _ in range(batch):
+            body = flat[at: at + seq - 2]
+            at += seq - 2
+            rows.append([tok.cls_token_id] + body + [tok.sep_token_id])
+        arrays[f"seq{seq}"] = np.array(rows, dtype=np.int32)
+    np.savez(path, **arrays)
+
+
+class Worker:
+    def __init__(self, runtime, model_dir, threads, inputs):
+        self.runtime = runtime
+        self.proc = subprocess.Popen([sys.executable, str(WORKER), runtime, str(model_dir), str(threads), str(inputs)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            raise RuntimeError(f"{runtime} worker did not start")
+
+    def ask(self, command):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def close(self):
+        try:
+            self.proc.stdin.write("quit\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            pass
+        self.proc.wait(timeout=60)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", default="minilm,bert-base")
+    ap.add_argument("--seq", default="32,128,512")
+    ap.add_argument("--batch", default="1,8")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--rounds", type=int, default=15)
+    ap.add_argument("--runtimes", default=",".join(RUNTIMES))
+    ap.add_argument("--json", default="peers.json")
+    args = ap.parse_args()
+    seqs = [int(s) for s in args.seq.split(",")]
+    batches = [int(b) for b in args.batch.split(",")]
+    threads_list = [int(t) for t in args.threads.split(",")]
+    random.seed(0)
+
+    peak = {}
+    for t in threads_list:
+        out = subprocess.run([str(ROOT / "build" / "benchmarks" / "peak_flops"), str(t)], capture_output=True, text=True)
+        peak[t] = json.loads(out.stdout)["gflops"]
+    results = {"peak_gflops": peak, "cases": [], "memory": []}
+    rows = []
+    for name in args.models.split(","):
+        model_dir = MODELS / "all-MiniLM-L6-v2" if name == "minilm" else prepare_bert_base()
+        prepare_onnx(model_dir)
+        runtimes = [r for r in args.runtimes.split(",") if r != "ctranslate2" or prepare_ct2(model_dir)]
+        inputs = MODELS / f"peer-inputs-{name}.npz"
+        make_inputs(model_dir, seqs, max(batches), inputs)
+        cfg = json.loads((model_dir / "config.json").read_text())
+        d, dff, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+        for t in threads_list:
+            workers = {r: Worker(r, model_dir, t, inputs) for r in runtimes}
+            for seq in seqs:
+                for batch in batches:
+                    command = f"run {seq} {batch}"
+                    for w in workers.values():  # warm-up
+                        for _ in range(3):
+                            w.ask(command)
+                    times = {r: [] for r in runtimes}
+                    for _ in range(args.rounds):
+                        order = list(runtimes)
+                        random.shuffle(order)
+                        for r in order:
+                            times[r].append(workers[r].ask(command))
+                            time.sleep(0.005)
+                    med = {r: statistics.median(v) for r, v in times.items()}
+                    flops = batch * layers * (6 * seq * d * d + 4 * seq * seq * d + 2 * seq * d * d + 4 * seq * d * dff)
+                    case = {"model": name, "threads": t, "seq": seq, "batch": batch, "times_ms": times,
+                            "median_ms": med, "lat_gflops": flops / med["lat"] / 1e6,
+                            "lat_fraction_of_peak": flops / med["lat"] / 1e6 / peak[t]}
+                    results["cases"].append(case)
+                    rows.append(case)
+                    ratio = med["lat"] / med["onnxruntime"]
+                    print(f"{name:9} t={t} seq={seq:3} batch={batch}: " +
+                          "  ".join(f"{r} {med[r]:8.2f}" for r in runtimes) +
+                          f"   lat/ort {ratio:.2f}   lat {case['lat_gflops']:.0f} GFLOP/s "
+                          f"({100 * case['lat_fraction_of_peak']:.0f}% of peak)", flush=True)
+            for w in workers.values():
+                w.close()
+        # Peak memory: a fresh process per runtime on the largest case.
+        seq, batch = max(seqs), max(batches)
+        for r in runtimes:
+            w = Worker(r, model_dir, max(threads_list), inputs)
+            for _ in range(3):
+                w.ask(f"run {seq} {batch}")
+            rss = w.ask("rss")
+            w.close()
+            results["memory"].append({"model": name, "runtime": r, "seq": seq, "batch": batch, "peak_rss_mib": rss / 1024})
+            print(f"{name:9} peak RSS, seq {seq} batch {batch}: {r} {rss / 1024:.0f} MiB", flush=True)
+
+    Path(args.json).write_text(json.dumps(results, indent=1))
+    print(f"\npeak fp32 GEMM: " + ", ".join(f"{t} thread(s) {g:.0f} GFLOP/s" for t, g in peak.items()))
+    print("\n| model | threads | seq | batch | " + " | ".join(f"{r} ms" for r in RUNTIMES) + " | lat / ORT |")
+    print("|" + "---|" * (5 + len(RUNTIMES)))
+    for c in rows:
+        cells = [f"{c['median_ms'][r]:.2f}" if r in c["median_ms"] else "-" for r in RUNTIMES]
+        print(f"| {c['model']} | {c['threads']} | {c['seq']} | {c['batch']} | " + " | ".join(cells) +
+              f" | {c['median_ms']['lat'] / c['median_ms']['onnxruntime']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
