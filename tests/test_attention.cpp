@@ -47,39 +47,41 @@ TEST_P(FusedAttention, ProbabilitiesAccAndContextMatchNaive) {
   std::normal_distribution<float> dist(0.f, 1.5f);
   std::vector<float> qkv(static_cast<std::size_t>(n * ld));
   for (float& v : qkv) v = dist(rng);
+  std::vector<float> scores(static_cast<std::size_t>(heads * n * n));
+  attention_scores(qkv.data(), ld, n, heads, dh, scores.data());
+  // Context for every other row (and row 0): P[rows] V.
+  std::vector<int> rows;
+  for (int i = 0; i < n; i += 2) rows.push_back(i);
+  std::vector<Naive> refs;
   for (int head = 0; head < heads; ++head) {
-    const HeadInput h{qkv.data() + head * dh,
-                      qkv.data() + d + head * dh,
-                      qkv.data() + 2 * d + head * dh,
-                      ld,
-                      n,
-                      dh};
-    std::vector<float> probs(static_cast<std::size_t>(n * n)),
-        acc(static_cast<std::size_t>(n), 0.f);
-    attention_probs_acc(h, probs.data(), acc.data());
-    const Naive ref = naive(qkv, n, dh, ld, head);
+    float* probs = scores.data() + static_cast<std::size_t>(head * n * n);
+    std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+    softmax_acc(probs, n, 1.0f / std::sqrt(float(dh)), acc.data());
+    const Naive& ref = refs.emplace_back(naive(qkv, n, dh, ld, head));
     double acc_total = 0;
     for (int j = 0; j < n; ++j) {
       EXPECT_NEAR(acc[static_cast<std::size_t>(j)], ref.acc[static_cast<std::size_t>(j)], 1e-5 * n);
       acc_total += acc[static_cast<std::size_t>(j)];
     }
     EXPECT_NEAR(acc_total, n, 1e-4 * n) << "every query row sums to one";
-    for (std::size_t i = 0; i < probs.size(); ++i) EXPECT_NEAR(probs[i], ref.probs[i], 1e-6);
-
-    // Context for every other row (and row 0): P[rows] V.
-    std::vector<int> rows;
-    for (int i = 0; i < n; i += 2) rows.push_back(i);
-    std::vector<float> out(rows.size() * static_cast<std::size_t>(dh));
-    attention_context(h, probs.data(), rows, out.data(), dh);
-    for (std::size_t t = 0; t < rows.size(); ++t) {
+    for (int i = 0; i < n * n; ++i)
+      EXPECT_NEAR(probs[i], ref.probs[static_cast<std::size_t>(i)], 1e-6);
+    compact_rows(probs, n, rows);
+  }
+  const int k = static_cast<int>(rows.size());
+  std::vector<float> out(static_cast<std::size_t>(k * d));
+  attention_context(qkv.data(), ld, n, heads, dh, scores.data(), k, out.data(), d);
+  for (int head = 0; head < heads; ++head) {
+    for (int t = 0; t < k; ++t) {
       for (int c = 0; c < dh; ++c) {
         double expect = 0;
         for (int j = 0; j < n; ++j) {
-          expect += ref.probs[static_cast<std::size_t>(rows[t] * n + j)] *
-                    qkv[static_cast<std::size_t>(j * ld + 2 * d + head * dh + c)];
+          expect +=
+              refs[static_cast<std::size_t>(head)]
+                  .probs[static_cast<std::size_t>(rows[static_cast<std::size_t>(t)] * n + j)] *
+              qkv[static_cast<std::size_t>(j * ld + 2 * d + head * dh + c)];
         }
-        EXPECT_NEAR(out[t * static_cast<std::size_t>(dh) + static_cast<std::size_t>(c)], expect,
-                    1e-5);
+        EXPECT_NEAR(out[static_cast<std::size_t>(t * d + head * dh + c)], expect, 1e-5);
       }
     }
   }
@@ -92,9 +94,9 @@ TEST(FusedAttention, EqualKeysGiveEqualAcc) {
   const int n = 6, dh = 4, d = dh, ld = 3 * d;
   std::vector<float> qkv(static_cast<std::size_t>(n * ld), 0.5f);
   for (int i = 0; i < n; ++i) qkv[static_cast<std::size_t>(i * ld)] = static_cast<float>(i);
-  const HeadInput h{qkv.data(), qkv.data() + d, qkv.data() + 2 * d, ld, n, dh};
   std::vector<float> probs(n * n), acc(n, 0.f);
-  attention_probs_acc(h, probs.data(), acc.data());
+  attention_scores(qkv.data(), ld, n, 1, dh, probs.data());
+  softmax_acc(probs.data(), n, 0.5f, acc.data());
   for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]);
 }
 

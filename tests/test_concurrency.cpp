@@ -47,12 +47,16 @@ TEST(Concurrency, EightThreadsMixedLengthsAndSpeedupsEqualSerial) {
   }
 }
 
-TEST(Encoder, ThreadsPerCallDoNotChangeResults) {
+// Thread counts may change the order of sums inside the matrix products, not the results beyond it.
+TEST(Encoder, ThreadsPerCallAgree) {
   const Encoder one(test::golden_dir() / "tiny-bert", {.threads = 1, .speedup = 2.0});
   const Encoder two(test::golden_dir() / "tiny-bert", {.threads = 2, .speedup = 2.0});
   const std::vector<std::string> texts{"the cat sat on the mat", "a", "the the the the the the"};
   const auto a = one.classify(texts), b = two.classify(texts);
-  for (std::size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(a[i].logits, b[i].logits);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_LE(test::max_abs_diff(a[i].logits, b[i].logits), 1e-5f);
+    EXPECT_EQ(a[i].kept, b[i].kept);
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "model/bert.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <numeric>
 
@@ -16,6 +17,7 @@ std::vector<int> select_rows(std::span<const float> acc, int k) {
   std::vector<int> rows(static_cast<std::size_t>(n));
   std::iota(rows.begin(), rows.end(), 0);
   if (k >= n) return rows;
+  k = std::max(k, 1);
   auto by_acc = [&](int a, int b) { return acc[a] > acc[b] || (acc[a] == acc[b] && a < b); };
   std::partial_sort(rows.begin() + 1, rows.begin() + k, rows.end(), by_acc);
   rows.resize(static_cast<std::size_t>(k));
@@ -105,7 +107,6 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
   std::vector<int> offsets = batch.offsets, next_offsets(offsets.size(), 0);
   std::vector<int> next_positions(rows);
   std::vector<std::vector<int>> kept(static_cast<std::size_t>(sequences));
-  std::vector<char> dense(static_cast<std::size_t>(sequences));
 
   embed(w, batch, x);
 
@@ -113,52 +114,34 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
     const LayerWeights& lw = w.layers[static_cast<std::size_t>(l)];
     lw.qkv(x, offsets.back(), qkv);
 
-    // Where each sequence's kept rows go; a sequence that keeps all its rows needs no selection,
-    // so its context is computed while its probabilities are still in cache.
-    for (int s = 0; s < sequences; ++s) {
-      const int n = offsets[s + 1] - offsets[s];
-      const int k =
-          std::clamp(keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], 1, n);
-      next_offsets[s + 1] = next_offsets[s] + k;
-      dense[static_cast<std::size_t>(s)] = k == n;
-      if (k == n) {
-        kept[static_cast<std::size_t>(s)].resize(static_cast<std::size_t>(n));
-        std::iota(kept[static_cast<std::size_t>(s)].begin(),
-                  kept[static_cast<std::size_t>(s)].end(), 0);
-      }
-    }
-    auto head_input = [&](int s, int h) {
-      const float* base = qkv + std::int64_t{offsets[s]} * 3 * d;
-      return kernels::HeadInput{base + h * dh, base + d + h * dh,           base + 2 * d + h * dh,
-                                3 * d,         offsets[s + 1] - offsets[s], dh};
-    };
+    auto qkv_of = [&](int s) { return qkv + std::int64_t{offsets[s]} * 3 * d; };
+    auto rows_of = [&](int s) { return offsets[s + 1] - offsets[s]; };
     auto probs_of = [&](int s, int h) {
-      const auto n = static_cast<std::size_t>(offsets[s + 1] - offsets[s]);
+      const auto n = static_cast<std::size_t>(rows_of(s));
       return probs + heads_u * probs_at[static_cast<std::size_t>(s)] +
              static_cast<std::size_t>(h) * n * n;
     };
     auto acc_of = [&](int s, int h) {
       return head_acc + heads_u * static_cast<std::size_t>(offsets[s]) +
-             static_cast<std::size_t>(h * (offsets[s + 1] - offsets[s]));
-    };
-    auto context_of = [&](int s, int h) {
-      return context + std::int64_t{next_offsets[s]} * d + h * dh;
+             static_cast<std::size_t>(h * rows_of(s));
     };
 
+    // Scores, then softmax with ACC, for every head of every sequence.
+    for (int s = 0; s < sequences; ++s) {
+      kernels::attention_scores(qkv_of(s), 3 * d, rows_of(s), heads, dh, probs_of(s, 0));
+    }
     std::fill_n(head_acc, heads_u * static_cast<std::size_t>(offsets.back()), 0.f);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const int tasks = sequences * heads;
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < tasks; ++t) {
-      const int s = t / heads, h = t % heads;
-      kernels::attention_probs_acc(head_input(s, h), probs_of(s, h), acc_of(s, h));
-      if (dense[static_cast<std::size_t>(s)]) {
-        kernels::attention_context(head_input(s, h), probs_of(s, h),
-                                   kept[static_cast<std::size_t>(s)], context_of(s, h), d);
-      }
+      kernels::softmax_acc(probs_of(t / heads, t % heads), rows_of(t / heads), scale,
+                           acc_of(t / heads, t % heads));
     }
 
+    // Keep sets; the kept input rows (the residual) move to their packed place.
     for (int s = 0; s < sequences; ++s) {
-      const int n = offsets[s + 1] - offsets[s];
+      const int n = rows_of(s);
       std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
       for (int h = 0; h < heads; ++h) {
         const float* a = acc_of(s, h);
@@ -166,8 +149,8 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
       }
       for (float& a : acc) a /= static_cast<float>(heads);
       auto& rows_kept = kept[static_cast<std::size_t>(s)];
-      if (!dense[static_cast<std::size_t>(s)])
-        rows_kept = select_rows(acc, next_offsets[s + 1] - next_offsets[s]);
+      rows_kept = select_rows(acc, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)]);
+      next_offsets[s + 1] = next_offsets[s] + static_cast<int>(rows_kept.size());
       for (std::size_t t = 0; t < rows_kept.size(); ++t) {
         const auto from = static_cast<std::size_t>(offsets[s] + rows_kept[t]);
         const auto to = static_cast<std::size_t>(next_offsets[s]) + t;
@@ -183,12 +166,16 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
       }
     }
 
+    // A_i = concat_h P_h[i, :] V_h for the kept rows only.
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < tasks; ++t) {
-      const int s = t / heads, h = t % heads;
-      if (dense[static_cast<std::size_t>(s)]) continue;
-      kernels::attention_context(head_input(s, h), probs_of(s, h),
-                                 kept[static_cast<std::size_t>(s)], context_of(s, h), d);
+      kernels::compact_rows(probs_of(t / heads, t % heads), rows_of(t / heads),
+                            kept[static_cast<std::size_t>(t / heads)]);
+    }
+    for (int s = 0; s < sequences; ++s) {
+      kernels::attention_context(qkv_of(s), 3 * d, rows_of(s), heads, dh, probs_of(s, 0),
+                                 next_offsets[s + 1] - next_offsets[s],
+                                 context + std::int64_t{next_offsets[s]} * d, d);
     }
 
     const std::int64_t kept_rows = next_offsets.back();
