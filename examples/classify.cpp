@@ -225,10 +225,8 @@ int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   try {
     return run(args);
-  } catch (const lat::Error& e) {
+  } catch (const std::exception& e) {  // lat::Error among them: its message names the fault
     std::cerr << "classify: " << e.what() << "\n";
-  } catch (const std::exception& e) {
-    std::cerr << "classify: " << e.what() << "\n";
+    return 1;
   }
-  return 1;
 }

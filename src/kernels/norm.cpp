@@ -10,22 +10,25 @@ void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, c
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * d;
+    float sum = 0.f;
     if (residual != nullptr) {
       const float* res = residual + r * d;
-      for (int i = 0; i < d; ++i) row[i] += res[i];
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < d; ++i) {
+        row[i] += res[i];
+        sum += row[i];
+      }
+    } else {
+#pragma omp simd reduction(+ : sum)
+      for (int i = 0; i < d; ++i) sum += row[i];
     }
-    double mean = 0;
-    for (int i = 0; i < d; ++i) mean += row[i];
-    mean /= d;
-    double var = 0;
-    for (int i = 0; i < d; ++i) {
-      const double c = row[i] - mean;
-      var += c * c;
-    }
-    var /= d;
-    const auto m = static_cast<float>(mean);
-    const auto inv = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(eps)));
-    for (int i = 0; i < d; ++i) row[i] = (row[i] - m) * inv * gamma[i] + beta[i];
+    const float mean = sum / static_cast<float>(d);
+    float squares = 0.f;  // of the centred values: no cancellation
+#pragma omp simd reduction(+ : squares)
+    for (int i = 0; i < d; ++i) squares += (row[i] - mean) * (row[i] - mean);
+    const float inv = 1.0f / std::sqrt(squares / static_cast<float>(d) + eps);
+#pragma omp simd
+    for (int i = 0; i < d; ++i) row[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
   }
 }
 

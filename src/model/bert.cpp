@@ -139,7 +139,14 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
                            acc_of(t / heads, t % heads));
     }
 
-    // Keep sets; the kept input rows (the residual) move to their packed place.
+    // Keep sets; the kept input rows (the residual) move to their packed place, unless every
+    // sequence keeps every row.
+    bool all_kept = true;
+    for (int s = 0; s < sequences; ++s) {
+      all_kept =
+          all_kept && keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)] >= rows_of(s);
+    }
+    const float* residual = all_kept ? x : kept_x;
     for (int s = 0; s < sequences; ++s) {
       const int n = rows_of(s);
       std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
@@ -154,7 +161,7 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
       for (std::size_t t = 0; t < rows_kept.size(); ++t) {
         const auto from = static_cast<std::size_t>(offsets[s] + rows_kept[t]);
         const auto to = static_cast<std::size_t>(next_offsets[s]) + t;
-        std::memcpy(kept_x + to * ud, x + from * ud, sizeof(float) * ud);
+        if (!all_kept) std::memcpy(kept_x + to * ud, x + from * ud, sizeof(float) * ud);
         next_positions[to] = result.positions[from];
       }
       if (trace) {
@@ -184,7 +191,7 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
 
     // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on kept rows only.
     lw.output(context, kept_rows, projected);
-    kernels::add_layer_norm(projected, kept_x, kept_rows, d, lw.attention_norm_gamma.data(),
+    kernels::add_layer_norm(projected, residual, kept_rows, d, lw.attention_norm_gamma.data(),
                             lw.attention_norm_beta.data(), c.layer_norm_eps);
     lw.ffn_in(projected, kept_rows, inner);
     lw.ffn_out(inner, kept_rows, x);

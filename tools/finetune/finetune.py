@@ -12,7 +12,8 @@
                setting of the knob.
 
 The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
-model's tokenizer files.
+model's tokenizer files; with --subset, also holdout.tsv: up to 2,000 training rows left out of the
+subset, on which lat_tune can pick the knob without touching the evaluation split.
 """
 import argparse
 import json
@@ -33,17 +34,24 @@ from lat_reference import make_schedule, pruned_forward  # noqa: E402
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
 
-def read_tsv(path, subset, seed):
+def read_tsv(path):
     with open(path, encoding="utf-8") as f:
         lines = [line.rstrip("\n") for line in f if line.strip()]
     if lines and lines[0] == "sentence\tlabel":
         lines = lines[1:]
-    rows = [line.rsplit("\t", 1) for line in lines]
-    rows = [(t, int(y)) for t, y in rows]
-    if subset and subset < len(rows):
-        rng = random.Random(seed)
-        rows = rng.sample(rows, subset)
-    return rows
+    return [(t, int(y)) for t, y in (line.rsplit("\t", 1) for line in lines)]
+
+
+def split(rows, subset, seed, holdout=2000):
+    """The training rows (a seeded random subset, or all) and up to `holdout` rows left out of
+    them, in file order: the set offline tuning picks the knob on."""
+    if not subset or subset >= len(rows):
+        return rows, []
+    order = random.Random(seed).sample(range(len(rows)), subset)
+    picked = set(order)
+    train = [rows[i] for i in order]
+    rest = [r for i, r in enumerate(rows) if i not in picked]
+    return train, rest[:holdout]
 
 
 def pruned_logits(model, ids, types, speedup):
@@ -97,7 +105,7 @@ def main():
     model = BertForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)})
-    rows = read_tsv(args.train, args.subset, args.seed)
+    rows, held = split(read_tsv(args.train), args.subset, args.seed)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
     data = list(zip(enc["input_ids"], enc["token_type_ids"], [y for _, y in rows]))
     steps_per_epoch = (len(data) + args.batch_size - 1) // args.batch_size
@@ -148,6 +156,9 @@ def main():
     for name in TOKENIZER_FILES:
         if (Path(args.base) / name).exists():
             shutil.copy(Path(args.base) / name, out / name)
+    if held:
+        with open(out / "holdout.tsv", "w", encoding="utf-8") as f:
+            f.write("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in held))
     (out / "training.json").write_text(json.dumps({**vars(args), "steps": total_steps,
                                                    "seconds": round(time.time() - start)}, indent=1))
     print("saved", out)
