@@ -44,6 +44,10 @@ def prepare_bert_base():
     config = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
                         intermediate_size=3072, max_position_embeddings=512)
     BertModel(config, add_pooling_layer=False).eval().save_pretrained(out)
+    # Older readers (CTranslate2's converter) expect this field, which BERT checkpoints carry.
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["position_embedding_type"] = "absolute"
+    (out / "config.json").write_text(json.dumps(cfg, indent=2))
     for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
         shutil.copy(MODELS / "all-MiniLM-L6-v2" / name, out / name)
     return out
@@ -180,7 +184,7 @@ def main():
                         random.shuffle(order)
                         for r in order:
                             times[r].append(workers[r].ask(command))
-                            time.sleep(0.005)
+                            time.sleep(0.03)  # let the last runtime's idle threads stop spinning
                     med = {r: statistics.median(v) for r, v in times.items()}
                     flops = batch * layers * (6 * seq * d * d + 4 * seq * seq * d + 2 * seq * d * d + 4 * seq * d * dff)
                     case = {"model": name, "threads": t, "seq": seq, "batch": batch, "times_ms": times,
