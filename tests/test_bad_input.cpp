@@ -132,6 +132,16 @@ TEST(BadInput, ConfigFields) {
   expect_error([&] { Encoder{m.path()}; }, {"config.json", "not valid JSON"});
 }
 
+// Found by fuzz_vocab: a huge float where an integer belongs was converted before its range was
+// checked (undefined behaviour).
+TEST(BadInput, HugeNumbersWhereIntegersBelong) {
+  const TinyCopy m;
+  for (const char* value : {"1.2e96", "-1e300", "18446744073709551615", "12.5"}) {
+    m.edit_config([&](auto& j) { j["num_hidden_layers"] = nlohmann::json::parse(value); });
+    expect_error([&] { Encoder{m.path()}; }, {"config.json", "num_hidden_layers"});
+  }
+}
+
 TEST(BadInput, VocabularyProblems) {
   const TinyCopy m;
   test::write_file(m.path() / "vocab.txt", "");

@@ -42,10 +42,14 @@ bool JsonFields::has(const char* key) const {
 std::optional<long long> JsonFields::integer(const char* key) const {
   if (!has(key)) return std::nullopt;
   const auto& v = object_.at(key);
+  if (v.is_number_unsigned() && v.get<unsigned long long>() > 9'000'000'000'000'000'000ull) {
+    fail(key, "is " + v.dump() + ", far too large");
+  }
   if (v.is_number_integer()) return v.get<long long>();
   if (v.is_number_float()) {
     const double d = v.get<double>();
-    if (d == static_cast<double>(static_cast<long long>(d)) && d > -9e18 && d < 9e18) {
+    // Range first: converting a double outside long long's range is undefined behaviour.
+    if (d > -9e18 && d < 9e18 && d == static_cast<double>(static_cast<long long>(d))) {
       return static_cast<long long>(d);
     }
   }

@@ -21,16 +21,14 @@ std::u32string decode_utf8(std::string_view bytes) {
       ++i;
       continue;
     }
-    int len;
-    char32_t cp;
-    char32_t min;
+    // The lead byte gives the length, the payload bits and the least value that needs it.
+    int len = 4;
+    char32_t cp = b & 0x07, min = 0x10000;
     if ((b & 0xe0) == 0xc0) {
       len = 2, cp = b & 0x1f, min = 0x80;
     } else if ((b & 0xf0) == 0xe0) {
       len = 3, cp = b & 0x0f, min = 0x800;
-    } else if ((b & 0xf8) == 0xf0) {
-      len = 4, cp = b & 0x07, min = 0x10000;
-    } else {
+    } else if ((b & 0xf8) != 0xf0) {
       fail("not a lead byte");
     }
     if (i + static_cast<std::size_t>(len) > n) fail("sequence cut short by the end of the text");
