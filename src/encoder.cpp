@@ -20,7 +20,6 @@ struct Encoder::Impl {
   EncoderInfo info;
   Tokenizer tokenizer;
   model::BertWeights weights;
-  bool normalize = false;
   bool trace = false;
 
   ModelShape shape() const { return {info.layers, info.hidden, info.intermediate}; }
@@ -120,8 +119,8 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       info.labels.push_back("LABEL_" + std::to_string(i));
     }
   }
-  impl_ = std::unique_ptr<const Impl>(new Impl{
-      std::move(info), std::move(tokenizer), std::move(weights), pooling.normalize, options.trace});
+  impl_ = std::unique_ptr<const Impl>(
+      new Impl{std::move(info), std::move(tokenizer), std::move(weights), options.trace});
 }
 
 Encoder::~Encoder() = default;
@@ -218,7 +217,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     } else {
       std::copy_n(out.hidden.begin(), d, out.embedding.begin());
     }
-    if (normalize) kernels::l2_normalize(out.embedding.data(), 1, d);
+    if (info.normalize) kernels::l2_normalize(out.embedding.data(), 1, d);
     if (!logits.empty()) {
       const auto labels = static_cast<std::size_t>(weights.num_labels());
       out.logits.assign(logits.begin() + static_cast<std::int64_t>(i * labels),
