@@ -76,7 +76,6 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
   const auto ud = static_cast<std::size_t>(d);
 
   ForwardResult result;
-  result.width = d;
   result.positions.resize(rows);
   for (int s = 0; s < sequences; ++s) {
     for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {

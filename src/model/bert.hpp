@@ -22,7 +22,6 @@ struct LayerTrace {
 };
 
 struct ForwardResult {
-  int width = 0;
   std::vector<float> hidden;                   // last layer's rows, packed
   std::vector<int> offsets;                    // per sequence, into hidden's rows
   std::vector<int> positions;                  // original position of each row of hidden
