@@ -194,7 +194,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
   }
 
   omp_set_num_threads(info.threads);  // the calling thread's setting only
-  const model::ForwardResult result = model::forward(weights, batch, keep, trace);
+  model::ForwardResult result = model::forward(weights, batch, keep, trace);
   const std::vector<float> logits =
       weights.classifier ? model::classify_head(weights, result) : std::vector<float>{};
 
@@ -224,7 +224,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
                         logits.begin() + static_cast<std::int64_t>((i + 1) * labels));
     }
     if (trace) {
-      for (auto& lt : result.trace[i]) out.trace.push_back({lt.acc, lt.kept});
+      out.trace = std::move(result.trace[i]);
     }
     out.ms = ms;
   }

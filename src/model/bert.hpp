@@ -4,6 +4,7 @@
 #include <span>
 #include <vector>
 
+#include "lat/encoder.hpp"  // LayerTrace: what the API reports is what the layer records
 #include "model/weights.hpp"
 
 namespace lat::model {
@@ -15,17 +16,11 @@ struct PackedBatch {
   std::vector<int> offsets{0};
 };
 
-// What one layer did to one sequence, recorded only when asked.
-struct LayerTrace {
-  std::vector<float> acc;  // ACC of each row that entered the layer
-  std::vector<int> kept;   // original positions of the rows that left it
-};
-
 struct ForwardResult {
   std::vector<float> hidden;                   // last layer's rows, packed
   std::vector<int> offsets;                    // per sequence, into hidden's rows
   std::vector<int> positions;                  // original position of each row of hidden
-  std::vector<std::vector<LayerTrace>> trace;  // [sequence][layer], empty unless asked
+  std::vector<std::vector<LayerTrace>> trace;  // [sequence][layer], recorded only when asked
 };
 
 // The encoder of DESIGN.md section 1. keep[s][l] is how many rows sequence s keeps in layer l
