@@ -2,7 +2,10 @@
 // measured speedup against speedup 1 of the same run beside the predicted one.
 //
 //   bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] [--speedup 1,1.5,2,3,4]
-//                 [--threads N] [--text TSV] [Google Benchmark flags, e.g. --benchmark_format=json]
+//                 [--threads N] [--text TSV] [--cost flops|calibrated|WEIGHT_FLOPS]
+//                 [Google Benchmark flags, e.g. --benchmark_format=json]
+// --cost picks the schedule's cost model: FLOPs (the default), one calibrated on this machine
+// before the runs (Encoder::calibrate), or a given weight_flops.
 //
 // Inputs are cut from real text (IMDB test reviews by default) to exactly the stated length.
 // Each case repeats 9 times (--benchmark_repetitions), the repetitions of all cases interleaved at
@@ -87,7 +90,8 @@ class SpeedupReporter : public benchmark::BenchmarkReporter {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "bench_latency: " << problem
             << "\nusage: bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] "
-               "[--speedup 1,1.5,2,3,4] [--threads N] [--text TSV] [--benchmark_...]\n";
+               "[--speedup 1,1.5,2,3,4] [--threads N] [--text TSV] "
+               "[--cost flops|calibrated|WEIGHT_FLOPS] [--benchmark_...]\n";
   std::exit(2);
 }
 
@@ -111,7 +115,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&count, args.data());
 
   std::string model, seqs = "32,128,512", batches = "1,8", speedups = "1,1.5,2,3,4";
-  std::string text = "../shared/data/imdb/test.tsv";
+  std::string text = "../shared/data/imdb/test.tsv", cost = "flops";
   std::optional<int> threads;
   for (int i = 1; i < count; ++i) {
     const std::string arg = args[static_cast<std::size_t>(i)];
@@ -129,6 +133,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(value);
     else if (arg == "--text")
       text = value;
+    else if (arg == "--cost")
+      cost = value;
     else
       usage("unknown flag " + arg);
   }
@@ -138,10 +144,18 @@ int main(int argc, char** argv) {
     const auto texts = lat::bench::read_texts(text);
     auto speedup_list = lat::bench::parse_list(speedups);
     if (speedup_list.front() != 1.0) speedup_list.insert(speedup_list.begin(), 1.0);
+    lat::EncoderOptions options{.threads = threads, .speedup = 1.0, .cost = lat::CostModel{}};
+    if (cost == "calibrated") {
+      options.cost = lat::Encoder(model, options).calibrate();
+    } else if (cost != "flops") {
+      options.cost = lat::CostModel{lat::bench::parse_list(cost).at(0)};
+    }
+    std::cerr << "cost model: weight_flops " << options.cost->weight_flops << "\n";
+    benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
     std::map<double, std::shared_ptr<const lat::Encoder>> encoders;
     for (double s : speedup_list) {
-      encoders[s] = std::make_shared<const lat::Encoder>(
-          model, lat::EncoderOptions{.threads = threads, .max_length = 0, .speedup = s});
+      options.speedup = s;
+      encoders[s] = std::make_shared<const lat::Encoder>(model, options);
     }
     const auto& dense = *encoders.at(1.0);
     for (double seq_d : lat::bench::parse_list(seqs)) {

@@ -52,6 +52,19 @@ double checked_speedup(double s, const std::string& source) {
   return s;
 }
 
+CostModel checked_cost(CostModel c, const std::string& source) {
+  if (!std::isfinite(c.weight_flops) || c.weight_flops < 0.0) {
+    throw Error(ErrorCode::kOption, source + ": weight_flops " + std::to_string(c.weight_flops) +
+                                        " must be a finite number >= 0");
+  }
+  return c;
+}
+
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
 int resolve_max_length(const fs::path& folder, const EncoderOptions& options,
                        const io::BertConfig& config, const Tokenizer& tokenizer) {
   if (options.max_length < 0 || options.max_length == 1) {
@@ -83,10 +96,14 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
     throw Error(ErrorCode::kOption,
                 "threads " + std::to_string(*options.threads) + " must lie in [1, 4096]");
   }
+  const auto settings = io::read_lat_settings(folder);
+  const std::string settings_file = (folder / "lat.json").string();
   const double speedup = options.speedup
                              ? checked_speedup(*options.speedup, "options")
-                             : checked_speedup(io::read_lat_speedup(folder).value_or(1.0),
-                                               (folder / "lat.json").string());
+                             : checked_speedup(settings.speedup.value_or(1.0), settings_file);
+  const CostModel cost = options.cost
+                             ? checked_cost(*options.cost, "options")
+                             : checked_cost({settings.weight_flops.value_or(0.0)}, settings_file);
   auto config = io::read_bert_config(folder / "config.json");
   auto tokenizer = Tokenizer::from_folder(folder);
   if (tokenizer.vocab_size() > config.vocab_size) {
@@ -106,6 +123,7 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .max_length = resolve_max_length(folder, options, config, tokenizer),
       .threads = options.threads.value_or(omp_get_num_procs()),
       .speedup = speedup,
+      .cost = cost,
       .classifier = false,
       .labels = {},
       .mean_pooling = pooling.mode == io::Pooling::kMean,
@@ -131,7 +149,47 @@ const Tokenizer& Encoder::tokenizer() const { return impl_->tokenizer; }
 const EncoderInfo& Encoder::info() const { return impl_->info; }
 
 Schedule Encoder::schedule(int tokens) const {
-  return make_schedule(impl_->shape(), tokens, impl_->info.speedup);
+  return make_schedule(impl_->shape(), tokens, impl_->info.speedup, impl_->info.cost);
+}
+
+CostModel Encoder::calibrate(int tokens) const {
+  const EncoderInfo& info = impl_->info;
+  if (tokens < 2 || tokens > info.max_positions) {
+    throw Error(ErrorCode::kOption, "calibration length " + std::to_string(tokens) +
+                                        " must lie in [2, max_position_embeddings]");
+  }
+  // Token values do not change the time; any text long enough to fill the input will do.
+  std::string text;
+  while (std::ssize(text) < 8 * tokens) text += "the cost of a layer on this machine ";
+  const Encoding input = impl_->tokenizer.encode(text, tokens);
+  const int n = static_cast<int>(input.ids.size());
+  model::PackedBatch batch{input.ids, std::vector<std::int32_t>(input.ids.size(), 0), {0, n}};
+
+  const ModelShape shape = impl_->shape();
+  const Schedule dense = schedule_for_ratio(shape, n, 1.0),
+                 fewest = schedule_for_ratio(shape, n, 0.0);
+  const std::vector<std::vector<int>> dense_keep{dense.keep}, fewest_keep{fewest.keep};
+  omp_set_num_threads(info.threads);
+  auto seconds = [&](const std::vector<std::vector<int>>& keep) {
+    const auto start = std::chrono::steady_clock::now();
+    model::forward(impl_->weights, batch, keep, false);
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::vector<double> dense_s, fewest_s;
+  for (int round = 0; round < 110; ++round) {  // interleaved; the first rounds warm up
+    const double d = seconds(dense_keep), f = seconds(fewest_keep);
+    if (round >= 10) dense_s.push_back(d), fewest_s.push_back(f);
+  }
+  // t = (FLOPs + weight_flops * weights) / rate for both runs; two equations, two unknowns.
+  const double dense_flops = layer_cost(shape, n, n) * info.layers;
+  double fewest_flops = 0;
+  int previous = n;
+  for (int k : fewest.keep) fewest_flops += layer_cost(shape, previous, k), previous = k;
+  const double t_dense = median(dense_s), t_fewest = median(fewest_s);
+  if (!(t_dense > t_fewest)) return {};  // too noisy to tell: the FLOP model
+  const double rate = (dense_flops - fewest_flops) / (t_dense - t_fewest);
+  const double weights = layer_weights(shape) * info.layers;
+  return {std::max(0.0, (t_fewest * rate - fewest_flops) / weights)};
 }
 
 Encoding Encoder::tokenize(std::string_view text) const {
@@ -177,7 +235,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     }
     batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
     batch.offsets.push_back(batch.offsets.back() + n);
-    keep.push_back(make_schedule(shape(), n, info.speedup).keep);
+    keep.push_back(make_schedule(shape(), n, info.speedup, info.cost).keep);
     outputs[i].tokens = n;
     outputs[i].truncated = e.truncated;
     outputs[i].kept = keep.back();

@@ -165,6 +165,17 @@ TEST(BadInput, Options) {
   const TinyCopy m;
   test::write_file(m.path() / "lat.json", R"({"speedup": 0.2})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "speedup"});
+  test::write_file(m.path() / "lat.json", R"({"weight_flops": -3})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "weight_flops"});
+  test::write_file(m.path() / "lat.json", R"({"weight_flops": "many"})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "weight_flops"});
+  for (double w : {-1.0, std::nan(""), HUGE_VAL}) {
+    expect_error([&] { Encoder(tiny, {.cost = CostModel{w}}); }, {"weight_flops"});
+  }
+  const Encoder encoder(tiny);
+  for (int tokens : {-1, 0, 1, 100000}) {
+    expect_error([&] { encoder.calibrate(tokens); }, {"calibration length"});
+  }
 }
 
 TEST(BadInput, IdsAndTexts) {

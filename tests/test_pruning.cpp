@@ -122,6 +122,25 @@ TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
   EXPECT_EQ(Encoder(dir.path()).info().speedup, 2.0);
   EXPECT_EQ(Encoder(dir.path(), {.speedup = 1.0}).info().speedup, 1.0);
   EXPECT_EQ(Encoder(test::golden_dir() / "tiny-bert").info().speedup, 1.0);
+
+  test::write_file(dir.path() / "lat.json", R"({"speedup": 2.0, "weight_flops": 40})");
+  const Encoder calibrated(dir.path());
+  EXPECT_EQ(calibrated.info().cost.weight_flops, 40.0);
+  const EncoderInfo& i = calibrated.info();
+  const ModelShape shape{i.layers, i.hidden, i.intermediate};
+  EXPECT_EQ(calibrated.schedule(64).keep, make_schedule(shape, 64, 2.0, {40.0}).keep);
+  EXPECT_EQ(Encoder(dir.path(), {.cost = CostModel{}}).info().cost.weight_flops, 0.0);
+}
+
+TEST(Pruning, CalibrationGivesAUsableCostModel) {
+  // What it measures depends on the machine; it must be a cost a schedule accepts.
+  const Encoder encoder(test::golden_dir() / "tiny-bert", {.threads = 1});
+  const CostModel cost = encoder.calibrate(32);
+  EXPECT_TRUE(std::isfinite(cost.weight_flops));
+  EXPECT_GE(cost.weight_flops, 0.0);
+  const Encoder calibrated(test::golden_dir() / "tiny-bert", {.speedup = 2.0, .cost = cost});
+  const auto r = calibrated.classify(std::vector<std::string>{"the cat sat on the mat today"});
+  EXPECT_EQ(r[0].kept, calibrated.schedule(r[0].tokens).keep);
 }
 
 TEST(Pruning, TraceIsOffUnlessAsked) {

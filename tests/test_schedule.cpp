@@ -66,5 +66,40 @@ TEST(Schedule, BadSpeedupsAreErrors) {
   }
 }
 
+TEST(Schedule, CalibratedCostAddsTheWeightsOfEachLayer) {
+  const double d = 384, dff = 1536;
+  EXPECT_DOUBLE_EQ(layer_weights(kMiniLm), 4 * d * d + 2 * d * dff);
+  EXPECT_DOUBLE_EQ(layer_cost(kMiniLm, 100, 40), layer_flops(kMiniLm, 100, 40));
+  EXPECT_DOUBLE_EQ(layer_cost(kMiniLm, 100, 40, {40.0}),
+                   layer_flops(kMiniLm, 100, 40) + 40.0 * layer_weights(kMiniLm));
+}
+
+TEST(Schedule, CalibratedCostPrunesMoreForTheSameSpeedup) {
+  for (const auto& shape : {kMiniLm, kBertBase}) {
+    for (int n : {8, 32, 128, 512}) {
+      for (double asked : {1.5, 2.0, 3.0, 4.0}) {
+        const auto flops = make_schedule(shape, n, asked);
+        const auto calibrated = make_schedule(shape, n, asked, {40.0});
+        // Rows that do not pay for themselves in FLOPs still pay for reading the weights.
+        EXPECT_LE(calibrated.ratio, flops.ratio);
+        for (std::size_t l = 0; l < flops.keep.size(); ++l) {
+          EXPECT_LE(calibrated.keep[l], flops.keep[l]) << "n " << n << " s " << asked;
+        }
+        if (calibrated.reached) {
+          EXPECT_GE(calibrated.predicted, asked);
+        }
+        EXPECT_LT(schedule_for_ratio(shape, n, flops.ratio, {40.0}).predicted, flops.predicted);
+      }
+    }
+  }
+  EXPECT_EQ(make_schedule(kMiniLm, 128, 2.0, {0.0}).keep, make_schedule(kMiniLm, 128, 2.0).keep);
+}
+
+TEST(Schedule, BadCostModelsAreErrors) {
+  for (double w : {-1.0, std::nan(""), HUGE_VAL}) {
+    EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {w}), Error) << w;
+  }
+}
+
 }  // namespace
 }  // namespace lat

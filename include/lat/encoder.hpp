@@ -18,6 +18,7 @@ struct EncoderOptions {
   std::optional<int> threads;     // threads per call, >= 1; unset: every core
   int max_length = 0;             // tokens per input, specials included; 0: the model folder's
   std::optional<double> speedup;  // >= 1; unset: lat.json in the model folder, else 1 (dense)
+  std::optional<CostModel> cost;  // the schedule's cost model; unset: lat.json's, else FLOPs
   bool trace = false;             // record ACC and kept positions of every layer
 };
 
@@ -27,6 +28,7 @@ struct EncoderInfo {
   int max_length = 0;  // tokens per input after truncation
   int threads = 0;
   double speedup = 1.0;             // the knob in force
+  CostModel cost;                   // the cost model the schedule uses
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
   bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row
@@ -88,6 +90,11 @@ class Encoder {
   const EncoderInfo& info() const;
   // The keep counts this encoder uses for an input of `tokens` tokens.
   Schedule schedule(int tokens) const;
+  // Measures this machine's cost model for this model and thread count: times the dense model
+  // and the most pruned one (one row after the first layer) on an input of `tokens` tokens and
+  // solves for the sustained FLOP rate and the cost of reading a weight. Takes 110 runs of each;
+  // the encoder's own settings are left as they are. Calibrate with the thread count you deploy.
+  CostModel calibrate(int tokens = 128) const;
 
  private:
   struct Impl;

@@ -19,8 +19,8 @@ BertConfig parse_bert_config(const nlohmann::json& json, const std::string& wher
                 where + ": field 'model_type' is '" + *model_type + "'; lat runs 'bert'");
   }
   if (const auto pe = f.string("position_embedding_type"); pe && *pe != "absolute") {
-    throw Error(ErrorCode::kUnsupported, where + ": field 'position_embedding_type' is '" +
-                                             *pe + "'; lat runs 'absolute'");
+    throw Error(ErrorCode::kUnsupported,
+                where + ": field 'position_embedding_type' is '" + *pe + "'; lat runs 'absolute'");
   }
   // Bounds far above any published BERT, low enough that no product of them overflows.
   BertConfig c;
@@ -129,13 +129,13 @@ std::optional<int> read_sentence_max_length(const fs::path& folder) {
   return static_cast<int>(f.integer_in("max_seq_length", 2, 1 << 16));
 }
 
-std::optional<double> read_lat_speedup(const fs::path& folder) {
+LatSettings read_lat_settings(const fs::path& folder) {
   const fs::path file = folder / "lat.json";
   std::error_code ec;
-  if (!fs::exists(file, ec)) return std::nullopt;
+  if (!fs::exists(file, ec)) return {};
   const auto json = read_json(file);
   const JsonFields f(json, file.string());
-  return f.number("speedup");
+  return {f.number("speedup"), f.number("weight_flops")};
 }
 
 }  // namespace lat::io

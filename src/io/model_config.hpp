@@ -42,7 +42,11 @@ PoolingConfig read_pooling_config(const std::filesystem::path& folder);
 // sentence_bert_config.json's max_seq_length, when present.
 std::optional<int> read_sentence_max_length(const std::filesystem::path& folder);
 
-// lat.json's speedup, when present.
-std::optional<double> read_lat_speedup(const std::filesystem::path& folder);
+// What lat.json beside a model may set; each field absent when the file does not set it.
+struct LatSettings {
+  std::optional<double> speedup;
+  std::optional<double> weight_flops;  // calibrated cost model (lat/schedule.hpp)
+};
+LatSettings read_lat_settings(const std::filesystem::path& folder);
 
 }  // namespace lat::io

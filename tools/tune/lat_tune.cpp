@@ -2,20 +2,22 @@
 // prints accuracy, predicted and measured speedup for each, picks the largest speedup whose
 // accuracy drop against speedup 1 stays within the budget, writes it to lat.json beside the model
 // (where classify and every Encoder built without an explicit speedup read it), and draws the
-// accuracy-versus-speedup curve as an SVG picture.
+// accuracy-versus-speedup curve as an SVG picture. With --cost calibrated it first measures this
+// machine's cost model (Encoder::calibrate), tunes under it and writes it to lat.json too.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
-//            [--max-length N] [--batch N] [--out FILE] [--plot FILE]
+//            [--max-length N] [--batch N] [--cost flops|calibrated|WEIGHT_FLOPS] [--out FILE]
+//            [--plot FILE]
 #include <chrono>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
-#include <optional>
 #include <lat/encoder.hpp>
 #include <lat/error.hpp>
 #include <lat/schedule.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -25,7 +27,7 @@
 namespace {
 
 struct Args {
-  std::string model, data, out, plot;
+  std::string model, data, out, plot, cost = "flops";
   double budget = 1.0;  // accuracy points
   std::vector<double> speedups{1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6};
   std::optional<int> threads;
@@ -39,7 +41,8 @@ struct Point {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "lat_tune: " << problem
             << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
-               "[--threads N] [--max-length N] [--batch N] [--out FILE] [--plot FILE]\n";
+               "[--threads N] [--max-length N] [--batch N] [--cost flops|calibrated|WEIGHT_FLOPS] "
+               "[--out FILE] [--plot FILE]\n";
   std::exit(2);
 }
 
@@ -82,6 +85,9 @@ Args parse(int argc, char** argv) {
       a.out = value;
     } else if (arg == "--plot") {
       a.plot = value;
+    } else if (arg == "--cost") {
+      a.cost = value;
+      if (a.cost != "flops" && a.cost != "calibrated") number(arg, value);
     } else {
       usage("unknown flag " + arg);
     }
@@ -95,16 +101,18 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-// Accuracy, FLOP-weighted predicted speedup and wall time of one speedup over the whole set.
-Point evaluate(const Args& a, double speedup, const std::vector<lat::cli::LabelledText>& lines) {
+// Accuracy, cost-weighted predicted speedup and wall time of one speedup over the whole set.
+Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
+               const std::vector<lat::cli::LabelledText>& lines) {
   const lat::Encoder encoder(
-      a.model, {.threads = a.threads, .max_length = a.max_length, .speedup = speedup});
+      a.model,
+      {.threads = a.threads, .max_length = a.max_length, .speedup = speedup, .cost = cost});
   if (!encoder.info().classifier)
     throw std::runtime_error(a.model + " has no classifier head to tune");
   const auto& info = encoder.info();
   const lat::ModelShape shape{info.layers, info.hidden, info.intermediate};
   int correct = 0;
-  double dense_flops = 0, pruned_flops = 0, seconds = 0;
+  double dense_cost = 0, pruned_cost = 0, seconds = 0;
   for (std::size_t start = 0; start < lines.size(); start += static_cast<std::size_t>(a.batch)) {
     const std::size_t end = std::min(lines.size(), start + static_cast<std::size_t>(a.batch));
     std::vector<std::string> texts;
@@ -117,13 +125,13 @@ Point evaluate(const Args& a, double speedup, const std::vector<lat::cli::Labell
       correct += lat::cli::gold_index(*lines[i].gold, info.labels) == r.label ? 1 : 0;
       int previous = r.tokens;
       for (int k : r.kept) {
-        dense_flops += lat::layer_flops(shape, r.tokens, r.tokens);
-        pruned_flops += lat::layer_flops(shape, previous, k);
+        dense_cost += lat::layer_cost(shape, r.tokens, r.tokens, cost);
+        pruned_cost += lat::layer_cost(shape, previous, k, cost);
         previous = k;
       }
     }
   }
-  return {speedup, 100.0 * correct / static_cast<double>(lines.size()), dense_flops / pruned_flops,
+  return {speedup, 100.0 * correct / static_cast<double>(lines.size()), dense_cost / pruned_cost,
           0.0, seconds};
 }
 
@@ -184,10 +192,18 @@ int run(const Args& a) {
   for (const auto& l : lines) {
     if (!l.gold) throw std::runtime_error(a.data + ": a line without a gold label: " + l.text);
   }
+  lat::CostModel cost;
+  if (a.cost == "calibrated") {
+    const lat::Encoder dense(a.model, {.threads = a.threads, .speedup = 1.0, .cost = cost});
+    cost = dense.calibrate();
+    std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << "\n";
+  } else if (a.cost != "flops") {
+    cost.weight_flops = number("--cost", a.cost);
+  }
   std::vector<Point> points;
   std::cout << "speedup  accuracy  predicted  measured  seconds\n" << std::fixed;
   for (double s : a.speedups) {
-    Point p = evaluate(a, s, lines);
+    Point p = evaluate(a, s, cost, lines);
     p.measured = points.empty() ? 1.0 : points.front().seconds / p.seconds;
     points.push_back(p);
     std::cout << std::setprecision(2) << std::setw(7) << s << std::setw(10) << p.accuracy
@@ -206,11 +222,12 @@ int run(const Args& a) {
                      {"predicted_speedup", p.predicted},
                      {"measured_speedup", p.measured}});
   }
-  const nlohmann::json out{{"speedup", chosen},
-                           {"tuned_on", a.data},
-                           {"budget_points", a.budget},
-                           {"dense_accuracy", points.front().accuracy},
-                           {"curve", curve}};
+  nlohmann::json out{{"speedup", chosen},
+                     {"tuned_on", a.data},
+                     {"budget_points", a.budget},
+                     {"dense_accuracy", points.front().accuracy},
+                     {"curve", curve}};
+  if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
   std::ofstream(a.out) << out.dump(1) << "\n";
   std::ofstream(a.plot) << svg_curve(points, chosen, floor_accuracy,
                                      "accuracy against speedup: " + a.model);
