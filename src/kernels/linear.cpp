@@ -1,5 +1,7 @@
 #include "kernels/linear.hpp"
 
+#include <cstdlib>
+
 namespace lat::kernels {
 namespace {
 
@@ -25,7 +27,18 @@ dnnl::algorithm algorithm_of(Epilogue e) {
 }  // namespace
 
 const dnnl::engine& cpu_engine() {
-  static const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  static const dnnl::engine engine = [] {
+    // Each row count, and each pair of rows in and kept in attention, is its own primitive.
+    // Inputs of every length under pruning use a few thousand; oneDNN's default cache holds
+    // 1,024 and would compile kernels again and again. Raise it unless the user has set it.
+    constexpr int kPrimitives = 16384;
+    if (std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
+        std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
+        dnnl::get_primitive_cache_capacity() < kPrimitives) {
+      dnnl::set_primitive_cache_capacity(kPrimitives);
+    }
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
   return engine;
 }
 
