@@ -181,10 +181,10 @@ CostModel Encoder::calibrate(int tokens) const {
     if (round >= 10) dense_s.push_back(d), fewest_s.push_back(f);
   }
   // t = (FLOPs + weight_flops * weights) / rate for both runs; two equations, two unknowns.
-  const double dense_flops = layer_cost(shape, n, n) * info.layers;
+  const double dense_flops = layer_flops(shape, n, n) * info.layers;
   double fewest_flops = 0;
   int previous = n;
-  for (int k : fewest.keep) fewest_flops += layer_cost(shape, previous, k), previous = k;
+  for (int k : fewest.keep) fewest_flops += layer_flops(shape, previous, k), previous = k;
   const double t_dense = median(dense_s), t_fewest = median(fewest_s);
   if (!(t_dense > t_fewest)) return {};  // too noisy to tell: the FLOP model
   const double rate = (dense_flops - fewest_flops) / (t_dense - t_fewest);
