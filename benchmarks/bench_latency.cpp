@@ -20,6 +20,7 @@
 #include <optional>
 #include <sstream>
 
+#include "cost_flag.hpp"
 #include "real_inputs.hpp"
 
 namespace {
@@ -144,12 +145,9 @@ int main(int argc, char** argv) {
     const auto texts = lat::bench::read_texts(text);
     auto speedup_list = lat::bench::parse_list(speedups);
     if (speedup_list.front() != 1.0) speedup_list.insert(speedup_list.begin(), 1.0);
-    lat::EncoderOptions options{.threads = threads, .speedup = 1.0, .cost = lat::CostModel{}};
-    if (cost == "calibrated") {
-      options.cost = lat::Encoder(model, options).calibrate();
-    } else if (cost != "flops") {
-      options.cost = lat::CostModel{lat::bench::parse_list(cost).at(0)};
-    }
+    lat::EncoderOptions options{.threads = threads,
+                                .speedup = 1.0,
+                                .cost = lat::cli::cost_model_from_flag(cost, model, threads)};
     std::cerr << "cost model: weight_flops " << options.cost->weight_flops << "\n";
     benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
     std::map<double, std::shared_ptr<const lat::Encoder>> encoders;

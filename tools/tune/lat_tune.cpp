@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "cost_flag.hpp"
 #include "labelled_text.hpp"
 
 namespace {
@@ -192,13 +193,9 @@ int run(const Args& a) {
   for (const auto& l : lines) {
     if (!l.gold) throw std::runtime_error(a.data + ": a line without a gold label: " + l.text);
   }
-  lat::CostModel cost;
+  const lat::CostModel cost = lat::cli::cost_model_from_flag(a.cost, a.model, a.threads);
   if (a.cost == "calibrated") {
-    const lat::Encoder dense(a.model, {.threads = a.threads, .speedup = 1.0, .cost = cost});
-    cost = dense.calibrate();
     std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << "\n";
-  } else if (a.cost != "flops") {
-    cost.weight_flops = number("--cost", a.cost);
   }
   std::vector<Point> points;
   std::cout << "speedup  accuracy  predicted  measured  seconds\n" << std::fixed;

@@ -1,0 +1,16 @@
+#pragma once
+
+#include <filesystem>
+#include <lat/schedule.hpp>
+#include <optional>
+#include <string>
+
+namespace lat::cli {
+
+// The tools' --cost flag: "flops" (the default model of DESIGN.md), "calibrated" (measured now,
+// on this machine, with the dense model of `folder` and `threads`), or a number, the weight_flops
+// to use. Throws std::invalid_argument for anything else.
+CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
+                               std::optional<int> threads);
+
+}  // namespace lat::cli
