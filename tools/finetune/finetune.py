@@ -3,13 +3,17 @@
 (text<TAB>label, with a "sentence<TAB>label" header), optionally with ACC pruning active.
 
     python tools/finetune/finetune.py --base models/all-MiniLM-L6-v2 \\
-        --train ../shared/data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc
+        --train ../shared/data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc --distill 1
 
 --mode plain   ordinary fine-tuning: every step runs the dense model.
 --mode acc     every step runs the dense model and the pruned forward of DESIGN.md (hard
                selection by ACC, gradients through the kept rows) at a speedup drawn uniformly
                from [1, --max-speedup], and adds the two losses, so that one model serves every
-               setting of the knob.
+               setting of the knob. With --distill W it also adds W times the KL divergence of the
+               pruned pass's predictions from the dense pass's (the same step's, held fixed), which
+               pulls the pruned model towards the dense one rather than only towards the labels.
+               The pruned pass runs the whole batch at once (pruned_forward_batch), checked on the
+               first batch against the per-sequence reference that lat's tests use.
 
 The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
 model's tokenizer files; with --subset, also holdout.tsv: up to 2,000 training rows left out of the
@@ -29,7 +33,7 @@ import torch.nn.functional as F
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from lat_reference import make_schedule, pruned_forward  # noqa: E402
+from lat_reference import make_schedule, pruned_forward, pruned_forward_batch  # noqa: E402
 
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
@@ -54,16 +58,47 @@ def split(rows, subset, seed, holdout=2000):
     return train, rest[:holdout]
 
 
+def length_grouped_batches(lengths, batch_size, pool=50):
+    """One epoch's batches in random order, each of rows of similar length: rows are shuffled,
+    sorted by length within pools of `pool` batches and cut, so padding (which the dense pass
+    computes and the pruned pass masks) costs little."""
+    order = list(range(len(lengths)))
+    random.shuffle(order)
+    batches = []
+    for start in range(0, len(order), batch_size * pool):
+        chunk = sorted(order[start:start + batch_size * pool], key=lambda i: lengths[i])
+        batches += [chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size)]
+    random.shuffle(batches)
+    return batches
+
+
 def pruned_logits(model, ids, types, speedup):
     """Logits of each sequence (no padding) through the pruned encoder at `speedup`."""
     cfg = model.config
-    out = []
-    for i, t in zip(ids, types):
-        keep = make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
-        hidden, _, _ = pruned_forward(model.bert, torch.tensor(i), torch.tensor(t), keep)
-        pooled = model.bert.pooler(hidden[None])
-        out.append(model.classifier(model.dropout(pooled))[0])
-    return torch.stack(out)
+    keep = [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
+            for i in ids]
+    hidden, _, _ = pruned_forward_batch(model.bert, [torch.tensor(i) for i in ids],
+                                        [torch.tensor(t) for t in types], keep)
+    return model.classifier(model.dropout(model.bert.pooler(hidden)))
+
+
+def check_batched_forward(model, ids, types, speedup):
+    """The batched pruned forward must keep the rows and give the outputs of the per-sequence
+    reference; checked once on the first batch, so training never runs through a wrong forward."""
+    cfg = model.config
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        keep = [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
+                for i in ids]
+        tensors = [torch.tensor(i) for i in ids], [torch.tensor(t) for t in types]
+        hidden, live, positions = pruned_forward_batch(model.bert, *tensors, keep)
+        for b, (i, t, k) in enumerate(zip(*tensors, keep)):
+            h, p, _ = pruned_forward(model.bert, i, t, k)
+            if int(live[b].sum()) != len(p) or not torch.equal(positions[b, : len(p)], p) \
+                    or (hidden[b, : len(p)] - h).abs().max() > 1e-4:
+                sys.exit(f"batched pruned forward disagrees with the reference on sequence {b}")
+    model.train(was_training)
 
 
 def dense_logits(model, ids, types, pad_id):
@@ -85,8 +120,12 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--mode", choices=["plain", "acc"], default="acc")
     ap.add_argument("--max-speedup", type=float, default=4.0)
+    ap.add_argument("--distill", type=float, default=0.0,
+                    help="acc mode: weight of the KL divergence of the pruned logits from the dense ones")
     ap.add_argument("--labels", default="negative,positive", help="names of labels 0, 1, ...")
     ap.add_argument("--subset", type=int, default=0, help="train on this many random rows (0: all)")
+    ap.add_argument("--min-tokens", type=int, default=0,
+                    help="train only on rows of at least this many tokens ([CLS] and [SEP] included)")
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--batch-size", type=int, default=32)
     ap.add_argument("--lr", type=float, default=5e-5)
@@ -105,7 +144,12 @@ def main():
     model = BertForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)})
-    rows, held = split(read_tsv(args.train), args.subset, args.seed)
+    rows = read_tsv(args.train)
+    if args.min_tokens:
+        counts = [len(i) for i in tok([t for t, _ in rows], truncation=True, max_length=args.max_length)["input_ids"]]
+        rows = [r for r, n in zip(rows, counts) if n >= args.min_tokens]
+        print(f"{len(rows)} rows of {args.train} have at least {args.min_tokens} tokens", flush=True)
+    rows, held = split(rows, args.subset, args.seed)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
     data = list(zip(enc["input_ids"], enc["token_type_ids"], [y for _, y in rows]))
     steps_per_epoch = (len(data) + args.batch_size - 1) // args.batch_size
@@ -120,22 +164,28 @@ def main():
 
     model.train()
     step, epoch_start, start, loss_avg = 0, time.time(), time.time(), None
-    order = []
+    batches = []
     while step < total_steps:
-        if not order:
-            order = list(range(len(data)))
-            random.shuffle(order)
+        if not batches:
+            batches = length_grouped_batches([len(ids) for ids, _, _ in data], args.batch_size)
             if step:
                 print(f"epoch done in {time.time() - epoch_start:.0f} s", flush=True)
             epoch_start = time.time()
-        batch = [data[i] for i in order[: args.batch_size]]
-        order = order[args.batch_size:]
+        batch = [data[i] for i in batches.pop()]
         ids, types, labels = zip(*batch)
         labels = torch.tensor(labels)
-        loss = F.cross_entropy(dense_logits(model, ids, types, tok.pad_token_id), labels)
+        dense = dense_logits(model, ids, types, tok.pad_token_id)
+        loss = F.cross_entropy(dense, labels)
         if args.mode == "acc":
             s = random.uniform(1.0, args.max_speedup)
-            loss = loss + F.cross_entropy(pruned_logits(model, ids, types, s), labels)
+            if step == 0:
+                check_batched_forward(model, ids, types, s)
+            pruned = pruned_logits(model, ids, types, s)
+            loss = loss + F.cross_entropy(pruned, labels)
+            if args.distill:
+                teacher = F.log_softmax(dense.detach(), dim=-1)
+                loss = loss + args.distill * F.kl_div(F.log_softmax(pruned, dim=-1), teacher,
+                                                      log_target=True, reduction="batchmean")
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

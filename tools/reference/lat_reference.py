@@ -80,3 +80,49 @@ def pruned_forward(bert, ids, type_ids, keep):
         positions = positions[kept]
         trace.append((acc, positions.clone()))
     return x, positions, trace
+
+
+def pruned_forward_batch(bert, ids, type_ids, keep):
+    """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
+
+    ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence.
+    Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
+    own count, so every live row is what pruned_forward computes (up to float summation order).
+    Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
+    cfg = bert.config
+    batch, n = len(ids), max(len(i) for i in ids)
+    heads, d = cfg.num_attention_heads, cfg.hidden_size
+    dh = d // heads
+    pad = lambda seqs: torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True)  # noqa: E731
+    x = bert.embeddings(input_ids=pad(ids), token_type_ids=pad(type_ids))
+    lengths = torch.tensor([len(i) for i in ids])
+    live = torch.arange(n)[None] < lengths[:, None]
+    positions = torch.arange(n).expand(batch, n)
+    keep = torch.tensor(keep)  # B x L
+    for l, layer in enumerate(bert.encoder.layer):
+        m = x.shape[1]
+        att = layer.attention.self
+        split = lambda t: t.view(batch, m, heads, dh).transpose(1, 2)  # noqa: E731
+        q, kk, v = split(att.query(x)), split(att.key(x)), split(att.value(x))
+        scores = q @ kk.transpose(-1, -2) / math.sqrt(dh)
+        probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
+        acc = torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / heads  # B x m
+        # Rank: row 0 first, then live rows by ACC (stable: ties to the smaller index), padding last.
+        rank_key = acc.detach().masked_fill(~live, float("-inf"))
+        rank_key[:, 0] = float("inf")
+        order = torch.sort(rank_key, dim=1, descending=True, stable=True).indices
+        k = keep[:, l]
+        width = int(k.max())
+        kept_live = torch.arange(width)[None] < k[:, None]
+        kept = torch.sort(order[:, :width].masked_fill(~kept_live, m), dim=1).values
+        kept = kept.masked_fill(~kept_live, 0)  # padding rows of the next layer: any valid index
+        # All rows' context, then the kept ones: indexing probs by kept rows would copy them.
+        context = (probs @ v).transpose(1, 2).reshape(batch, m, d)
+        index = kept[:, :, None].expand(batch, width, d)
+        context, x_kept = torch.gather(context, 1, index), torch.gather(x, 1, index)
+        y = layer.attention.output.LayerNorm(x_kept + layer.attention.output.dense(context))
+        x = layer.output.LayerNorm(y + layer.output.dense(layer.intermediate(y)))
+        positions = torch.gather(positions, 1, kept)
+        live = kept_live
+    return x, live, positions
+
