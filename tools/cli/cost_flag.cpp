@@ -3,6 +3,8 @@
 #include <lat/encoder.hpp>
 #include <stdexcept>
 
+#include "number.hpp"
+
 namespace lat::cli {
 
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
@@ -11,17 +13,11 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
   if (value == "calibrated") {
     return Encoder(folder, {.threads = threads, .speedup = 1.0, .cost = CostModel{}}).calibrate();
   }
-  std::size_t used = 0;
-  double weight_flops = 0;
-  try {
-    weight_flops = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used == 0 || used != value.size()) {
+  const auto weight_flops = whole_number(value);
+  if (!weight_flops) {
     throw std::invalid_argument("--cost " + value + ": not flops, calibrated or a number");
   }
-  return {weight_flops};
+  return {*weight_flops};
 }
 
 }  // namespace lat::cli

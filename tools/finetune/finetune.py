@@ -72,11 +72,15 @@ def length_grouped_batches(lengths, batch_size, pool=50):
     return batches
 
 
+def keep_counts(cfg, ids, speedup):
+    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2)."""
+    return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
+            for i in ids]
+
+
 def pruned_logits(model, ids, types, speedup):
     """Logits of each sequence (no padding) through the pruned encoder at `speedup`."""
-    cfg = model.config
-    keep = [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
-            for i in ids]
+    keep = keep_counts(model.config, ids, speedup)
     hidden, _, _ = pruned_forward_batch(model.bert, [torch.tensor(i) for i in ids],
                                         [torch.tensor(t) for t in types], keep)
     return model.classifier(model.dropout(model.bert.pooler(hidden)))
@@ -85,12 +89,10 @@ def pruned_logits(model, ids, types, speedup):
 def check_batched_forward(model, ids, types, speedup):
     """The batched pruned forward must keep the rows and give the outputs of the per-sequence
     reference; checked once on the first batch, so training never runs through a wrong forward."""
-    cfg = model.config
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        keep = [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
-                for i in ids]
+        keep = keep_counts(model.config, ids, speedup)
         tensors = [torch.tensor(i) for i in ids], [torch.tensor(t) for t in types]
         hidden, live, positions = pruned_forward_batch(model.bert, *tensors, keep)
         for b, (i, t, k) in enumerate(zip(*tensors, keep)):

@@ -24,6 +24,7 @@
 
 #include "cost_flag.hpp"
 #include "labelled_text.hpp"
+#include "number.hpp"
 
 namespace {
 
@@ -48,16 +49,9 @@ struct Point {
 }
 
 double number(const std::string& flag, const std::string& value) {
-  std::size_t used = 0;
-  double v = 0;
-  try {
-    v = std::stod(value, &used);
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  if (used != value.size() || !std::isfinite(v))
-    usage(flag + " needs a number, got '" + value + "'");
-  return v;
+  const auto v = lat::cli::whole_number(value);
+  if (!v || !std::isfinite(*v)) usage(flag + " needs a number, got '" + value + "'");
+  return *v;
 }
 
 Args parse(int argc, char** argv) {
