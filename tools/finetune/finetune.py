@@ -117,7 +117,8 @@ def dense_logits(model, ids, types, pad_id):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--base", required=True, help="Hugging Face BERT folder to start from")
+    ap.add_argument("--base", required=True,
+                    help="Hugging Face BERT folder to start from (or a folder this script wrote, to continue)")
     ap.add_argument("--train", required=True, help="TSV: text<TAB>label")
     ap.add_argument("--out", required=True)
     ap.add_argument("--mode", choices=["plain", "acc"], default="acc")
