@@ -13,10 +13,10 @@ def layer_flops(m, k, d, dff):
     return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 4 * k * d * dff
 
 
-def schedule_for_ratio(n, layers, d, dff, r):
+def schedule_for_ratio(n, layers, d, dff, r, spared=0):
     keep, prev, dense, pruned = [], n, 0.0, 0.0
     for l in range(1, layers + 1):
-        k = min(prev, int(max(1.0, math.ceil(n * r**l))))
+        k = prev if l <= spared else min(prev, int(max(1.0, math.ceil(n * r ** (l - spared)))))
         dense += layer_flops(n, n, d, dff)
         pruned += layer_flops(prev, k, d, dff)
         keep.append(k)
@@ -24,22 +24,24 @@ def schedule_for_ratio(n, layers, d, dff, r):
     return keep, dense / pruned
 
 
-def make_schedule(n, layers, d, dff, speedup):
-    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule."""
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0)
+def make_schedule(n, layers, d, dff, speedup, spared=0):
+    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule. With spared > 0,
+    an alternative that is not DESIGN.md's: the first `spared` layers keep every row and the
+    geometric decay starts after them."""
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, spared)
     if pred >= speedup:
         return keep, 1.0, pred, True
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, spared)
     if pred < speedup:
         return keep, 0.0, pred, False
     lo, hi = 0.0, 1.0
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        if schedule_for_ratio(n, layers, d, dff, mid)[1] >= speedup:
+        if schedule_for_ratio(n, layers, d, dff, mid, spared)[1] >= speedup:
             lo = mid
         else:
             hi = mid
-    keep, pred = schedule_for_ratio(n, layers, d, dff, lo)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, spared)
     return keep, lo, pred, True
 
 
