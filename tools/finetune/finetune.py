@@ -72,15 +72,15 @@ def length_grouped_batches(lengths, batch_size, pool=50):
     return batches
 
 
-def keep_counts(cfg, ids, speedup):
-    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2)."""
-    return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup)[0]
-            for i in ids]
+def keep_counts(cfg, ids, speedup, spared=0):
+    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2; see make_schedule
+    for `spared`)."""
+    return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup,
+                          spared)[0] for i in ids]
 
 
-def pruned_logits(model, ids, types, speedup):
-    """Logits of each sequence (no padding) through the pruned encoder at `speedup`."""
-    keep = keep_counts(model.config, ids, speedup)
+def pruned_logits(model, ids, types, keep):
+    """Logits of each sequence (no padding) through the pruned encoder with keep counts `keep`."""
     hidden, _, _ = pruned_forward_batch(model.bert, [torch.tensor(i) for i in ids],
                                         [torch.tensor(t) for t in types], keep)
     return model.classifier(model.dropout(model.bert.pooler(hidden)))
@@ -148,13 +148,13 @@ def main():
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)})
     rows = read_tsv(args.train)
+    enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
+    rows = list(zip(rows, enc["input_ids"], enc["token_type_ids"]))
     if args.min_tokens:
-        counts = [len(i) for i in tok([t for t, _ in rows], truncation=True, max_length=args.max_length)["input_ids"]]
-        rows = [r for r, n in zip(rows, counts) if n >= args.min_tokens]
+        rows = [r for r in rows if len(r[1]) >= args.min_tokens]
         print(f"{len(rows)} rows of {args.train} have at least {args.min_tokens} tokens", flush=True)
     rows, held = split(rows, args.subset, args.seed)
-    enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
-    data = list(zip(enc["input_ids"], enc["token_type_ids"], [y for _, y in rows]))
+    data = [(ids, types, y) for (_, y), ids, types in rows]
     steps_per_epoch = (len(data) + args.batch_size - 1) // args.batch_size
     total_steps = int(steps_per_epoch * args.epochs)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
@@ -183,7 +183,7 @@ def main():
             s = random.uniform(1.0, args.max_speedup)
             if step == 0:
                 check_batched_forward(model, ids, types, s)
-            pruned = pruned_logits(model, ids, types, s)
+            pruned = pruned_logits(model, ids, types, keep_counts(model.config, ids, s))
             loss = loss + F.cross_entropy(pruned, labels)
             if args.distill:
                 teacher = F.log_softmax(dense.detach(), dim=-1)
@@ -211,7 +211,7 @@ def main():
             shutil.copy(Path(args.base) / name, out / name)
     if held:
         with open(out / "holdout.tsv", "w", encoding="utf-8") as f:
-            f.write("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for t, y in held))
+            f.write("sentence\tlabel\n" + "".join(f"{t}\t{y}\n" for (t, y), _, _ in held))
     (out / "training.json").write_text(json.dumps({**vars(args), "steps": total_steps,
                                                    "seconds": round(time.time() - start)}, indent=1))
     print("saved", out)

@@ -3,20 +3,16 @@
 same predicted speedup that spare the first layers (every row kept there, the geometric decay
 starting after them), through the reference pruned forward:
 
-    python tools/reference/schedule_probe.py --model models/minilm-imdb-acc-distill-4ep-8k \\
+    python tools/finetune/schedule_probe.py --model models/minilm-imdb-acc-distill-4ep-8k \\
         --data ../shared/data/imdb/test.tsv --max-length 512 --speedup 3 --spared 0,1
 
 Spared 0 is DESIGN.md's schedule and gives lat's own accuracy; the others are not in lat.
 """
 import argparse
-import sys
-from pathlib import Path
 
 import torch
+from finetune import keep_counts, pruned_logits, read_tsv
 from transformers import AutoTokenizer, BertForSequenceClassification
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from lat_reference import make_schedule, pruned_forward_batch  # noqa: E402
 
 
 def main():
@@ -33,25 +29,21 @@ def main():
     tok = AutoTokenizer.from_pretrained(args.model)
     model = BertForSequenceClassification.from_pretrained(args.model).eval()
     cfg = model.config
-    with open(args.data, encoding="utf-8") as f:
-        rows = [line.rstrip("\n").rsplit("\t", 1) for line in f if line.strip()][1:]
+    rows = read_tsv(args.data)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
-    labels = [int(y) for _, y in rows]
+    labels = [y for _, y in rows]
     order = sorted(range(len(rows)), key=lambda i: len(enc["input_ids"][i]))
     for spared in (int(x) for x in args.spared.split(",")):
         correct = 0
         with torch.no_grad():
             for start in range(0, len(order), 16):
                 batch = order[start:start + 16]
-                ids = [torch.tensor(enc["input_ids"][i]) for i in batch]
-                types = [torch.tensor(enc["token_type_ids"][i]) for i in batch]
-                keep = [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size,
-                                      args.speedup, spared)[0] for i in ids]
-                hidden, _, _ = pruned_forward_batch(model.bert, ids, types, keep)
-                predicted = model.classifier(model.bert.pooler(hidden)).argmax(-1).tolist()
+                ids = [enc["input_ids"][i] for i in batch]
+                types = [enc["token_type_ids"][i] for i in batch]
+                keep = keep_counts(cfg, ids, args.speedup, spared)
+                predicted = pruned_logits(model, ids, types, keep).argmax(-1).tolist()
                 correct += sum(p == labels[i] for p, i in zip(predicted, batch))
-        example = make_schedule(250, cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size,
-                                args.speedup, spared)[0]
+        example = keep_counts(cfg, [range(250)], args.speedup, spared)[0]
         print(f"speedup {args.speedup:g}, {spared} layer(s) spared: accuracy {100 * correct / len(rows):.2f} "
               f"on {len(rows)} rows (keep counts at 250 tokens: {example})", flush=True)
 
