@@ -26,7 +26,8 @@ void linear(benchmark::State& state) {
       y(static_cast<std::size_t>(rows * out));
   std::size_t next = 0;
   for (auto _ : state) {
-    (*layers[next])(x.data(), rows, y.data());
+    (*layers[next])(lat::kernels::f32_rows(x.data(), in), rows,
+                    lat::kernels::f32_rows(y.data(), out));
     next = (next + 1) % matrices;
   }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows) * in * out,

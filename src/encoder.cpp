@@ -9,7 +9,7 @@
 
 #include "io/model_config.hpp"
 #include "io/safetensors.hpp"
-#include "kernels/norm.hpp"
+#include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
 #include "model/bert.hpp"
 
@@ -275,7 +275,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     } else {
       std::copy_n(out.hidden.begin(), d, out.embedding.begin());
     }
-    if (info.normalize) kernels::l2_normalize(out.embedding.data(), 1, d);
+    if (info.normalize) kernels::loops().l2_normalize(out.embedding.data(), 1, d);
     if (!logits.empty()) {
       const auto labels = static_cast<std::size_t>(weights.num_labels());
       out.logits.assign(logits.begin() + static_cast<std::int64_t>(i * labels),

@@ -6,7 +6,7 @@
 #include <numeric>
 
 #include "kernels/attention.hpp"
-#include "kernels/norm.hpp"
+#include "kernels/cpu/loops.hpp"
 
 namespace lat::model {
 namespace {
@@ -40,8 +40,9 @@ void embed(const BertWeights& w, const PackedBatch& batch, float* x) {
       for (int i = 0; i < d; ++i) out[i] = word[i] + position[i] + type_row[i];
     }
   }
-  kernels::add_layer_norm(x, nullptr, batch.offsets.back(), d, w.embedding_norm_gamma.data(),
-                          w.embedding_norm_beta.data(), w.config.layer_norm_eps);
+  kernels::loops().add_layer_norm(x, nullptr, batch.offsets.back(), d,
+                                  w.embedding_norm_gamma.data(), w.embedding_norm_beta.data(),
+                                  w.config.layer_norm_eps);
 }
 
 }  // namespace
@@ -70,6 +71,7 @@ double workspace_bytes(const io::BertConfig& c, const PackedBatch& batch) {
 ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace) {
   const auto& c = w.config;
+  const auto& loops = kernels::loops();
   const int d = c.hidden, heads = c.heads, dh = d / heads;
   const int sequences = static_cast<int>(batch.offsets.size()) - 1;
   const auto rows = static_cast<std::size_t>(batch.offsets.back());
@@ -111,7 +113,7 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
 
   for (int l = 0; l < c.layers; ++l) {
     const LayerWeights& lw = w.layers[static_cast<std::size_t>(l)];
-    lw.qkv(x, offsets.back(), qkv);
+    lw.qkv(kernels::f32_rows(x, d), offsets.back(), kernels::f32_rows(qkv, 3 * d));
 
     auto qkv_of = [&](int s) { return qkv + std::int64_t{offsets[s]} * 3 * d; };
     auto rows_of = [&](int s) { return offsets[s + 1] - offsets[s]; };
@@ -127,15 +129,16 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
 
     // Scores, then softmax with ACC, for every head of every sequence.
     for (int s = 0; s < sequences; ++s) {
-      kernels::attention_scores(qkv_of(s), 3 * d, rows_of(s), heads, dh, probs_of(s, 0));
+      kernels::attention_scores(kernels::f32_rows(qkv_of(s), 3 * d), rows_of(s), heads, dh,
+                                probs_of(s, 0));
     }
     std::fill_n(head_acc, heads_u * static_cast<std::size_t>(offsets.back()), 0.f);
     const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
     const int tasks = sequences * heads;
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < tasks; ++t) {
-      kernels::softmax_acc(probs_of(t / heads, t % heads), rows_of(t / heads), scale,
-                           acc_of(t / heads, t % heads));
+      loops.softmax_acc(probs_of(t / heads, t % heads), rows_of(t / heads), scale,
+                        acc_of(t / heads, t % heads));
     }
 
     // Keep sets; the kept input rows (the residual) move to their packed place, unless every
@@ -175,13 +178,13 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
     // A_i = concat_h P_h[i, :] V_h for the kept rows only.
 #pragma omp parallel for schedule(dynamic)
     for (int t = 0; t < tasks; ++t) {
-      kernels::compact_rows(probs_of(t / heads, t % heads), rows_of(t / heads),
-                            kept[static_cast<std::size_t>(t / heads)]);
+      kernels::compact_rows(probs_of(t / heads, t % heads), kernels::DType::kF32,
+                            rows_of(t / heads), kept[static_cast<std::size_t>(t / heads)]);
     }
     for (int s = 0; s < sequences; ++s) {
-      kernels::attention_context(qkv_of(s), 3 * d, rows_of(s), heads, dh, probs_of(s, 0),
-                                 next_offsets[s + 1] - next_offsets[s],
-                                 context + std::int64_t{next_offsets[s]} * d, d);
+      kernels::attention_context(kernels::f32_rows(qkv_of(s), 3 * d), rows_of(s), heads, dh,
+                                 probs_of(s, 0), next_offsets[s + 1] - next_offsets[s],
+                                 kernels::f32_rows(context + std::int64_t{next_offsets[s]} * d, d));
     }
 
     const std::int64_t kept_rows = next_offsets.back();
@@ -189,13 +192,13 @@ ForwardResult forward(const BertWeights& w, const PackedBatch& batch,
     result.positions.assign(next_positions.begin(), next_positions.begin() + kept_rows);
 
     // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on kept rows only.
-    lw.output(context, kept_rows, projected);
-    kernels::add_layer_norm(projected, residual, kept_rows, d, lw.attention_norm_gamma.data(),
-                            lw.attention_norm_beta.data(), c.layer_norm_eps);
-    lw.ffn_in(projected, kept_rows, inner);
-    lw.ffn_out(inner, kept_rows, x);
-    kernels::add_layer_norm(x, projected, kept_rows, d, lw.output_norm_gamma.data(),
-                            lw.output_norm_beta.data(), c.layer_norm_eps);
+    lw.output(kernels::f32_rows(context, d), kept_rows, kernels::f32_rows(projected, d));
+    loops.add_layer_norm(projected, residual, kept_rows, d, lw.attention_norm_gamma.data(),
+                         lw.attention_norm_beta.data(), c.layer_norm_eps);
+    lw.ffn_in(kernels::f32_rows(projected, d), kept_rows, kernels::f32_rows(inner, c.intermediate));
+    lw.ffn_out(kernels::f32_rows(inner, c.intermediate), kept_rows, kernels::f32_rows(x, d));
+    loops.add_layer_norm(x, projected, kept_rows, d, lw.output_norm_gamma.data(),
+                         lw.output_norm_beta.data(), c.layer_norm_eps);
   }
   result.hidden.assign(x, x + static_cast<std::size_t>(offsets.back()) * ud);
   result.offsets = offsets;
@@ -211,9 +214,11 @@ std::vector<float> classify_head(const BertWeights& w, const ForwardResult& r) {
                 first.begin() + std::int64_t{s} * d);
   }
   std::vector<float> pooled(first.size());
-  (*w.pooler)(first.data(), sequences, pooled.data());
-  std::vector<float> logits(static_cast<std::size_t>(sequences) * w.num_labels());
-  (*w.classifier)(pooled.data(), sequences, logits.data());
+  (*w.pooler)(kernels::f32_rows(first.data(), d), sequences, kernels::f32_rows(pooled.data(), d));
+  const int labels = w.num_labels();
+  std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);
+  (*w.classifier)(kernels::f32_rows(pooled.data(), d), sequences,
+                  kernels::f32_rows(logits.data(), labels));
   return logits;
 }
 

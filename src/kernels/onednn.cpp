@@ -1,0 +1,128 @@
+#include "kernels/onednn.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <vector>
+
+#include "lat/error.hpp"
+
+namespace lat::kernels::onednn {
+namespace {
+
+dnnl::algorithm algorithm_of(Epilogue e) {
+  switch (e) {
+    case Epilogue::kGeluErf:
+      return dnnl::algorithm::eltwise_gelu_erf;
+    case Epilogue::kGeluTanh:
+      return dnnl::algorithm::eltwise_gelu_tanh;
+    case Epilogue::kRelu:
+      return dnnl::algorithm::eltwise_relu;
+    case Epilogue::kTanh:
+      return dnnl::algorithm::eltwise_tanh;
+    case Epilogue::kNone:
+      break;
+  }
+  return dnnl::algorithm::undef;
+}
+
+dnnl::primitive_attr attributes(Epilogue e) {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  if (e != Epilogue::kNone) {
+    dnnl::post_ops ops;
+#if DNNL_VERSION_MAJOR >= 3
+    ops.append_eltwise(algorithm_of(e), 0.f, 0.f);
+#else
+    ops.append_eltwise(1.f, algorithm_of(e), 0.f, 0.f);
+#endif
+    attr.set_post_ops(ops);
+  }
+  return attr;
+}
+
+// This thread's scratchpad, grown to the largest a product has asked for.
+void* scratchpad(const dnnl::matmul::primitive_desc& pd) {
+  thread_local std::vector<std::uint8_t> scratch;
+  const std::size_t size = pd.scratchpad_desc().get_size();
+  if (scratch.size() < size) scratch.resize(size);
+  return scratch.data();
+}
+
+}  // namespace
+
+const dnnl::engine& engine() {
+  static const dnnl::engine cpu = [] {
+    // Each row count, and each pair of rows in and kept in attention, is its own primitive.
+    // Inputs of every length under pruning use a few thousand; oneDNN's default cache holds
+    // 1,024 and would compile kernels again and again. Raise it unless the user has set it.
+    constexpr int kPrimitives = 16384;
+    if (std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
+        std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
+        dnnl::get_primitive_cache_capacity() < kPrimitives) {
+      dnnl::set_primitive_cache_capacity(kPrimitives);
+    }
+    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+  }();
+  return cpu;
+}
+
+Type type_of(DType type) {
+  switch (type) {
+    case DType::kBF16:
+      return Type::bf16;
+    case DType::kF32:
+      break;
+  }
+  return Type::f32;
+}
+
+dnnl::matmul::primitive_desc matmul(const Desc& src, const Desc& weights, const Desc* bias,
+                                    const Desc& dst, Epilogue epilogue) {
+  try {
+#if DNNL_VERSION_MAJOR >= 3
+    return bias != nullptr
+               ? dnnl::matmul::primitive_desc(engine(), src, weights, *bias, dst,
+                                              attributes(epilogue))
+               : dnnl::matmul::primitive_desc(engine(), src, weights, dst, attributes(epilogue));
+#else
+    return dnnl::matmul::primitive_desc(bias != nullptr
+                                            ? dnnl::matmul::desc(src, weights, *bias, dst)
+                                            : dnnl::matmul::desc(src, weights, dst),
+                                        attributes(epilogue), engine());
+#endif
+  } catch (const dnnl::error& e) {
+    throw Error(
+        ErrorCode::kUnsupported,
+        std::string("oneDNN has no matrix product for these types on this CPU (") + e.what() + ")");
+  }
+}
+
+void run(const dnnl::matmul::primitive_desc& pd, const void* src, const dnnl::memory& weights,
+         const dnnl::memory* bias, void* dst) {
+  const auto& cpu = engine();
+  dnnl::stream stream(cpu);
+  std::unordered_map<int, dnnl::memory> args{
+      {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), cpu, const_cast<void*>(src))},
+      {DNNL_ARG_WEIGHTS, weights},
+      {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), cpu, dst)},
+      {DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), cpu, scratchpad(pd))}};
+  if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, *bias);
+  dnnl::matmul(pd).execute(stream, args);
+  stream.wait();
+}
+
+void run(const dnnl::matmul::primitive_desc& pd, const void* src, const void* weights, void* dst) {
+  run(pd, src, dnnl::memory(pd.weights_desc(), engine(), const_cast<void*>(weights)), nullptr, dst);
+}
+
+dnnl::memory reorder(const Desc& from, const void* data, const Desc& to) {
+  const auto& cpu = engine();
+  dnnl::stream stream(cpu);
+  dnnl::memory given(from, cpu, const_cast<void*>(data));
+  dnnl::memory out(to, cpu);
+  dnnl::reorder(given, out).execute(stream, given, out);
+  stream.wait();
+  return out;
+}
+
+}  // namespace lat::kernels::onednn
