@@ -2,10 +2,11 @@
 // measured speedup against speedup 1 of the same run beside the predicted one.
 //
 //   bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] [--speedup 1,1.5,2,3,4]
-//                 [--threads N] [--text TSV] [--cost flops|calibrated|WEIGHT_FLOPS]
+//                 [--threads N] [--precision fp32|bf16|int8] [--text TSV]
+//                 [--cost flops|calibrated|WEIGHT_FLOPS]
 //                 [Google Benchmark flags, e.g. --benchmark_format=json]
 // --cost picks the schedule's cost model: FLOPs (the default), one calibrated on this machine
-// before the runs (Encoder::calibrate), or a given weight_flops.
+// (at the precision asked) before the runs (Encoder::calibrate), or a given weight_flops.
 //
 // Inputs are cut from real text (IMDB test reviews by default) to exactly the stated length.
 // Each case repeats 9 times (--benchmark_repetitions), the repetitions of all cases interleaved at
@@ -21,6 +22,7 @@
 #include <sstream>
 
 #include "cost_flag.hpp"
+#include "precision_flag.hpp"
 #include "real_inputs.hpp"
 
 namespace {
@@ -91,7 +93,7 @@ class SpeedupReporter : public benchmark::BenchmarkReporter {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "bench_latency: " << problem
             << "\nusage: bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] "
-               "[--speedup 1,1.5,2,3,4] [--threads N] [--text TSV] "
+               "[--speedup 1,1.5,2,3,4] [--threads N] [--precision fp32|bf16|int8] [--text TSV] "
                "[--cost flops|calibrated|WEIGHT_FLOPS] [--benchmark_...]\n";
   std::exit(2);
 }
@@ -116,7 +118,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&count, args.data());
 
   std::string model, seqs = "32,128,512", batches = "1,8", speedups = "1,1.5,2,3,4";
-  std::string text = "../shared/data/imdb/test.tsv", cost = "flops";
+  std::string text = "../shared/data/imdb/test.tsv", cost = "flops", precision = "fp32";
   std::optional<int> threads;
   for (int i = 1; i < count; ++i) {
     const std::string arg = args[static_cast<std::size_t>(i)];
@@ -136,6 +138,8 @@ int main(int argc, char** argv) {
       text = value;
     else if (arg == "--cost")
       cost = value;
+    else if (arg == "--precision")
+      precision = value;
     else
       usage("unknown flag " + arg);
   }
@@ -145,10 +149,14 @@ int main(int argc, char** argv) {
     const auto texts = lat::bench::read_texts(text);
     auto speedup_list = lat::bench::parse_list(speedups);
     if (speedup_list.front() != 1.0) speedup_list.insert(speedup_list.begin(), 1.0);
+    const lat::Precision p = lat::cli::precision_from_flag(precision);
     lat::EncoderOptions options{.threads = threads,
                                 .speedup = 1.0,
-                                .cost = lat::cli::cost_model_from_flag(cost, model, threads)};
-    std::cerr << "cost model: weight_flops " << options.cost->weight_flops << "\n";
+                                .precision = p,
+                                .cost = lat::cli::cost_model_from_flag(cost, model, threads, p)};
+    std::cerr << "precision " << precision << ", cost model: weight_flops "
+              << options.cost->weight_flops << "\n";
+    benchmark::AddCustomContext("precision", precision);
     benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
     std::map<double, std::shared_ptr<const lat::Encoder>> encoders;
     for (double s : speedup_list) {

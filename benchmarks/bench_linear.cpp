@@ -1,6 +1,6 @@
 // bench_linear: one 384 x 1536 linear layer (all-MiniLM-L6-v2's feed-forward shape) at a few row
-// counts, with its weights hot in cache (one matrix) or read from memory (24 matrices, 57 MB, used
-// in turn) - the effect the FLOP cost model does not count.
+// counts and each precision, with its weights hot in cache (one matrix) or read from memory (24
+// matrices, used in turn) - the effect the FLOP cost model does not count.
 //   bench_linear [--benchmark_...]
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "kernels/cpu/loops.hpp"
 #include "kernels/linear.hpp"
 
 namespace {
@@ -15,21 +16,28 @@ namespace {
 void linear(benchmark::State& state) {
   const auto rows = state.range(0);
   const auto matrices = static_cast<std::size_t>(state.range(1));
+  const auto precision = static_cast<lat::Precision>(state.range(2));
   const int in = 384, out = 1536;
   omp_set_num_threads(2);
   std::vector<std::unique_ptr<lat::kernels::Linear>> layers;
-  const std::vector<float> w(static_cast<std::size_t>(in * out), 0.01f), b(out, 0.f);
+  std::vector<float> w(static_cast<std::size_t>(in * out)), b(out, 0.f);
+  for (std::size_t i = 0; i < w.size(); ++i) w[i] = 0.01f * static_cast<float>(i % 7) - 0.03f;
   for (std::size_t i = 0; i < matrices; ++i) {
-    layers.push_back(std::make_unique<lat::kernels::Linear>(w, b, in, out));
+    layers.push_back(std::make_unique<lat::kernels::Linear>(w, b, in, out, precision));
   }
-  std::vector<float> x(static_cast<std::size_t>(rows * in), 1.f),
+  // The input in the form the product reads.
+  std::vector<float> x(static_cast<std::size_t>(rows * in)), x_in(x.size()),
       y(static_cast<std::size_t>(rows * out));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = 0.1f * static_cast<float>(i % 13) - 0.6f;
+  std::vector<lat::kernels::RowCode> codes(static_cast<std::size_t>(rows));
+  const lat::kernels::Rows input{layers[0]->input_type(), x_in.data(), in, codes.data()};
+  lat::kernels::convert(x.data(), rows, in, in, input);
   std::size_t next = 0;
   for (auto _ : state) {
-    (*layers[next])(lat::kernels::f32_rows(x.data(), in), rows,
-                    lat::kernels::f32_rows(y.data(), out));
+    (*layers[next])(input, rows, lat::kernels::f32_rows(y.data(), out));
     next = (next + 1) % matrices;
   }
+  state.SetLabel(lat::to_string(precision));
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * static_cast<double>(rows) * in * out,
                                                  benchmark::Counter::kIsIterationInvariantRate,
                                                  benchmark::Counter::kIs1000);
@@ -39,7 +47,7 @@ void linear(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(linear)
-    ->ArgsProduct({{4, 8, 32, 128}, {1, 24}})
-    ->ArgNames({"rows", "matrices"})
+    ->ArgsProduct({{4, 8, 32, 128, 512}, {1, 24}, {0, 1, 2}})
+    ->ArgNames({"rows", "matrices", "precision"})
     ->UseRealTime();
 BENCHMARK_MAIN();

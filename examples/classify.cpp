@@ -1,6 +1,7 @@
 // classify: label texts with a lat encoder, the way an application would.
 //
-//   classify --model DIR [--speedup S] [--threads N] [--max-length N] [--batch N] [--json]
+//   classify --model DIR [--speedup S] [--precision fp32|bf16|int8] [--threads N] [--max-length N]
+//            [--batch N] [--json]
 //            [--ids] [--explain] [--label NAME=DESCRIPTION]... [--input FILE|-] [TEXT ...]
 //
 // A model with a classifier head (BertForSequenceClassification) labels texts itself; a plain
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "labelled_text.hpp"
+#include "precision_flag.hpp"
 
 namespace {
 
@@ -36,7 +38,8 @@ struct Args {
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "classify: " << problem << "\n"
-            << "usage: classify --model DIR [--speedup S] [--threads N] [--max-length N] "
+            << "usage: classify --model DIR [--speedup S] [--precision fp32|bf16|int8] "
+               "[--threads N] [--max-length N] "
                "[--batch N] [--json] [--ids] [--explain] [--label NAME=DESCRIPTION]... "
                "[--input FILE|-] [TEXT ...]\n";
   std::exit(2);
@@ -64,6 +67,12 @@ Args parse(int argc, char** argv) {
       a.model = value();
     } else if (arg == "--speedup") {
       a.options.speedup = number<double>(arg, value());
+    } else if (arg == "--precision") {
+      try {
+        a.options.precision = lat::cli::precision_from_flag(value());
+      } catch (const std::invalid_argument& e) {
+        usage(e.what());
+      }
     } else if (arg == "--threads") {
       a.options.threads = number<int>(arg, value());
     } else if (arg == "--max-length") {
@@ -202,6 +211,7 @@ int run(const Args& a) {
                      {"total_ms", total_ms},
                      {"median_ms", median},
                      {"speedup", encoder.info().speedup},
+                     {"precision", lat::to_string(encoder.info().precision)},
                      {"threads", encoder.info().threads}};
     if (graded > 0) s["accuracy"] = static_cast<double>(correct) / graded;
     std::cout << nlohmann::json{{"summary", s}}.dump() << "\n";
@@ -209,7 +219,8 @@ int run(const Args& a) {
     std::cout << "\n"
               << lines.size() << " texts in " << std::setprecision(1) << total_ms
               << " ms (median call " << median << " ms, batch " << a.batch << ", "
-              << encoder.info().threads << " threads, speedup " << encoder.info().speedup << ")";
+              << encoder.info().threads << " threads, speedup " << encoder.info().speedup << ", "
+              << lat::to_string(encoder.info().precision) << ")";
     if (graded > 0) {
       std::cout << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / graded
                 << " on " << graded << " labelled";

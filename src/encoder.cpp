@@ -12,6 +12,7 @@
 #include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
 #include "model/bert.hpp"
+#include "number_text.hpp"
 
 namespace lat {
 namespace fs = std::filesystem;
@@ -47,17 +48,31 @@ void check_folder(const fs::path& folder) {
 double checked_speedup(double s, const std::string& source) {
   if (!std::isfinite(s) || s < 1.0) {
     throw Error(ErrorCode::kOption,
-                source + ": speedup " + std::to_string(s) + " must be a finite number >= 1");
+                source + ": speedup " + number_text(s) + " must be a finite number >= 1");
   }
   return s;
 }
 
 CostModel checked_cost(CostModel c, const std::string& source) {
   if (!std::isfinite(c.weight_flops) || c.weight_flops < 0.0) {
-    throw Error(ErrorCode::kOption, source + ": weight_flops " + std::to_string(c.weight_flops) +
+    throw Error(ErrorCode::kOption, source + ": weight_flops " + number_text(c.weight_flops) +
                                         " must be a finite number >= 0");
   }
   return c;
+}
+
+// A speedup that no input of up to `max_length` tokens reaches, even keeping one row after the
+// first layer, is refused: longer inputs reach more, so the longest one bounds them all.
+void check_reachable(const ModelShape& shape, int max_length, double speedup, const CostModel& cost,
+                     const std::string& source) {
+  const double most = schedule_for_ratio(shape, max_length, 0.0, cost).predicted;
+  if (speedup > most) {
+    throw Error(ErrorCode::kOption,
+                source + ": speedup " + number_text(speedup) + " is out of reach: an input of " +
+                    std::to_string(max_length) + " tokens (the maximum length) runs at most " +
+                    number_text(most) + " times faster under " +
+                    (cost.weight_flops > 0 ? "this calibrated cost model" : "the FLOP cost model"));
+  }
 }
 
 double median(std::vector<double> v) {
@@ -98,12 +113,18 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   }
   const auto settings = io::read_lat_settings(folder);
   const std::string settings_file = (folder / "lat.json").string();
-  const double speedup = options.speedup
-                             ? checked_speedup(*options.speedup, "options")
-                             : checked_speedup(settings.speedup.value_or(1.0), settings_file);
-  const CostModel cost = options.cost
-                             ? checked_cost(*options.cost, "options")
-                             : checked_cost({settings.weight_flops.value_or(0.0)}, settings_file);
+  const std::string speedup_source = options.speedup ? "options" : settings_file;
+  const double speedup =
+      checked_speedup(options.speedup.value_or(settings.speedup.value_or(1.0)), speedup_source);
+  const Precision precision =
+      options.precision.value_or(settings.precision.value_or(Precision::kFp32));
+  // lat.json's cost model was measured at lat.json's precision; at another it does not hold.
+  const bool settings_cost_applies = settings.precision.value_or(Precision::kFp32) == precision;
+  const CostModel cost =
+      options.cost
+          ? checked_cost(*options.cost, "options")
+          : checked_cost({settings_cost_applies ? settings.weight_flops.value_or(0.0) : 0.0},
+                         settings_file);
   auto config = io::read_bert_config(folder / "config.json");
   auto tokenizer = Tokenizer::from_folder(folder);
   if (tokenizer.vocab_size() > config.vocab_size) {
@@ -123,13 +144,16 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .max_length = resolve_max_length(folder, options, config, tokenizer),
       .threads = options.threads.value_or(omp_get_num_procs()),
       .speedup = speedup,
+      .precision = precision,
       .cost = cost,
       .classifier = false,
       .labels = {},
       .mean_pooling = pooling.mode == io::Pooling::kMean,
       .normalize = pooling.normalize,
   };
-  auto weights = model::load_weights(file, config);
+  check_reachable({info.layers, info.hidden, info.intermediate}, info.max_length, speedup, cost,
+                  speedup_source);
+  auto weights = model::load_weights(file, config, precision);
   info.classifier = weights.classifier.has_value();
   if (info.classifier) {
     info.labels = config.labels;

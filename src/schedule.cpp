@@ -5,6 +5,7 @@
 #include <string>
 
 #include "lat/error.hpp"
+#include "number_text.hpp"
 
 namespace lat {
 
@@ -44,7 +45,7 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost) {
   if (!(speedup >= 1.0) || !std::isfinite(speedup)) {
     throw Error(ErrorCode::kOption,
-                "speedup " + std::to_string(speedup) + " is not a finite number >= 1");
+                "speedup " + number_text(speedup) + " is not a finite number >= 1");
   }
   if (tokens < 1) throw Error(ErrorCode::kInput, "a schedule needs at least one token");
   if (!(cost.weight_flops >= 0.0) || !std::isfinite(cost.weight_flops)) {

@@ -57,6 +57,12 @@ TEST(BadInput, SafetensorsDamage) {
   huge[6] = '\x7f';
   test::write_file(file, huge);
   expect_error([&] { io::SafeTensors{file}; }, {"header length"});
+  std::string twice = good;  // a tensor named twice in the header: which one counts is unclear
+  const auto name = twice.find("\"bert.embeddings.LayerNorm.weight\"");
+  ASSERT_NE(name, std::string::npos);
+  twice.replace(name, 34, "\"bert.embeddings.LayerNorm.bias\"  ");
+  test::write_file(file, twice);
+  expect_error([&] { io::SafeTensors{file}; }, {"model.safetensors", "appears twice"});
   std::string not_json = good;
   not_json[8] = '#';
   test::write_file(file, not_json);
@@ -169,6 +175,19 @@ TEST(BadInput, Options) {
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "weight_flops"});
   test::write_file(m.path() / "lat.json", R"({"weight_flops": "many"})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "weight_flops"});
+  test::write_file(m.path() / "lat.json", R"({"sppedup": 2})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "unknown key 'sppedup'"});
+  test::write_file(m.path() / "lat.json", R"({"speedup": 2, "speedup": 3})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "'speedup' appears twice"});
+  test::write_file(m.path() / "lat.json", R"({"precision": "int4"})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "precision", "'int4'"});
+  test::write_file(m.path() / "lat.json", R"({"precision": 8})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "precision"});
+  // Beyond what any input reaches: refused, and the number is written as a number.
+  test::write_file(m.path() / "lat.json", R"({"speedup": 1e300})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "speedup 1e+300 is out of reach"});
+  expect_error([&] { Encoder(tiny, {.speedup = 1e6}); },
+               {"options", "speedup 1e+06", "out of reach"});
   for (double w : {-1.0, std::nan(""), HUGE_VAL}) {
     expect_error([&] { Encoder(tiny, {.cost = CostModel{w}}); }, {"weight_flops"});
   }

@@ -1,10 +1,15 @@
 // Every kernel against a naive twin written with Eigen in double precision, for every instruction
-// set variant of lat's loops this CPU runs and odd shapes. Tolerances are stated where they are
-// checked:
+// set variant of lat's loops this CPU runs, every precision and odd shapes. Tolerances follow from
+// the precision and are stated where they are checked:
 // - fp32 products: 1e-5 of sum_k |x_k w_k| (fp32 rounding grows with the depth);
+// - bf16 products: x and w are rounded to 8 significant bits (relative error 2^-9 each), so
+//   2^-8 + 1e-5 of sum_k |x_k w_k|, plus 2^-9 |y| when y itself is bf16;
+// - int8 products: x_k (uint8 over its row's range) is off by at most half its row's step, w_k
+//   (int8) by half its column's step; the bound sum_k (|w_k| dx + |x_k| dw + dx dw) with dx, dw
+//   those half steps is exact arithmetic, checked with 1% slack plus the fp32 term;
 // - an epilogue multiplies the error by at most its largest slope (1.13 for GELU).
-// The loops' own arithmetic is held to 1e-6 relative (an exp approximation of about 1e-7, and
-// fp32 sums).
+// The loops' own arithmetic is held to 1e-6 relative (exp, erf and tanh approximations of about
+// 1.2e-7, and fp32 sums).
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cmath>
@@ -15,6 +20,7 @@
 #include "kernels/attention.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "kernels/linear.hpp"
+#include "kernels/onednn.hpp"
 #include "test_support.hpp"
 
 namespace lat::kernels {
@@ -55,6 +61,22 @@ double activation(Epilogue e, double x) {
 
 constexpr double kSlope = 1.13;  // the largest slope of any epilogue (GELU's)
 
+double bf16_value(std::uint16_t b) {
+  std::uint32_t bits = std::uint32_t{b} << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+// Round to nearest even at bf16, the naive way: through double arithmetic on the spacing.
+double bf16_round(float f) {
+  if (f == 0 || !std::isfinite(f)) return f;
+  int exponent;
+  std::frexp(static_cast<double>(f), &exponent);
+  const double ulp = std::ldexp(1.0, exponent - 8);
+  return std::nearbyint(static_cast<double>(f) / ulp) * ulp;
+}
+
 // Each instruction set variant of the loops that this CPU runs.
 class EachIsa : public ::testing::TestWithParam<Isa> {
  protected:
@@ -75,11 +97,11 @@ std::string isa_name(const ::testing::TestParamInfo<Isa>& info) {
   return info.param == Isa::kScalar ? "scalar" : info.param == Isa::kAvx2 ? "avx2" : "avx512";
 }
 
-// softmax with ACC.
+// softmax with ACC, with the probabilities also in bf16 and not.
 TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
   const Loops& loops = loops_for();
   for (int n : {1, 2, 3, 15, 16, 17, 33, 130}) {
-    {
+    for (bool bf16 : {false, true}) {
       const float scale = 0.37f;
       auto scores = random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
       const Matrix s = as_matrix(scores, n, n) * scale;
@@ -90,11 +112,16 @@ TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
       }
       const Vector acc_ref = p.colwise().sum().transpose();
       std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-      loops.softmax_acc(scores.data(), n, scale, acc.data());
+      std::vector<std::uint16_t> probs_bf16(bf16 ? scores.size() : 0);
+      loops.softmax_acc(scores.data(), n, scale, acc.data(), bf16 ? probs_bf16.data() : nullptr);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
           const std::size_t at = static_cast<std::size_t>(i * n + j);
-          ASSERT_NEAR(scores[at], p(i, j), 1e-6) << "n " << n << " at " << i << "," << j;
+          if (bf16) {  // the probability rounded once
+            ASSERT_NEAR(bf16_value(probs_bf16[at]), p(i, j), 1e-6 + p(i, j) / 256) << n;
+          } else {
+            ASSERT_NEAR(scores[at], p(i, j), 1e-6) << "n " << n << " at " << i << "," << j;
+          }
         }
       }
       for (int j = 0; j < n; ++j)
@@ -112,7 +139,7 @@ TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
       scores[static_cast<std::size_t>(i * n + j)] = 0.25f * static_cast<float>(i);
   }
   std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-  loops_for().softmax_acc(scores.data(), n, 0.5f, acc.data());
+  loops_for().softmax_acc(scores.data(), n, 0.5f, acc.data(), nullptr);
   for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]);
 }
 
@@ -159,6 +186,198 @@ TEST_P(EachIsa, L2NormalizeMatchesNaive) {
   for (int i = 66; i < 99; ++i) EXPECT_EQ(x[static_cast<std::size_t>(i)], 0.f);
 }
 
+// The naive twin of a row's uint8 codes: its values beyond 4 root mean squares (the four largest
+// if more, largest first, ties to the earlier column) kept, the rest over [min(x, 0), max(x, 0)]
+// in 255 steps. The test data keep every value well away from the threshold.
+struct NaiveCode {
+  std::vector<int> outliers;
+  float scale, inv;
+  std::int32_t zero;
+};
+
+NaiveCode naive_code(const float* x, int cols) {
+  NaiveCode c;
+  std::vector<int> order(static_cast<std::size_t>(cols));
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return std::abs(x[a]) > std::abs(x[b]); });
+  float squares = 0;  // in fp32, as the kernel: a row of 1e-30 has none
+  for (int j = 0; j < cols; ++j) squares += x[j] * x[j];
+  const double threshold = 4 * std::sqrt(double{squares} / cols);
+  for (int j : order) {
+    if (cols <= 16 || squares == 0 || c.outliers.size() == RowCode::kOutliers ||
+        std::abs(x[j]) < threshold) {
+      break;
+    }
+    c.outliers.push_back(j);
+  }
+  float lo = 0, hi = 0;
+  for (int j = 0; j < cols; ++j) {
+    if (std::find(c.outliers.begin(), c.outliers.end(), j) != c.outliers.end()) continue;
+    lo = std::min(lo, x[j]);
+    hi = std::max(hi, x[j]);
+  }
+  c.scale = (hi - lo) / 255.0f;
+  c.inv = c.scale > 0 ? 1.0f / c.scale : 0.0f;
+  c.zero = static_cast<std::int32_t>(std::nearbyint(-lo * c.inv));
+  return c;
+}
+
+// Quantization: bf16 rounds to nearest even exactly; uint8 rows keep their outliers exactly and
+// put every other value on the nearest step; int8 weights map max |w| to qmax.
+TEST_P(EachIsa, ConvertAndQuantizeRoundExactly) {
+  const Loops& loops = loops_for();
+  for (int cols : {1, 5, 16, 17, 100, 384}) {
+    const std::int64_t rows = 4, ld = cols + 3;
+    auto x = random_values(static_cast<std::size_t>(rows * ld), static_cast<unsigned>(cols), 5.f);
+    std::fill_n(x.begin(), cols, 0.f);  // a row of zeros: scale 0, every value 0
+    x[static_cast<std::size_t>(ld)] = 1e-30f;
+    if (cols > 16) {  // outlier channels: one in row 2, five in row 3 (the four largest kept)
+      x[static_cast<std::size_t>(2 * ld + 7)] = 300.f;
+      for (int i = 0; i < 5; ++i)
+        x[static_cast<std::size_t>(3 * ld + 3 * i)] =
+            (i % 2 ? 1.f : -1.f) * (50.f + static_cast<float>(i));
+    }
+    std::vector<std::uint16_t> b(static_cast<std::size_t>(rows * cols));
+    std::vector<float> scratch(static_cast<std::size_t>(64 * cols));
+    loops.convert(x.data(), rows, cols, ld, {DType::kBF16, b.data(), cols}, scratch.data());
+    std::vector<std::uint8_t> u(static_cast<std::size_t>(rows * cols));
+    std::vector<RowCode> codes(static_cast<std::size_t>(rows));
+    loops.convert(x.data(), rows, cols, ld, {DType::kU8, u.data(), cols, codes.data()},
+                  scratch.data());
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const float* row = x.data() + r * ld;
+      const NaiveCode expect = naive_code(row, cols);
+      const RowCode& code = codes[static_cast<std::size_t>(r)];
+      ASSERT_EQ(code.outliers, static_cast<int>(expect.outliers.size())) << cols;
+      for (int i = 0; i < code.outliers; ++i) {
+        ASSERT_EQ(code.column[i], expect.outliers[static_cast<std::size_t>(i)]) << cols << " " << r;
+        ASSERT_EQ(code.value[i], row[code.column[i]]);
+      }
+      ASSERT_EQ(code.scale, expect.scale);
+      ASSERT_EQ(code.zero, expect.zero);
+      for (int j = 0; j < cols; ++j) {
+        const std::uint8_t q = u[static_cast<std::size_t>(r * cols + j)];
+        ASSERT_EQ(bf16_value(b[static_cast<std::size_t>(r * cols + j)]), bf16_round(row[j]));
+        if (std::find(expect.outliers.begin(), expect.outliers.end(), j) != expect.outliers.end()) {
+          ASSERT_EQ(q, code.zero);
+          continue;
+        }
+        ASSERT_EQ(q, std::clamp(std::nearbyint(row[j] * expect.inv) + static_cast<float>(code.zero),
+                                0.f, 255.f));
+        ASSERT_LE(std::abs((q - code.zero) * double{code.scale} - row[j]),
+                  0.5001 * code.scale + 1e-30);
+      }
+    }
+    for (int qmax : {127, 63}) {
+      std::vector<std::int8_t> q(static_cast<std::size_t>(rows * cols));
+      std::vector<float> scales(static_cast<std::size_t>(rows));
+      const std::vector<float> w(x.begin(), x.begin() + rows * cols);  // rows of cols, dense
+      loops.quantize_weights(w.data(), rows, cols, qmax, q.data(), scales.data());
+      for (std::int64_t r = 0; r < rows; ++r) {
+        float amax = 0;
+        for (int j = 0; j < cols; ++j)
+          amax = std::max(amax, std::abs(w[static_cast<std::size_t>(r * cols + j)]));
+        ASSERT_EQ(scales[static_cast<std::size_t>(r)], amax / static_cast<float>(qmax));
+        const float inv = amax > 0 ? static_cast<float>(qmax) / amax : 0.f;
+        for (int j = 0; j < cols; ++j) {
+          const auto at = static_cast<std::size_t>(r * cols + j);
+          ASSERT_EQ(q[at], static_cast<std::int8_t>(std::nearbyint(w[at] * inv)));
+          ASSERT_LE(std::abs(q[at]), qmax);
+        }
+      }
+    }
+  }
+}
+
+TEST_P(EachIsa, DequantizeWithEveryEpilogueAndOutputMatchesNaive) {
+  const Loops& loops = loops_for();
+  const std::int64_t rows = 6;
+  const int depth = 50;  // the product's inputs, which the outliers index
+  for (int cols : {1, 7, 33, 100}) {
+    std::mt19937 rng(static_cast<unsigned>(cols));
+    std::uniform_int_distribution<std::int32_t> acc_dist(-200000, 2000000), code_dist(0, 255),
+        sum_dist(-3000, 3000), weight_dist(-127, 127), column_dist(0, depth - 1);
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(rows * cols)),
+        sums(static_cast<std::size_t>(cols));
+    std::vector<std::int8_t> by_input(static_cast<std::size_t>(depth * cols));
+    for (auto& a : acc) a = acc_dist(rng);
+    for (auto& c : sums) c = sum_dist(rng);
+    for (auto& q : by_input) q = static_cast<std::int8_t>(weight_dist(rng));
+    const auto row_scales = random_values(static_cast<std::size_t>(rows), 1u, 1e-3f);
+    const auto values = random_values(static_cast<std::size_t>(rows * RowCode::kOutliers), 4u, 9.f);
+    std::vector<RowCode> in_codes(static_cast<std::size_t>(rows));
+    for (std::int64_t r = 0; r < rows; ++r) {
+      RowCode& c = in_codes[static_cast<std::size_t>(r)];
+      c.scale = row_scales[static_cast<std::size_t>(r)];
+      c.zero = code_dist(rng);
+      c.outliers = static_cast<int>(r % (RowCode::kOutliers + 1));  // 0 to 4 of them
+      for (int i = 0; i < c.outliers; ++i) {
+        c.column[i] = column_dist(rng);
+        c.value[i] = values[static_cast<std::size_t>(r * RowCode::kOutliers + i)];
+      }
+    }
+    const auto col_scales = random_values(static_cast<std::size_t>(cols), 2u, 1e-3f);
+    const auto bias = random_values(static_cast<std::size_t>(cols), 3u);
+    const Rows in{DType::kU8, nullptr, cols, in_codes.data()};
+    const Int8Weights weights{col_scales.data(), sums.data(), by_input.data()};
+    std::vector<float> scratch(static_cast<std::size_t>(64 * cols));
+    for (Epilogue e : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh, Epilogue::kRelu,
+                       Epilogue::kTanh}) {
+      std::vector<float> f32(acc.size());
+      std::vector<std::uint16_t> b16(acc.size());
+      std::vector<std::uint8_t> u8(acc.size());
+      std::vector<RowCode> u8_codes(static_cast<std::size_t>(rows));
+      for (const Rows& out : {f32_rows(f32.data(), cols), Rows{DType::kBF16, b16.data(), cols},
+                              Rows{DType::kU8, u8.data(), cols, u8_codes.data()}}) {
+        loops.dequantize(acc.data(), rows, cols, in, weights, bias.data(), e, out, scratch.data());
+      }
+      for (std::int64_t r = 0; r < rows; ++r) {
+        const RowCode& c = in_codes[static_cast<std::size_t>(r)];
+        std::vector<float> expect(static_cast<std::size_t>(cols));
+        for (int j = 0; j < cols; ++j) {
+          const auto at = static_cast<std::size_t>(r * cols + j);
+          double sum =
+              (double(acc[at]) - double(c.zero) * sums[static_cast<std::size_t>(j)]) * c.scale;
+          double magnitude = std::abs(sum);
+          for (int i = 0; i < c.outliers; ++i) {
+            const double term =
+                double{c.value[i]} * by_input[static_cast<std::size_t>(c.column[i] * cols + j)];
+            sum += term;
+            magnitude += std::abs(term);
+          }
+          const double v =
+              sum * col_scales[static_cast<std::size_t>(j)] + bias[static_cast<std::size_t>(j)];
+          const double y = activation(e, v);
+          expect[static_cast<std::size_t>(j)] = static_cast<float>(y);
+          const double tolerance =
+              1e-6 *
+              (1 + magnitude * std::abs(col_scales[static_cast<std::size_t>(j)]) + std::abs(v));
+          ASSERT_NEAR(f32[at], y, tolerance) << "cols " << cols << " epilogue " << int(e);
+          ASSERT_NEAR(bf16_value(b16[at]), y, tolerance + std::abs(y) / 256);
+        }
+        // The uint8 output row is the fp32 row's codes, as their naive twin says, and decodes to
+        // within half a step.
+        const float* row = f32.data() + r * cols;
+        const NaiveCode twin = naive_code(row, cols);
+        const RowCode& out = u8_codes[static_cast<std::size_t>(r)];
+        ASSERT_EQ(out.outliers, static_cast<int>(twin.outliers.size()));
+        ASSERT_EQ(out.scale, twin.scale);
+        ASSERT_EQ(out.zero, twin.zero);
+        for (int j = 0; j < cols; ++j) {
+          const float y = row[j];
+          const auto slot = std::find(out.column, out.column + out.outliers, j) - out.column;
+          const double decoded =
+              slot < out.outliers
+                  ? out.value[slot]
+                  : (u8[static_cast<std::size_t>(r * cols + j)] - out.zero) * double{out.scale};
+          ASSERT_NEAR(decoded, y, 0.5001 * out.scale);
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Loops, EachIsa, ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
                          isa_name);
 
@@ -172,8 +391,15 @@ TEST(Dispatch, PicksTheWidestTheCpuRuns) {
   std::printf("loops: %s (this CPU runs %zu variants)\n", loops().name, supported.size());
 }
 
-// One linear layer for every epilogue and odd shape, against Eigen.
-TEST(Kernels, LinearMatchesNaiveForEveryEpilogueAndShape) {
+// One linear layer for every precision, epilogue and odd shape, against Eigen.
+class EachPrecision : public ::testing::TestWithParam<Precision> {};
+
+TEST_P(EachPrecision, LinearMatchesNaiveForEveryEpilogueAndShape) {
+  const Precision precision = GetParam();
+  if (precision == Precision::kBf16 && !onednn::has_bf16()) {
+    GTEST_SKIP() << "oneDNN runs no bf16 products on this CPU (it needs AVX-512)";
+  }
+  const double weight_step_limit = onednn::int8_weight_limit();
   for (Epilogue e : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh, Epilogue::kRelu,
                      Epilogue::kTanh}) {
     const std::tuple<int, int, int> shapes[] = {
@@ -182,52 +408,121 @@ TEST(Kernels, LinearMatchesNaiveForEveryEpilogueAndShape) {
       const auto w = random_values(static_cast<std::size_t>(in * out), 21u, 0.2f);
       const auto b = random_values(static_cast<std::size_t>(out), 22u);
       auto x = random_values(static_cast<std::size_t>(rows * in), 23u, 2.f);
-      const Linear linear(w, b, in, out, e);
+      const Linear linear(w, b, in, out, precision, e);
+      ASSERT_EQ(linear.input_type(), precision == Precision::kInt8   ? DType::kU8
+                                     : precision == Precision::kBf16 ? DType::kBF16
+                                                                     : DType::kF32);
+      std::vector<float> x_in(x.size());
+      std::vector<RowCode> x_codes(static_cast<std::size_t>(rows));
+      const Rows input{linear.input_type(), x_in.data(), in, x_codes.data()};
+      convert(x.data(), rows, in, in, input);
+      const bool bf16_out = precision == Precision::kBf16;
       std::vector<float> y(static_cast<std::size_t>(rows * out));
-      linear(f32_rows(x.data(), in), rows, f32_rows(y.data(), out));
+      std::vector<std::uint16_t> y16(y.size());
+      linear(input, rows, f32_rows(y.data(), out));
+      if (bf16_out) linear(input, rows, {DType::kBF16, y16.data(), out});
+
       const Matrix X = as_matrix(x, rows, in), W = as_matrix(w, out, in);
       const Matrix ref = X * W.transpose();
       const Matrix magnitude = X.cwiseAbs() * W.cwiseAbs().transpose();
+      // int8: the half step of each element of x (0 for a row's outliers, kept exactly) and of
+      // each output channel of w.
+      Matrix dx(rows, in);
+      for (int r = 0; r < rows; ++r) {
+        const RowCode& code = x_codes[static_cast<std::size_t>(r)];
+        dx.row(r).setConstant(code.scale / 2.0);
+        for (int i = 0; i < code.outliers; ++i) dx(r, code.column[i]) = 0;
+      }
+      const Vector dw = W.cwiseAbs().rowwise().maxCoeff() / weight_step_limit / 2;
+      const Matrix int8_bound =
+          dx * W.cwiseAbs().transpose() +
+          X.cwiseAbs() * (dw.asDiagonal() * Matrix::Ones(out, in)).transpose() +
+          dx * (dw.asDiagonal() * Matrix::Ones(out, in)).transpose();
       for (int r = 0; r < rows; ++r) {
         for (int c = 0; c < out; ++c) {
           const double expect = activation(e, ref(r, c) + b[static_cast<std::size_t>(c)]);
-          const double tolerance = (1e-5 * magnitude(r, c) + 1e-6) * kSlope;
-          ASSERT_NEAR(y[static_cast<std::size_t>(r * out + c)], expect, tolerance)
-              << rows << "x" << in << "x" << out << " epilogue " << static_cast<int>(e) << " at "
-              << r << "," << c;
+          double tolerance = 1e-5 * magnitude(r, c) + 1e-6;
+          if (precision == Precision::kBf16) tolerance += magnitude(r, c) / 256;
+          if (precision == Precision::kInt8) tolerance += 1.01 * int8_bound(r, c);
+          tolerance *= kSlope;
+          const auto at = static_cast<std::size_t>(r * out + c);
+          ASSERT_NEAR(y[at], expect, tolerance)
+              << to_string(precision) << " " << rows << "x" << in << "x" << out << " epilogue "
+              << static_cast<int>(e) << " at " << r << "," << c;
+          if (bf16_out) {
+            ASSERT_NEAR(bf16_value(y16[at]), expect, tolerance + std::abs(expect) / 256);
+          }
         }
       }
     }
   }
 }
 
-// Attention products and row compaction against Eigen.
-class Attention : public ::testing::TestWithParam<int> {};
+INSTANTIATE_TEST_SUITE_P(Kernels, EachPrecision,
+                         ::testing::Values(Precision::kFp32, Precision::kBf16, Precision::kInt8),
+                         [](const auto& param) { return std::string(to_string(param.param)); });
 
-TEST_P(Attention, ScoresAndContextMatchNaive) {
-  const int n = GetParam(), dh = 16, heads = 2, d = heads * dh, ld = 3 * d;
+TEST(Kernels, Int8WeightsFitTheCpusProducts) {
+  // 127 with VNNI; 63 where oneDNN sums pairs of int8 products in 16 bits.
+  const int limit = onednn::int8_weight_limit();
+  EXPECT_TRUE(limit == 127 || limit == 63);
+  std::printf("int8 weights: +-%d\n", limit);
+}
+
+// Attention products and row compaction, fp32 and bf16, against Eigen.
+class AttentionTypes : public ::testing::TestWithParam<std::tuple<DType, int>> {};
+
+TEST_P(AttentionTypes, ScoresAndContextMatchNaive) {
+  const auto [type, n] = GetParam();
+  if (type == DType::kBF16 && !onednn::has_bf16()) GTEST_SKIP() << "no bf16 products on this CPU";
+  const int dh = 16, heads = 2, d = heads * dh, ld = 3 * d;
   auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n), 1.5f);
+  std::vector<std::uint16_t> qkv16(qkv.size());
+  if (type == DType::kBF16) {  // the naive twin sees the rounded values
+    convert(qkv.data(), n, ld, ld, {DType::kBF16, qkv16.data(), ld});
+    for (std::size_t i = 0; i < qkv.size(); ++i) qkv[i] = static_cast<float>(bf16_value(qkv16[i]));
+  }
+  const Rows rows_in{type, type == DType::kBF16 ? static_cast<void*>(qkv16.data()) : qkv.data(),
+                     ld};
   const Matrix all = as_matrix(qkv, n, ld);
   std::vector<float> scores(static_cast<std::size_t>(heads * n * n));
-  attention_scores(f32_rows(qkv.data(), ld), n, heads, dh, scores.data());
-  std::vector<int> kept;  // context for every other row
+  attention_scores(rows_in, n, heads, dh, scores.data());
+  const double score_tolerance = type == DType::kBF16 ? 1e-4 : 1e-5;
+  // P: a random row-stochastic matrix per head; context for every other row.
+  std::vector<int> kept;
   for (int i = 0; i < n; i += 2) kept.push_back(i);
   const int k = static_cast<int>(kept.size());
+  std::vector<float> probs(static_cast<std::size_t>(heads * n * n));
+  std::vector<std::uint16_t> probs16(probs.size());
   std::vector<Matrix> p_ref;
   for (int h = 0; h < heads; ++h) {
     const Matrix q = all.block(0, h * dh, n, dh), key = all.block(0, d + h * dh, n, dh);
     const Matrix s = q * key.transpose();
-    float* block = scores.data() + static_cast<std::size_t>(h * n * n);
-    for (int i = 0; i < n * n; ++i)
-      ASSERT_NEAR(block[i], s(i / n, i % n), 1e-5 * (1 + std::abs(s(i / n, i % n))));
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j) {
+        ASSERT_NEAR(scores[static_cast<std::size_t>((h * n + i) * n + j)], s(i, j),
+                    score_tolerance * (1 + std::abs(s(i, j))));
+      }
+    }
     std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-    loops().softmax_acc(block, n, 0.25f, acc.data());
-    p_ref.push_back(as_matrix({block, block + n * n}, n, n));
-    compact_rows(block, DType::kF32, n, kept);
+    float* block = probs.data() + static_cast<std::size_t>(h * n * n);
+    std::copy_n(scores.begin() + h * n * n, n * n, block);
+    loops().softmax_acc(block, n, 0.25f, acc.data(), probs16.data() + h * n * n);
+    p_ref.push_back(type == DType::kBF16 ? Matrix(n, n) : as_matrix({block, block + n * n}, n, n));
+    if (type == DType::kBF16) {
+      for (int i = 0; i < n * n; ++i)
+        p_ref.back()(i / n, i % n) = bf16_value(probs16[static_cast<std::size_t>(h * n * n + i)]);
+    }
+    if (type == DType::kBF16) {
+      compact_rows(probs16.data() + h * n * n, DType::kBF16, n, kept);
+    } else {
+      compact_rows(block, DType::kF32, n, kept);
+    }
   }
   std::vector<float> out(static_cast<std::size_t>(k * d));
-  attention_context(f32_rows(qkv.data(), ld), n, heads, dh, scores.data(), k,
-                    f32_rows(out.data(), d));
+  attention_context(rows_in, n, heads, dh,
+                    type == DType::kBF16 ? static_cast<const void*>(probs16.data()) : probs.data(),
+                    k, f32_rows(out.data(), d));
   for (int h = 0; h < heads; ++h) {
     const Matrix v = all.block(0, 2 * d + h * dh, n, dh);
     for (int t = 0; t < k; ++t) {
@@ -240,7 +535,14 @@ TEST_P(Attention, ScoresAndContextMatchNaive) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Kernels, Attention, ::testing::Values(1, 2, 3, 16, 33, 130));
+INSTANTIATE_TEST_SUITE_P(Kernels, AttentionTypes,
+                         ::testing::Combine(::testing::Values(DType::kF32, DType::kBF16),
+                                            ::testing::Values(1, 2, 3, 16, 33, 130)),
+                         [](const auto& param) {
+                           return std::string(std::get<0>(param.param) == DType::kF32 ? "f32"
+                                                                                      : "bf16") +
+                                  "_n" + std::to_string(std::get<1>(param.param));
+                         });
 
 }  // namespace
 }  // namespace lat::kernels

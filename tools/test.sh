@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every test: set up, build, fetch the real model, run the unit and reference tests (ctest), then
-# the suite under AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under
-# ThreadSanitizer, and each fuzz target for 60 seconds. --quick stops after ctest.
+# Every test: set up, build, fetch the real model, run the unit and reference tests (ctest, with
+# the kernel tests once for every variant of lat's loops this CPU runs), then the suite under
+# AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under ThreadSanitizer, and
+# each fuzz target for 60 seconds. --quick stops after ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh

@@ -9,17 +9,21 @@
 #include <string_view>
 #include <vector>
 
+#include "lat/precision.hpp"
 #include "lat/schedule.hpp"
 #include "lat/tokenizer.hpp"
 
 namespace lat {
 
 struct EncoderOptions {
-  std::optional<int> threads;     // threads per call, >= 1; unset: every core
-  int max_length = 0;             // tokens per input, specials included; 0: the model folder's
-  std::optional<double> speedup;  // >= 1; unset: lat.json in the model folder, else 1 (dense)
-  std::optional<CostModel> cost;  // the schedule's cost model; unset: lat.json's, else FLOPs
-  bool trace = false;             // record ACC and kept positions of every layer
+  std::optional<int> threads;          // threads per call, >= 1; unset: every core
+  int max_length = 0;                  // tokens per input, specials included; 0: the model folder's
+  std::optional<double> speedup;       // >= 1; unset: lat.json in the model folder, else 1 (dense)
+  std::optional<Precision> precision;  // unset: lat.json's, else fp32
+  // The schedule's cost model; unset: lat.json's when it was measured at this precision, else
+  // the FLOP count.
+  std::optional<CostModel> cost;
+  bool trace = false;  // record ACC and kept positions of every layer
 };
 
 // How the encoder behaves, as built from the folder and the options.
@@ -27,7 +31,8 @@ struct EncoderInfo {
   int layers = 0, hidden = 0, heads = 0, intermediate = 0, max_positions = 0;
   int max_length = 0;  // tokens per input after truncation
   int threads = 0;
-  double speedup = 1.0;             // the knob in force
+  double speedup = 1.0;  // the knob in force
+  Precision precision = Precision::kFp32;
   CostModel cost;                   // the cost model the schedule uses
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)

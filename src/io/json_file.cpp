@@ -1,6 +1,7 @@
 #include "io/json_file.hpp"
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "lat/error.hpp"
@@ -16,11 +17,35 @@ nlohmann::json read_json(const std::filesystem::path& path) {
   if (!in) throw Error(ErrorCode::kIo, path.string() + ": cannot open");
   std::ostringstream text;
   text << in.rdbuf();
+  return parse_json(text.str(), path.string());
+}
+
+nlohmann::json parse_json(std::string_view text, const std::string& where) {
+  using Event = nlohmann::json::parse_event_t;
+  std::vector<std::set<std::string>> open_objects;  // the keys seen so far in each
+  std::string duplicate;
+  auto watch = [&](int, Event event, nlohmann::json& parsed) {
+    if (event == Event::object_start) {
+      open_objects.emplace_back();
+    } else if (event == Event::object_end) {
+      open_objects.pop_back();
+    } else if (event == Event::key && duplicate.empty() &&
+               !open_objects.back().insert(parsed.get<std::string>()).second) {
+      duplicate = parsed.get<std::string>();
+    }
+    return true;
+  };
+  nlohmann::json json;
   try {
-    return nlohmann::json::parse(text.str());
+    json = nlohmann::json::parse(text.begin(), text.end(), watch);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(ErrorCode::kFormat, path.string() + ": not valid JSON: " + e.what());
+    throw Error(ErrorCode::kFormat, where + ": not valid JSON: " + e.what());
   }
+  if (!duplicate.empty()) {
+    throw Error(ErrorCode::kFormat,
+                where + ": key '" + duplicate + "' appears twice in one object");
+  }
+  return json;
 }
 
 JsonFields::JsonFields(const nlohmann::json& object, std::string file)

@@ -4,10 +4,15 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace lat::io {
 
-// Parses a JSON file; errors name the file.
+// Parses JSON text; errors name `where`. A key that appears twice in one object is an error:
+// readers disagree on which of the two counts.
+nlohmann::json parse_json(std::string_view text, const std::string& where);
+
+// Parses a JSON file the same way; errors name the file.
 nlohmann::json read_json(const std::filesystem::path& path);
 
 // Typed access to one field of a JSON object, with errors that name the file and the field.

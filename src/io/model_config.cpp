@@ -1,5 +1,9 @@
 #include "io/model_config.hpp"
 
+#include <algorithm>
+#include <iterator>
+#include <string_view>
+
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
 
@@ -135,7 +139,23 @@ LatSettings read_lat_settings(const fs::path& folder) {
   if (!fs::exists(file, ec)) return {};
   const auto json = read_json(file);
   const JsonFields f(json, file.string());
-  return {f.number("speedup"), f.number("weight_flops")};
+  // The settings, and the record lat_tune keeps beside them of how it chose them.
+  constexpr std::string_view kKnown[] = {"speedup",  "precision",     "weight_flops",
+                                         "tuned_on", "budget_points", "dense_accuracy",
+                                         "curve"};
+  for (const auto& [key, value] : json.items()) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
+      throw Error(ErrorCode::kConfig, file.string() + ": unknown key '" + key +
+                                          "'; lat.json sets speedup, precision and weight_flops");
+    }
+  }
+  LatSettings settings{f.number("speedup"), std::nullopt, f.number("weight_flops")};
+  if (const auto name = f.string("precision")) {
+    settings.precision = precision_from_string(*name);
+    if (!settings.precision)
+      f.fail("precision", "is '" + *name + "'; lat runs fp32, bf16 and int8");
+  }
+  return settings;
 }
 
 }  // namespace lat::io

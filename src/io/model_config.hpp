@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lat/precision.hpp"
+
 namespace lat::io {
 
 enum class Activation { kGeluErf, kGeluTanh, kRelu };
@@ -45,8 +47,10 @@ std::optional<int> read_sentence_max_length(const std::filesystem::path& folder)
 // What lat.json beside a model may set; each field absent when the file does not set it.
 struct LatSettings {
   std::optional<double> speedup;
-  std::optional<double> weight_flops;  // calibrated cost model (lat/schedule.hpp)
+  std::optional<Precision> precision;
+  std::optional<double> weight_flops;  // calibrated cost model (lat/schedule.hpp), at `precision`
 };
+// Strict: an unknown key, a key given twice or a value of the wrong kind is an error naming it.
 LatSettings read_lat_settings(const std::filesystem::path& folder);
 
 }  // namespace lat::io

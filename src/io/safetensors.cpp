@@ -5,6 +5,7 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "io/json_file.hpp"
 #include "lat/error.hpp"
 
 namespace lat::io {
@@ -89,12 +90,7 @@ std::map<std::string, TensorInfo> SafeTensors::parse(std::span<const std::byte> 
          std::to_string(bytes.size()) + " bytes)");
   }
   const auto* header_begin = reinterpret_cast<const char*>(bytes.data() + 8);
-  nlohmann::json header;
-  try {
-    header = nlohmann::json::parse(header_begin, header_begin + header_len);
-  } catch (const nlohmann::json::exception& e) {
-    fail(std::string("header is not valid JSON: ") + e.what());
-  }
+  const nlohmann::json header = parse_json({header_begin, header_len}, where + ": header");
   if (!header.is_object()) fail("header is not a JSON object");
   const auto data = bytes.subspan(8 + header_len);
 

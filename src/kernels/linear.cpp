@@ -1,6 +1,11 @@
 #include "kernels/linear.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
+
+#include "kernels/cpu/loops.hpp"
+#include "lat/error.hpp"
 
 namespace lat::kernels {
 namespace {
@@ -8,25 +13,72 @@ namespace {
 using Type = onednn::Type;
 using tag = dnnl::memory::format_tag;
 
+// This thread's scratch of `floats` for each OpenMP thread it may run: reused from call to call,
+// so the hot path allocates nothing once warm.
+float* scratch_for(std::size_t floats) {
+  thread_local std::vector<float> scratch;
+  const auto need = static_cast<std::size_t>(omp_get_max_threads()) * floats;
+  if (scratch.size() < need) scratch.resize(need);
+  return scratch.data();
+}
+
+DType input_type_of(Precision p) {
+  return p == Precision::kInt8 ? DType::kU8 : p == Precision::kBf16 ? DType::kBF16 : DType::kF32;
+}
+
 }  // namespace
 
-dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows, std::int64_t ld_x,
+DType Linear::input_type() const { return input_type_of(precision_); }
+
+dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows, std::int64_t ld_x, DType y_type,
                                               std::int64_t ld_y) const {
   const dnnl::memory::dim M = rows, K = in_, N = out_;
+  const Type weight_type =
+      precision_ == Precision::kInt8 ? Type::s8 : onednn::type_of(input_type());
   // Weights "any" lets oneDNN pick its layout; after the first call the packed one is given.
   const auto weights_md =
-      weights_ ? weights_.get_desc() : onednn::Desc({K, N}, Type::f32, tag::any);
+      weights_ ? weights_.get_desc() : onednn::Desc({K, N}, weight_type, tag::any);
+  const onednn::Desc src({M, K}, onednn::type_of(input_type()), onednn::Dims{ld_x, 1});
+  if (precision_ == Precision::kInt8) {
+    return onednn::matmul(src, weights_md, nullptr, onednn::Desc({M, N}, Type::s32, tag::ab));
+  }
   const onednn::Desc bias({1, N}, Type::f32, tag::ab);
-  return onednn::matmul(onednn::Desc({M, K}, Type::f32, onednn::Dims{ld_x, 1}), weights_md, &bias,
-                        onednn::Desc({M, N}, Type::f32, onednn::Dims{ld_y, 1}), epilogue_);
+  return onednn::matmul(src, weights_md, &bias,
+                        onednn::Desc({M, N}, onednn::type_of(y_type), onednn::Dims{ld_y, 1}),
+                        epilogue_);
 }
 
 Linear::Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
-               Epilogue epilogue)
-    : in_(in), out_(out), epilogue_(epilogue) {
-  const auto packed = describe(64, in, out).weights_desc();
+               Precision precision, Epilogue epilogue)
+    : in_(in), out_(out), precision_(precision), epilogue_(epilogue) {
+  const auto packed = describe(64, in, DType::kF32, out).weights_desc();
   // W^T as K x N is the [out, in] buffer read with strides (1, K): format "ba".
   const dnnl::memory::dim K = in, N = out;
+  if (precision == Precision::kInt8) {
+    if (in > kInt8Depth) {
+      throw Error(ErrorCode::kUnsupported,
+                  "int8 products sum in 32 bits, exactly up to a depth of " +
+                      std::to_string(kInt8Depth) + "; this layer is " + std::to_string(in) +
+                      " wide: use fp32 or bf16");
+    }
+    std::vector<std::int8_t> q(weight.size());
+    scales_.resize(static_cast<std::size_t>(out));
+    loops().quantize_weights(weight.data(), out, in, onednn::int8_weight_limit(), q.data(),
+                             scales_.data());
+    weights_ = onednn::reorder({{K, N}, Type::s8, tag::ba}, q.data(), packed);
+    sums_.assign(static_cast<std::size_t>(out), 0);
+    by_input_.resize(q.size());
+    const auto n_in = static_cast<std::size_t>(in), n_out = static_cast<std::size_t>(out);
+    for (std::size_t c = 0; c < n_out; ++c) {
+      for (std::size_t k = 0; k < n_in; ++k) {
+        sums_[c] += q[c * n_in + k];
+        by_input_[k * n_out + c] = q[c * n_in + k];
+      }
+    }
+    bias_values_.assign(bias.begin(), bias.end());
+    return;
+  }
+  // For bf16 the reorder rounds to nearest even.
   weights_ = onednn::reorder({{K, N}, Type::f32, tag::ba}, weight.data(), packed);
   bias_ = dnnl::memory({{1, N}, Type::f32, tag::ab}, onednn::engine());
   std::copy(bias.begin(), bias.end(), static_cast<float*>(bias_.get_data_handle()));
@@ -34,7 +86,32 @@ Linear::Linear(std::span<const float> weight, std::span<const float> bias, int i
 
 void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   if (rows == 0) return;
-  onednn::run(describe(rows, x.ld, y.ld), x.data, weights_, &bias_, y.data);
+  if (precision_ != Precision::kInt8) {
+    onednn::run(describe(rows, x.ld, y.type, y.ld), x.data, weights_, &bias_, y.data);
+    return;
+  }
+  // A block of rows at a time, whose accumulators (512 KiB at most) stay in cache for the pass
+  // that finishes them. Buffers are reused from call to call on this thread: the hot path
+  // allocates nothing once warm.
+  constexpr std::int64_t kAccumulators = 1 << 17;
+  const std::int64_t block =
+      std::min(rows, std::max<std::int64_t>(32, kAccumulators / out_ / 16 * 16));
+  thread_local std::vector<std::int32_t> acc;
+  const auto size = static_cast<std::size_t>(block) * static_cast<std::size_t>(out_);
+  if (acc.size() < size) acc.resize(size);
+  float* scratch = scratch_for(static_cast<std::size_t>(out_));
+  for (std::int64_t first = 0; first < rows; first += block) {
+    const std::int64_t count = std::min(block, rows - first);
+    const Rows in = x.from(first);
+    onednn::run(describe(count, x.ld, DType::kF32, out_), in.data, weights_, nullptr, acc.data());
+    loops().dequantize(acc.data(), count, out_, in,
+                       {scales_.data(), sums_.data(), by_input_.data()}, bias_values_.data(),
+                       epilogue_, y.from(first), scratch);
+  }
+}
+
+void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out) {
+  loops().convert(x, rows, cols, ld, out, scratch_for(static_cast<std::size_t>(cols)));
 }
 
 }  // namespace lat::kernels

@@ -2,36 +2,61 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "kernels/onednn.hpp"
 #include "kernels/types.hpp"
+#include "lat/precision.hpp"
 
 namespace lat::kernels {
 
-// y = epilogue(x W^T + b) as one oneDNN matmul, bias and epilogue fused into it. The weights are
-// reordered once, at load, into the blocked layout oneDNN's kernels prefer; that layout does not
-// depend on the row count. Each call makes the primitive for its row count, which oneDNN's
-// primitive cache turns into a lookup after the first time (a fixed-size kernel is faster than
-// one for any row count). Calls are safe from many threads at once.
+// y = epilogue(x W^T + b), one oneDNN matmul at the layer's precision. The weights are prepared
+// once, at load, in the blocked layout oneDNN's kernels prefer (that layout does not depend on
+// the row count):
+// - fp32: as given; bias and epilogue fused into the product.
+// - bf16: rounded to bf16 (exact for weights stored as bf16); x is bf16, y fp32 or bf16; bias and
+//   epilogue fused; fp32 accumulation.
+// - int8: symmetric int8 with one scale per output channel, no calibration data; x is uint8
+//   codes, quantized at run time row by row with each row's largest magnitudes kept exactly
+//   (RowCode, Loops::convert); int32 accumulation, a block of rows at a time, then zero points,
+//   outliers, scales, bias and epilogue in one pass that writes y as fp32, bf16 or uint8
+//   (Loops::dequantize).
+// Each call makes the primitive for its row count, which oneDNN's primitive cache turns into a
+// lookup after the first time (a fixed-size kernel is faster than one for any row count).
+// Calls are safe from many threads at once.
 class Linear {
  public:
   // weight: [out, in] row-major, as PyTorch stores nn.Linear.
   Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
-         Epilogue epilogue = Epilogue::kNone);
+         Precision precision = Precision::kFp32, Epilogue epilogue = Epilogue::kNone);
 
-  // x: rows x in, y: rows x out, fp32.
+  // x: rows x in, of input_type(); y: rows x out.
   void operator()(const Rows& x, std::int64_t rows, const Rows& y) const;
 
   int in() const { return in_; }
   int out() const { return out_; }
+  Precision precision() const { return precision_; }
+  DType input_type() const;
 
  private:
-  dnnl::matmul::primitive_desc describe(std::int64_t rows, std::int64_t ld_x,
+  dnnl::matmul::primitive_desc describe(std::int64_t rows, std::int64_t ld_x, DType y_type,
                                         std::int64_t ld_y) const;
 
   int in_, out_;
+  Precision precision_;
   Epilogue epilogue_;
   dnnl::memory weights_, bias_;
+  // int8: per output channel, applied after the product.
+  std::vector<float> scales_, bias_values_;
+  std::vector<std::int32_t> sums_;     // of each output channel's int8 weights
+  std::vector<std::int8_t> by_input_;  // the int8 weights again, [in][out], for the outliers
 };
+
+// fp32 rows (ld apart) into out's type (Loops::convert), with this thread's scratch: how
+// activations become a product's input.
+void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out);
+
+// The widest int8 product whose int32 sums cannot overflow: 255 x 127 x 65536 < 2^31.
+constexpr int kInt8Depth = 65536;
 
 }  // namespace lat::kernels

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <vector>
 
+#include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
 
 namespace lat::kernels::onednn {
@@ -70,6 +71,8 @@ Type type_of(DType type) {
   switch (type) {
     case DType::kBF16:
       return Type::bf16;
+    case DType::kU8:
+      return Type::u8;
     case DType::kF32:
       break;
   }
@@ -124,5 +127,39 @@ dnnl::memory reorder(const Desc& from, const void* data, const Desc& to) {
   stream.wait();
   return out;
 }
+
+int int8_weight_limit() {
+  static const int limit = [] {
+    // The worst case of the activations (127, shifted to 255 by s8 kernels) and the weights (127):
+    // a kernel that sums pairs in 16 bits gets the wrong total.
+    constexpr int kRows = 4, kDepth = 64, kCols = 64;
+    const Desc src({kRows, kDepth}, Type::s8, dnnl::memory::format_tag::ab);
+    const Desc plain({kDepth, kCols}, Type::s8, dnnl::memory::format_tag::ab);
+    const Desc dst({kRows, kCols}, Type::s32, dnnl::memory::format_tag::ab);
+    const auto pd =
+        matmul(src, Desc({kDepth, kCols}, Type::s8, dnnl::memory::format_tag::any), nullptr, dst);
+    const std::vector<std::int8_t> a(kRows * kDepth, 127), w(kDepth * kCols, 127);
+    std::vector<std::int32_t> out(kRows * kCols, 0);
+    const auto packed = reorder(plain, w.data(), pd.weights_desc());
+    run(pd, a.data(), packed, nullptr, out.data());
+    return out[0] == kDepth * 127 * 127 ? 127 : 63;
+  }();
+  return limit;
+}
+
+bool has_bf16() {
+  static const bool supported = [] {
+    try {
+      const Desc a({2, 2}, Type::bf16, dnnl::memory::format_tag::ab);
+      matmul(a, a, nullptr, Desc({2, 2}, Type::f32, dnnl::memory::format_tag::ab));
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  }();
+  return supported;
+}
+
+bool has_native_bf16() { return has_bf16() && cpu_features().avx512_bf16; }
 
 }  // namespace lat::kernels::onednn

@@ -32,4 +32,14 @@ void run(const dnnl::matmul::primitive_desc& pd, const void* src, const void* we
 // A memory of layout `to` holding the plain buffer `data` of layout `from`.
 dnnl::memory reorder(const Desc& from, const void* data, const Desc& to);
 
+// The largest int8 weight magnitude whose products with int8 activations this CPU's oneDNN
+// kernels sum exactly: 127 where the CPU has VNNI, 63 where pairs of products are first summed
+// in 16 bits and 127 x 255 + 127 x 255 would saturate (AVX2, AVX-512 without VNNI). Measured once.
+int int8_weight_limit();
+
+// Whether oneDNN runs bf16 products on this CPU (AVX-512 at least), and whether the CPU
+// multiplies bf16 natively (AVX512_BF16) rather than through fp32.
+bool has_bf16();
+bool has_native_bf16();
+
 }  // namespace lat::kernels::onednn

@@ -12,15 +12,32 @@ enum class Epilogue { kNone, kGeluErf, kGeluTanh, kRelu, kTanh };
 enum class DType : std::uint8_t {
   kF32,
   kBF16,  // the upper half of an fp32, rounded to nearest even
+  kU8,    // uint8 codes, each row decoded by its RowCode
 };
 
-constexpr std::size_t size_of(DType t) { return t == DType::kF32 ? 4 : 2; }
+constexpr std::size_t size_of(DType t) { return t == DType::kF32 ? 4 : t == DType::kBF16 ? 2 : 1; }
 
-// A row-major block of activations: row r starts ld elements after row r - 1.
+// How one row of uint8 codes decodes. Up to four outliers, values beyond 4 times the row's root
+// mean square, are kept exactly beside the codes (whose entries for them hold `zero`, the code of
+// 0): transformer activations carry a few channels far larger than the rest, which would
+// otherwise set the step for the whole row. The others are quantized over their range
+// [min(x, 0), max(x, 0)] in 255 steps: value = (code - zero) * scale.
+struct RowCode {
+  static constexpr int kOutliers = 4;
+  float scale = 0;
+  std::int32_t zero = 0;
+  std::int32_t outliers = 0;  // how many of the slots below are used
+  std::int32_t column[kOutliers] = {};
+  float value[kOutliers] = {};
+};
+
+// A row-major block of activations: row r starts ld elements after row r - 1; kU8 rows carry a
+// RowCode each.
 struct Rows {
   DType type = DType::kF32;
   void* data = nullptr;
   std::int64_t ld = 0;
+  RowCode* codes = nullptr;
 
   template <typename T>
   T* as() const {
@@ -29,11 +46,18 @@ struct Rows {
   // The rows from `row` on.
   Rows from(std::int64_t row) const {
     return {type,
-            static_cast<std::byte*>(data) + row * ld * static_cast<std::int64_t>(size_of(type)),
-            ld};
+            static_cast<std::byte*>(data) + row * ld * static_cast<std::int64_t>(size_of(type)), ld,
+            codes == nullptr ? nullptr : codes + row};
   }
 };
 
 inline Rows f32_rows(float* data, std::int64_t ld) { return {DType::kF32, data, ld}; }
+
+// A weight matrix quantized per output channel, as the end of an int8 product needs it.
+struct Int8Weights {
+  const float* scales;          // per output channel: weight = q * scale
+  const std::int32_t* sums;     // per output channel: the sum of its codes
+  const std::int8_t* by_input;  // the codes, [in][out]: one input's weights contiguous
+};
 
 }  // namespace lat::kernels

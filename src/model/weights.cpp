@@ -23,19 +23,21 @@ kernels::Epilogue epilogue_of(io::Activation a) {
 
 }  // namespace
 
-BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& c) {
+BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& c,
+                         Precision precision) {
   const std::string prefix =
       file.find("bert.embeddings.word_embeddings.weight") != nullptr ? "bert." : "";
   auto load = [&](const std::string& name, Shape shape) {
     return file.load_f32(prefix + name, shape);
   };
-  auto linear = [&](const std::string& name, int in, int out, kernels::Epilogue e) {
+  auto linear = [&](const std::string& name, int in, int out, Precision p, kernels::Epilogue e) {
     return kernels::Linear(load(name + ".weight", {out, in}), load(name + ".bias", {out}), in, out,
-                           e);
+                           p, e);
   };
   const int d = c.hidden;
   BertWeights w{
       .config = c,
+      .precision = precision,
       .word_embeddings = load("embeddings.word_embeddings.weight", {c.vocab_size, d}),
       .position_embeddings = load("embeddings.position_embeddings.weight", {c.max_positions, d}),
       .type_embeddings = load("embeddings.token_type_embeddings.weight", {c.type_vocab, d}),
@@ -55,10 +57,12 @@ BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& c) {
       qkv_b.insert(qkv_b.end(), bs.begin(), bs.end());
     }
     w.layers.push_back(LayerWeights{
-        .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d),
-        .output = linear(p + "attention.output.dense", d, d, kernels::Epilogue::kNone),
-        .ffn_in = linear(p + "intermediate.dense", d, c.intermediate, epilogue_of(c.activation)),
-        .ffn_out = linear(p + "output.dense", c.intermediate, d, kernels::Epilogue::kNone),
+        .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, precision),
+        .output = linear(p + "attention.output.dense", d, d, precision, kernels::Epilogue::kNone),
+        .ffn_in = linear(p + "intermediate.dense", d, c.intermediate, precision,
+                         epilogue_of(c.activation)),
+        .ffn_out =
+            linear(p + "output.dense", c.intermediate, d, precision, kernels::Epilogue::kNone),
         .attention_norm_gamma = load(p + "attention.output.LayerNorm.weight", {d}),
         .attention_norm_beta = load(p + "attention.output.LayerNorm.bias", {d}),
         .output_norm_gamma = load(p + "output.LayerNorm.weight", {d}),
@@ -66,7 +70,8 @@ BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& c) {
     });
   }
   if (file.find(prefix + "pooler.dense.weight") != nullptr) {
-    w.pooler.emplace(linear("pooler.dense", d, d, kernels::Epilogue::kTanh));
+    // The head runs once per sequence: fp32 whatever the precision.
+    w.pooler.emplace(linear("pooler.dense", d, d, Precision::kFp32, kernels::Epilogue::kTanh));
   }
   if (const auto* cls = file.find("classifier.weight"); cls != nullptr) {
     if (!w.pooler) {

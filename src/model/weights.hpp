@@ -6,6 +6,7 @@
 #include "io/model_config.hpp"
 #include "io/safetensors.hpp"
 #include "kernels/linear.hpp"
+#include "lat/precision.hpp"
 
 namespace lat::model {
 
@@ -20,6 +21,7 @@ struct LayerWeights {
 
 struct BertWeights {
   io::BertConfig config;
+  Precision precision = Precision::kFp32;  // of the layers' products; the head runs in fp32
   std::vector<float> word_embeddings, position_embeddings, type_embeddings;
   std::vector<float> embedding_norm_gamma, embedding_norm_beta;
   std::vector<LayerWeights> layers;
@@ -28,8 +30,9 @@ struct BertWeights {
   int num_labels() const { return classifier ? classifier->out() : 0; }
 };
 
-// Loads and prepares every weight, checking each shape against the configuration. Tensor names
-// may carry the "bert." prefix or not.
-BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& config);
+// Loads and prepares every weight for products at `precision`, checking each shape against the
+// configuration. Tensor names may carry the "bert." prefix or not.
+BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& config,
+                         Precision precision);
 
 }  // namespace lat::model

@@ -8,10 +8,13 @@
 namespace lat::cli {
 
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
-                               std::optional<int> threads) {
+                               std::optional<int> threads, Precision precision) {
   if (value == "flops") return {};
   if (value == "calibrated") {
-    return Encoder(folder, {.threads = threads, .speedup = 1.0, .cost = CostModel{}}).calibrate();
+    return Encoder(
+               folder,
+               {.threads = threads, .speedup = 1.0, .precision = precision, .cost = CostModel{}})
+        .calibrate();
   }
   const auto weight_flops = whole_number(value);
   if (!weight_flops) {

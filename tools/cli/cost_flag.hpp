@@ -1,6 +1,7 @@
 #pragma once
 
 #include <filesystem>
+#include <lat/precision.hpp>
 #include <lat/schedule.hpp>
 #include <optional>
 #include <string>
@@ -8,9 +9,9 @@
 namespace lat::cli {
 
 // The tools' --cost flag: "flops" (the default model of DESIGN.md), "calibrated" (measured now,
-// on this machine, with the dense model of `folder` and `threads`), or a number, the weight_flops
-// to use. Throws std::invalid_argument for anything else.
+// on this machine, with the dense model of `folder`, `threads` and `precision`), or a number, the
+// weight_flops to use. Throws std::invalid_argument for anything else.
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
-                               std::optional<int> threads);
+                               std::optional<int> threads, Precision precision);
 
 }  // namespace lat::cli

@@ -2,12 +2,14 @@
 // prints accuracy, predicted and measured speedup for each, picks the largest speedup whose
 // accuracy drop against speedup 1 stays within the budget, writes it to lat.json beside the model
 // (where classify and every Encoder built without an explicit speedup read it), and draws the
-// accuracy-versus-speedup curve as an SVG picture. With --cost calibrated it first measures this
-// machine's cost model (Encoder::calibrate), tunes under it and writes it to lat.json too.
+// accuracy-versus-speedup curve as an SVG picture. Everything runs at --precision (fp32 unless
+// given), which lat.json records beside the speedup. With --cost calibrated it first measures
+// this machine's cost model at that precision (Encoder::calibrate), tunes under it and writes it
+// to lat.json too.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
-//            [--max-length N] [--batch N] [--cost flops|calibrated|WEIGHT_FLOPS] [--out FILE]
-//            [--plot FILE]
+//            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
+//            [--cost flops|calibrated|WEIGHT_FLOPS] [--out FILE] [--plot FILE]
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -25,6 +27,7 @@
 #include "cost_flag.hpp"
 #include "labelled_text.hpp"
 #include "number.hpp"
+#include "precision_flag.hpp"
 
 namespace {
 
@@ -33,6 +36,7 @@ struct Args {
   double budget = 1.0;  // accuracy points
   std::vector<double> speedups{1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6};
   std::optional<int> threads;
+  lat::Precision precision = lat::Precision::kFp32;
   int max_length = 0, batch = 32;
 };
 
@@ -43,7 +47,8 @@ struct Point {
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "lat_tune: " << problem
             << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
-               "[--threads N] [--max-length N] [--batch N] [--cost flops|calibrated|WEIGHT_FLOPS] "
+               "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
+               "[--cost flops|calibrated|WEIGHT_FLOPS] "
                "[--out FILE] [--plot FILE]\n";
   std::exit(2);
 }
@@ -72,6 +77,12 @@ Args parse(int argc, char** argv) {
       for (std::string item; std::getline(in, item, ',');) a.speedups.push_back(number(arg, item));
     } else if (arg == "--threads") {
       a.threads = static_cast<int>(number(arg, value));
+    } else if (arg == "--precision") {
+      try {
+        a.precision = lat::cli::precision_from_flag(value);
+      } catch (const std::invalid_argument& e) {
+        usage(e.what());
+      }
     } else if (arg == "--max-length") {
       a.max_length = static_cast<int>(number(arg, value));
     } else if (arg == "--batch") {
@@ -99,9 +110,11 @@ Args parse(int argc, char** argv) {
 // Accuracy, cost-weighted predicted speedup and wall time of one speedup over the whole set.
 Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
                const std::vector<lat::cli::LabelledText>& lines) {
-  const lat::Encoder encoder(
-      a.model,
-      {.threads = a.threads, .max_length = a.max_length, .speedup = speedup, .cost = cost});
+  const lat::Encoder encoder(a.model, {.threads = a.threads,
+                                       .max_length = a.max_length,
+                                       .speedup = speedup,
+                                       .precision = a.precision,
+                                       .cost = cost});
   if (!encoder.info().classifier)
     throw std::runtime_error(a.model + " has no classifier head to tune");
   const auto& info = encoder.info();
@@ -187,12 +200,15 @@ int run(const Args& a) {
   for (const auto& l : lines) {
     if (!l.gold) throw std::runtime_error(a.data + ": a line without a gold label: " + l.text);
   }
-  const lat::CostModel cost = lat::cli::cost_model_from_flag(a.cost, a.model, a.threads);
+  const lat::CostModel cost =
+      lat::cli::cost_model_from_flag(a.cost, a.model, a.threads, a.precision);
   if (a.cost == "calibrated") {
     std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << "\n";
   }
   std::vector<Point> points;
-  std::cout << "speedup  accuracy  predicted  measured  seconds\n" << std::fixed;
+  std::cout << "precision " << lat::to_string(a.precision) << "\n"
+            << "speedup  accuracy  predicted  measured  seconds\n"
+            << std::fixed;
   for (double s : a.speedups) {
     Point p = evaluate(a, s, cost, lines);
     p.measured = points.empty() ? 1.0 : points.front().seconds / p.seconds;
@@ -214,14 +230,16 @@ int run(const Args& a) {
                      {"measured_speedup", p.measured}});
   }
   nlohmann::json out{{"speedup", chosen},
+                     {"precision", lat::to_string(a.precision)},
                      {"tuned_on", a.data},
                      {"budget_points", a.budget},
                      {"dense_accuracy", points.front().accuracy},
                      {"curve", curve}};
   if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
   std::ofstream(a.out) << out.dump(1) << "\n";
-  std::ofstream(a.plot) << svg_curve(points, chosen, floor_accuracy,
-                                     "accuracy against speedup: " + a.model);
+  std::ofstream(a.plot) << svg_curve(
+      points, chosen, floor_accuracy,
+      "accuracy against speedup: " + a.model + " (" + lat::to_string(a.precision) + ")");
   std::cout << "\nchose speedup " << chosen << " (accuracy within " << a.budget
             << " points of speedup 1); wrote " << a.out << " and " << a.plot << "\n";
   return 0;

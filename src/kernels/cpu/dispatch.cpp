@@ -34,6 +34,8 @@ CpuFeatures detect() {
   f.avx2 = os_avx && ((b >> 5) & 1) && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) &&
              ((b >> 31) & 1);
+  __cpuid_count(7, 1, a, b, c, d);
+  f.avx512_bf16 = f.avx512 && ((a >> 5) & 1);
   return f;
 }
 

@@ -5,9 +5,16 @@
 // No standard-library templates or inline functions here, only builtins: an out-of-line copy of
 // one would be compiled for this instruction set, and the linker may pick that copy for the whole
 // library, which would then fault on a CPU without it.
-#include "kernels/cpu/loops.hpp"
+#include <omp.h>
 
 #include <cstdint>
+#include <cstring>
+
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+#include "kernels/cpu/loops.hpp"
 
 #if !defined(LAT_ISA) || !defined(LAT_ISA_ENUM)
 #error "LAT_ISA and LAT_ISA_ENUM must name the instruction set this file is compiled for"
@@ -19,6 +26,8 @@ namespace lat::kernels::LAT_ISA {
 namespace {
 
 inline float max_of(float a, float b) { return a > b ? a : b; }
+inline float min_of(float a, float b) { return a < b ? a : b; }
+inline float abs_of(float a) { return __builtin_fabsf(a); }
 
 // exp(x) for x <= 0, the arguments of a softmax after its maximum is subtracted (and small
 // positive ones). Plain arithmetic so that loops over it vectorise; relative error about 1e-7.
@@ -41,18 +50,196 @@ inline float exp_nonpositive(float x) {
   return p * __builtin_bit_cast(float, (exponent + 127) << 23);
 }
 
-// The largest of n floats, as a vector max.
-inline float row_max(const float* row, int n) {
-  float max = -__builtin_inff();
+// Round to nearest, ties to even, for |x| < 2^22: the sum drops the fraction bits.
+inline float round_even(float x) {
+  constexpr float kShift = 12582912.0f;
+  return (x + kShift) - kShift;
+}
+
+// fp32 to bf16, rounding to nearest even; NaN stays NaN.
+inline std::uint16_t bf16_of(float f) {
+  const std::uint32_t u = __builtin_bit_cast(std::uint32_t, f);
+  const std::uint32_t rounded = u + 0x7fffu + ((u >> 16) & 1u);
+  const std::uint32_t bits = (u & 0x7fffffffu) > 0x7f800000u ? (u | 0x00400000u) : rounded;
+  return static_cast<std::uint16_t>(bits >> 16);
+}
+
+// tanh from one exponential of a non-positive argument; absolute error about 1e-7.
+inline float tanh_of(float y) {
+  const float e = exp_nonpositive(-2.0f * abs_of(y));
+  const float t = (1.0f - e) / (1.0f + e);
+  return y < 0 ? -t : t;
+}
+
+// x Phi(x) with erf from a Chebyshev fit of erfc (fractional error below 1.2e-7).
+inline float gelu_erf(float x) {
+  const float z = abs_of(x) * 0.70710678118654752f;
+  const float t = 1.0f / (1.0f + 0.5f * z);
+  float p = 0.17087277f;
+  p = p * t - 0.82215223f;
+  p = p * t + 1.48851587f;
+  p = p * t - 1.13520398f;
+  p = p * t + 0.27886807f;
+  p = p * t - 0.18628806f;
+  p = p * t + 0.09678418f;
+  p = p * t + 0.37409196f;
+  p = p * t + 1.00002368f;
+  const float erfc = t * exp_nonpositive(p * t - z * z - 1.26551223f);
+  return 0.5f * x * (x < 0 ? erfc : 2.0f - erfc);
+}
+
+inline float gelu_tanh(float x) {
+  return 0.5f * x * (1.0f + tanh_of(0.79788456080286536f * (x + 0.044715f * x * x * x)));
+}
+
+// The largest of n floats, as a vector max: of the values (kAll), of their magnitudes (kAbs), of
+// the values and 0 (kHigh), of their negations and 0 (kLowNegated, minus the smallest value).
+enum Of { kAll, kAbs, kHigh, kLowNegated };
+template <Of kOf>
+inline float lane_max(const float* row, int n) {
+  float max = kOf == kAll ? -__builtin_inff() : 0.0f;
 #pragma omp simd reduction(max : max)
-  for (int j = 0; j < n; ++j) max = max_of(max, row[j]);
+  for (int j = 0; j < n; ++j) {
+    const float v = kOf == kAbs ? abs_of(row[j]) : kOf == kLowNegated ? -row[j] : row[j];
+    max = v > max ? v : max;
+  }
   return max;
 }
 
-void softmax_acc(float* scores, int n, float scale, float* acc) {
+void apply(Epilogue e, float* v, int n) {
+  switch (e) {
+    case Epilogue::kNone:
+      return;
+    case Epilogue::kGeluErf:
+#pragma omp simd
+      for (int j = 0; j < n; ++j) v[j] = gelu_erf(v[j]);
+      return;
+    case Epilogue::kGeluTanh:
+#pragma omp simd
+      for (int j = 0; j < n; ++j) v[j] = gelu_tanh(v[j]);
+      return;
+    case Epilogue::kRelu:
+#pragma omp simd
+      for (int j = 0; j < n; ++j) v[j] = max_of(v[j], 0.0f);
+      return;
+    case Epilogue::kTanh:
+#pragma omp simd
+      for (int j = 0; j < n; ++j) v[j] = tanh_of(v[j]);
+      return;
+  }
+}
+
+// Calls take(j) for every j with |x[j]| >= t, in order; rare, so the test is one vector
+// compare per 16 values where the instruction set has one.
+template <typename Take>
+inline void each_at_least(const float* x, int n, float t, Take take) {
+  int j0 = 0;
+#if defined(__AVX512F__)
+  const __m512 threshold = _mm512_set1_ps(t);
+  for (; j0 + 16 <= n; j0 += 16) {
+    const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + j0));
+    for (unsigned m = _mm512_cmp_ps_mask(a, threshold, _CMP_GE_OQ); m != 0; m &= m - 1) {
+      take(j0 + __builtin_ctz(m));
+    }
+  }
+#elif defined(__AVX2__)
+  const __m256 threshold = _mm256_set1_ps(t);
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  for (; j0 + 8 <= n; j0 += 8) {
+    const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + j0), magnitude);
+    auto m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, threshold, _CMP_GE_OQ)));
+    for (; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
+  }
+#endif
+  for (int j = j0; j < n; ++j) {
+    if (abs_of(x[j]) >= t) take(j);
+  }
+}
+
+// A row's outliers: its values beyond kOutlierRms times its root mean square, the largest
+// kOutliers of them if there are more (ties to the earlier column); rows of 16 values or fewer
+// have none. Returns how many, largest first in column and value.
+constexpr float kOutlierRms = 4.0f;
+int outliers(const float* x, int cols, std::int32_t* column, float* value) {
+  if (cols <= 16) return 0;
+  // Four sums, so that the additions do not wait on one another.
+  float partial[4][16] = {};
+  int j0 = 0;
+  for (; j0 + 64 <= cols; j0 += 64) {
+    for (int p = 0; p < 4; ++p) {
+#pragma omp simd
+      for (int l = 0; l < 16; ++l) partial[p][l] += x[j0 + 16 * p + l] * x[j0 + 16 * p + l];
+    }
+  }
+  float squares = 0.f;
+  for (int j = j0; j < cols; ++j) squares += x[j] * x[j];
+  for (int p = 0; p < 4; ++p) {
+    for (int l = 0; l < 16; ++l) squares += partial[p][l];
+  }
+  if (!(squares > 0.f)) return 0;
+  const float t = kOutlierRms * __builtin_sqrtf(squares / static_cast<float>(cols));
+  int found = 0;
+  each_at_least(x, cols, t, [&](int j) {
+    const float a = abs_of(x[j]);
+    if (found == RowCode::kOutliers && !(a > abs_of(value[found - 1]))) return;
+    int at = found == RowCode::kOutliers ? found - 1 : found++;
+    for (; at > 0 && a > abs_of(value[at - 1]); --at) {
+      column[at] = column[at - 1];
+      value[at] = value[at - 1];
+    }
+    column[at] = j;
+    value[at] = x[j];
+  });
+  return found;
+}
+
+// One fp32 row as uint8 codes (see RowCode). The row is scratch: its outliers become 0, whose
+// code is `zero`, so that the range and the codes are plain passes over it.
+void encode_row(float* x, int cols, std::uint8_t* y, RowCode& code) {
+  code.outliers = outliers(x, cols, code.column, code.value);
+  for (int i = 0; i < code.outliers; ++i) x[code.column[i]] = 0.f;
+  float hi = 0.f, lo = 0.f;
+#pragma omp simd reduction(max : hi) reduction(min : lo)
+  for (int j = 0; j < cols; ++j) {
+    hi = max_of(hi, x[j]);
+    lo = min_of(lo, x[j]);
+  }
+  code.scale = (hi - lo) / 255.0f;
+  const float inv = code.scale > 0 ? 1.0f / code.scale : 0.0f;
+  const float zero = round_even(-lo * inv);
+  code.zero = static_cast<std::int32_t>(zero);
+  const auto zero_code = static_cast<std::int32_t>(zero);
+#pragma omp simd
+  for (int j = 0; j < cols; ++j) {
+    const std::int32_t q = static_cast<std::int32_t>(round_even(x[j] * inv)) + zero_code;
+    y[j] = static_cast<std::uint8_t>(q < 0 ? 0 : q > 255 ? 255 : q);
+  }
+}
+
+// One fp32 row into row `r` of out; uint8 codes use the row as scratch.
+void store_row(float* x, int cols, const Rows& out, std::int64_t r) {
+  switch (out.type) {
+    case DType::kF32: {
+      float* y = static_cast<float*>(out.data) + r * out.ld;
+      if (y != x) std::memcpy(y, x, sizeof(float) * static_cast<std::size_t>(cols));
+      return;
+    }
+    case DType::kBF16: {
+      std::uint16_t* y = static_cast<std::uint16_t*>(out.data) + r * out.ld;
+#pragma omp simd
+      for (int j = 0; j < cols; ++j) y[j] = bf16_of(x[j]);
+      return;
+    }
+    case DType::kU8:
+      encode_row(x, cols, static_cast<std::uint8_t*>(out.data) + r * out.ld, out.codes[r]);
+      return;
+  }
+}
+
+void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16) {
   for (int i = 0; i < n; ++i) {
     float* row = scores + static_cast<std::int64_t>(i) * n;
-    const float max = row_max(row, n);
+    const float max = lane_max<kAll>(row, n);
     float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
     for (int j = 0; j < n; ++j) {
@@ -60,10 +247,20 @@ void softmax_acc(float* scores, int n, float scale, float* acc) {
       sum += row[j];
     }
     const float inv = 1.0f / sum;
+    if (probs_bf16 != nullptr) {
+      std::uint16_t* out = probs_bf16 + static_cast<std::int64_t>(i) * n;
 #pragma omp simd
-    for (int j = 0; j < n; ++j) {
-      row[j] *= inv;
-      acc[j] += row[j];  // ACC: the column sums, in the same pass
+      for (int j = 0; j < n; ++j) {
+        const float p = row[j] * inv;
+        acc[j] += p;  // ACC: the column sums, in the same pass, from the fp32 probabilities
+        out[j] = bf16_of(p);
+      }
+    } else {
+#pragma omp simd
+      for (int j = 0; j < n; ++j) {
+        row[j] *= inv;
+        acc[j] += row[j];
+      }
     }
   }
 }
@@ -107,6 +304,81 @@ void l2_normalize(float* x, std::int64_t rows, int d) {
   }
 }
 
+void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out,
+             float* scratch) {
+#pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * ld_x;
+    if (out.type == DType::kU8) {  // the codes take a copy of the row to work on
+      float* copy = scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
+      std::memcpy(copy, row, sizeof(float) * static_cast<std::size_t>(cols));
+      store_row(copy, cols, out, r);
+    } else {
+      store_row(const_cast<float*>(row), cols, out, r);  // read only: fp32 and bf16 copy it
+    }
+  }
+}
+
+void quantize_weights(const float* w, std::int64_t rows, int cols, int qmax, std::int8_t* q,
+                      float* scales) {
+  const float limit = static_cast<float>(qmax);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = w + r * cols;
+    const float amax = lane_max<kAbs>(row, cols);
+    const float inv = amax > 0 ? limit / amax : 0.0f;
+    scales[r] = amax / limit;
+#pragma omp simd
+    for (int j = 0; j < cols; ++j) {
+      q[r * cols + j] =
+          static_cast<std::int8_t>(max_of(-limit, min_of(limit, round_even(row[j] * inv))));
+    }
+  }
+}
+
+void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
+                const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
+                float* scratch) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int32_t* a = acc + r * cols;
+    // fp32 rows are finished in place; others pass through this thread's row of scratch.
+    float* v = out.type == DType::kF32
+                   ? static_cast<float*>(out.data) + r * out.ld
+                   : scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
+    const RowCode& code = in.codes[r];
+    // The outliers' weights: one input's row of by_input each (unused slots add 0 x row 0).
+    const std::int8_t* o[RowCode::kOutliers];
+    float value[RowCode::kOutliers];
+    for (int i = 0; i < RowCode::kOutliers; ++i) {
+      const bool used = i < code.outliers;
+      o[i] = w.by_input + static_cast<std::int64_t>(used ? code.column[i] : 0) * cols;
+      value[i] = used ? code.value[i] : 0.f;
+    }
+    // acc - zero * sum exactly, in wrapping 32-bit arithmetic: the true value fits in 32 bits.
+    const auto zero = static_cast<std::uint32_t>(code.zero);
+    const float s = code.scale;
+    auto exact = [&](int j) {
+      return static_cast<float>(static_cast<std::int32_t>(
+          static_cast<std::uint32_t>(a[j]) - zero * static_cast<std::uint32_t>(w.sums[j])));
+    };
+    if (code.outliers == 0) {
+#pragma omp simd
+      for (int j = 0; j < cols; ++j) v[j] = exact(j) * s * w.scales[j] + bias[j];
+    } else {
+#pragma omp simd
+      for (int j = 0; j < cols; ++j) {
+        const float sum = exact(j) * s + value[0] * static_cast<float>(o[0][j]) +
+                          value[1] * static_cast<float>(o[1][j]) +
+                          value[2] * static_cast<float>(o[2][j]) +
+                          value[3] * static_cast<float>(o[3][j]);
+        v[j] = sum * w.scales[j] + bias[j];
+      }
+    }
+    apply(epilogue, v, cols);
+    store_row(v, cols, out, r);
+  }
+}
+
 }  // namespace
 
 extern const Loops table;
@@ -116,6 +388,9 @@ const Loops table{
     .softmax_acc = softmax_acc,
     .add_layer_norm = add_layer_norm,
     .l2_normalize = l2_normalize,
+    .convert = convert,
+    .quantize_weights = quantize_weights,
+    .dequantize = dequantize,
 };
 
 }  // namespace lat::kernels::LAT_ISA

@@ -17,8 +17,10 @@ struct Loops {
   const char* name;  // "scalar", "avx2", "avx512"
 
   // One head's scores (n x n, unscaled) become P = softmax(scores * scale) row by row, in place,
-  // and in the same pass over each row the ACC column sums: acc[j] += sum_i P[i, j].
-  void (*softmax_acc)(float* scores, int n, float scale, float* acc);
+  // and in the same pass over each row the ACC column sums: acc[j] += sum_i P[i, j]. With
+  // probs_bf16 set, P goes there instead, rounded to bf16 (ACC still sums the fp32 values), and
+  // scores is left holding scratch.
+  void (*softmax_acc)(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16);
 
   // x[r] = LayerNorm(x[r] + residual[r]) * gamma + beta for rows of width d; residual may be null.
   void (*add_layer_norm)(float* x, const float* residual, std::int64_t rows, int d,
@@ -26,12 +28,32 @@ struct Loops {
 
   // x[r] /= ||x[r]||_2, rows of zeros stay zero.
   void (*l2_normalize)(float* x, std::int64_t rows, int d);
+
+  // fp32 rows (ld_x apart) into out's type: a copy; bf16; or uint8 codes (RowCode), for which
+  // scratch holds `cols` floats for each OpenMP thread.
+  void (*convert)(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out,
+                  float* scratch);
+
+  // Weights [rows][cols] (rows = output channels) into int8 codes, symmetric per row with max
+  // |w| mapped to qmax: weight = q * scales[r].
+  void (*quantize_weights)(const float* w, std::int64_t rows, int cols, int qmax, std::int8_t* q,
+                           float* scales);
+
+  // The end of a product of uint8 rows `in` by int8 weights w: acc[r][c] = sum_k code[r][k]
+  // q_w[c][k], so the value is epilogue(((acc - zero_r sums[c]) scale_r + sum over the row's
+  // outliers of value_i q_w[c][column_i]) w.scales[c] + bias[c]), written in out's type (uint8
+  // rows are quantized again). Unless out is fp32, scratch holds `cols` floats for each OpenMP
+  // thread.
+  void (*dequantize)(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
+                     const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
+                     float* scratch);
 };
 
 // What the CPU (and the operating system, which must save the wider registers) supports.
 struct CpuFeatures {
-  bool avx2 = false;    // with FMA and F16C
-  bool avx512 = false;  // F, BW, VL and DQ
+  bool avx2 = false;         // with FMA and F16C
+  bool avx512 = false;       // F, BW, VL and DQ
+  bool avx512_bf16 = false;  // bf16 dot products
 };
 const CpuFeatures& cpu_features();
 

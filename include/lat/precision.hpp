@@ -1,0 +1,21 @@
+#pragma once
+
+#include <optional>
+#include <string_view>
+
+namespace lat {
+
+// The number format of the encoder's matrix products. Embeddings, layer norm, softmax and ACC run
+// in fp32 whatever the precision; parity with the reference is defined at fp32.
+enum class Precision {
+  kFp32,  // fp32 products: the reference's numbers
+  kBf16,  // bf16 weights and activations, fp32 accumulation (needs AVX-512)
+  kInt8,  // int8 weights (per output channel) and activations (per row), int32 accumulation
+};
+
+// "fp32", "bf16", "int8".
+const char* to_string(Precision precision) noexcept;
+// The precision a name means, or nothing for an unknown name.
+std::optional<Precision> precision_from_string(std::string_view name) noexcept;
+
+}  // namespace lat
