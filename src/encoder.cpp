@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "call_threads.hpp"
 #include "io/model_config.hpp"
 #include "io/safetensors.hpp"
 #include "kernels/cpu/loops.hpp"
@@ -193,7 +194,7 @@ CostModel Encoder::calibrate(int tokens) const {
   const Schedule dense = schedule_for_ratio(shape, n, 1.0),
                  fewest = schedule_for_ratio(shape, n, 0.0);
   const std::vector<std::vector<int>> dense_keep{dense.keep}, fewest_keep{fewest.keep};
-  omp_set_num_threads(info.threads);
+  const CallThreads threads(info.threads);
   auto seconds = [&](const std::vector<std::vector<int>>& keep) {
     const auto start = std::chrono::steady_clock::now();
     model::forward(impl_->weights, batch, keep, false);
@@ -275,7 +276,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
                                        "memory; run fewer or shorter inputs at a time");
   }
 
-  omp_set_num_threads(info.threads);  // the calling thread's setting only
+  const CallThreads threads(info.threads);
   model::ForwardResult result = model::forward(weights, batch, keep, trace);
   const std::vector<float> logits =
       weights.classifier ? model::classify_head(weights, result) : std::vector<float>{};

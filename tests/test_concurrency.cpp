@@ -1,5 +1,7 @@
 // Many threads through shared encoders: results equal a serial run. Run under ThreadSanitizer by
 // tools/sanitize.sh.
+#include <omp.h>
+
 #include <thread>
 
 #include "lat/encoder.hpp"
@@ -57,6 +59,20 @@ TEST(Encoder, ThreadsPerCallAgree) {
     EXPECT_LE(test::max_abs_diff(a[i].logits, b[i].logits), 1e-5f);
     EXPECT_EQ(a[i].kept, b[i].kept);
   }
+}
+
+// A call sets its own thread count for its products and gives the caller's back; so does
+// calibration. More threads than CPUs run unplaced.
+TEST(Encoder, LeavesTheCallersOpenMpSettingAsItWas) {
+  const int before = omp_get_max_threads();
+  omp_set_num_threads(3);
+  for (int threads : {1, 2, 64}) {
+    const Encoder encoder(test::golden_dir() / "tiny-bert", {.threads = threads});
+    const std::vector<std::string> texts{"the cat sat on the mat"};
+    EXPECT_EQ(encoder.embed(texts).size(), 1u);
+    EXPECT_EQ(omp_get_max_threads(), 3) << threads << " threads";
+  }
+  omp_set_num_threads(before);
 }
 
 }  // namespace
