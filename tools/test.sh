@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every test: set up, build, fetch the real model, run the unit and reference tests (ctest, with
 # the kernel tests once for every variant of lat's loops this CPU runs), then the suite under
-# AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under ThreadSanitizer, and
-# each fuzz target for 60 seconds. --quick stops after ctest.
+# AddressSanitizer + UndefinedBehaviorSanitizer, the concurrency tests under ThreadSanitizer, the
+# kernel and encoder tests against oneDNN 3.x, and each fuzz target for 60 seconds. --quick stops
+# after ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/bootstrap.sh
 (cd build && ctest --output-on-failure -j"$(nproc)")
 [ "${1:-}" = "--quick" ] && exit 0
 tools/sanitize.sh
+tools/check_onednn3.sh
 tools/fuzz.sh 60
