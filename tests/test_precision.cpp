@@ -1,10 +1,11 @@
 // bf16 and int8 end to end on all-MiniLM-L6-v2 against transformers' fp32 outputs (golden files):
 // parity is defined at fp32, so the bounds here are on closeness, stated per precision:
-// - embeddings: cosine with the reference >= 0.999 at bf16 and >= 0.99 at int8 (0.985 where the
-//   CPU has no VNNI and int8 weights keep 7 bits, see kernels::onednn::int8_weight_limit);
+// - embeddings: cosine with the reference >= 0.999 at bf16 and >= 0.99 at int8;
 // - a real sentiment classifier (a head trained on the frozen encoder,
-//   tools/reference/make_sst2_head.py): the reference's label on >= 99% of SST-2 dev (872
-//   sentences), and on all of them at fp32.
+//   tools/reference/make_sst2_head.py): the reference's label on all of SST-2 dev (872
+//   sentences) at fp32 and on >= 99% of them at bf16 and int8 (98.5% where the CPU has no VNNI
+//   and int8 weights keep 7 bits, see kernels::onednn::int8_weight_limit). Its margins are thin
+//   (69% accuracy): a stricter test of lower precisions than a fine-tuned model.
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -57,9 +58,7 @@ TEST_P(LowerPrecision, MiniLmEmbeddingsStayCloseToTransformers) {
     worst = std::min(worst, c);
     sum += c;
   }
-  EXPECT_GE(worst, precision == Precision::kInt8 && kernels::onednn::int8_weight_limit() < 127
-                       ? 0.985
-                       : bound);
+  EXPECT_GE(worst, bound);
   std::printf("%s embeddings against transformers: cosine min %.6f, mean %.6f over %zu inputs\n",
               to_string(precision), worst, sum / static_cast<double>(outputs.size()),
               outputs.size());
@@ -101,7 +100,10 @@ int agreeing_labels(Precision precision) {
 }
 
 TEST_P(LowerPrecision, SentimentClassifierKeepsTheReferenceLabels) {
-  EXPECT_GE(agreeing_labels(GetParam().precision), 0.99 * 872);
+  const Precision precision = GetParam().precision;
+  const bool seven_bits =
+      precision == Precision::kInt8 && kernels::onednn::int8_weight_limit() < 127;
+  EXPECT_GE(agreeing_labels(precision), (seven_bits ? 0.985 : 0.99) * 872);
 }
 
 TEST(Precision, Fp32SentimentClassifierGivesTheReferenceLabels) {

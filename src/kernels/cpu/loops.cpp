@@ -71,21 +71,25 @@ inline float tanh_of(float y) {
   return y < 0 ? -t : t;
 }
 
-// x Phi(x) with erf from a Chebyshev fit of erfc (fractional error below 1.2e-7).
+// x Phi(x) = x (1 + erf(x / sqrt 2)) / 2, with erf(t) = t P(t^2) / Q(t^2) on |t| <= 3.9 (a
+// rational fit made for this, tools/reference/fit_erf.py: error below 4e-7) and +-1 beyond it
+// (erf(3.9) = 1 - 3.5e-8). No exponential: one division and ten multiply-adds.
 inline float gelu_erf(float x) {
-  const float z = abs_of(x) * 0.70710678118654752f;
-  const float t = 1.0f / (1.0f + 0.5f * z);
-  float p = 0.17087277f;
-  p = p * t - 0.82215223f;
-  p = p * t + 1.48851587f;
-  p = p * t - 1.13520398f;
-  p = p * t + 0.27886807f;
-  p = p * t - 0.18628806f;
-  p = p * t + 0.09678418f;
-  p = p * t + 0.37409196f;
-  p = p * t + 1.00002368f;
-  const float erfc = t * exp_nonpositive(p * t - z * z - 1.26551223f);
-  return 0.5f * x * (x < 0 ? erfc : 2.0f - erfc);
+  const float t = max_of(-3.9f, min_of(3.9f, x * 0.70710678118654752f));
+  const float u = t * t;
+  float p = 2.06511163e-06f;
+  p = p * u + 0.000285997667f;
+  p = p * u + 0.00376625243f;
+  p = p * u + 0.0527510308f;
+  p = p * u + 0.19027631f;
+  p = p * u + 1.12837911f;
+  float q = 3.83064253e-05f;
+  q = q * u + 0.00116481225f;
+  q = q * u + 0.0149683198f;
+  q = q * u + 0.114073612f;
+  q = q * u + 0.501960337f;
+  q = q * u + 1.0f;
+  return 0.5f * x * (1.0f + t * p / q);
 }
 
 inline float gelu_tanh(float x) {
@@ -156,27 +160,45 @@ inline void each_at_least(const float* x, int n, float t, Take take) {
   }
 }
 
-// A row's outliers: its values beyond kOutlierRms times its root mean square, the largest
-// kOutliers of them if there are more (ties to the earlier column); rows of 16 values or fewer
-// have none. Returns how many, largest first in column and value.
-constexpr float kOutlierRms = 4.0f;
-int outliers(const float* x, int cols, std::int32_t* column, float* value) {
-  if (cols <= 16) return 0;
-  // Four sums, so that the additions do not wait on one another.
-  float partial[4][16] = {};
+// Sums of a row as four interleaved vector sums, so that the additions do not wait on one
+// another: the sum of squares, and the largest and the smallest value together with 0.
+struct RowStats {
+  float squares, hi, lo;
+};
+inline RowStats row_stats(const float* x, int cols) {
+  float sq[4][16] = {}, hi[16] = {}, lo[16] = {};
   int j0 = 0;
   for (; j0 + 64 <= cols; j0 += 64) {
     for (int p = 0; p < 4; ++p) {
 #pragma omp simd
-      for (int l = 0; l < 16; ++l) partial[p][l] += x[j0 + 16 * p + l] * x[j0 + 16 * p + l];
+      for (int l = 0; l < 16; ++l) {
+        const float v = x[j0 + 16 * p + l];
+        sq[p][l] += v * v;
+        hi[l] = max_of(hi[l], v);
+        lo[l] = min_of(lo[l], v);
+      }
     }
   }
-  float squares = 0.f;
-  for (int j = j0; j < cols; ++j) squares += x[j] * x[j];
-  for (int p = 0; p < 4; ++p) {
-    for (int l = 0; l < 16; ++l) squares += partial[p][l];
+  RowStats s{0.f, 0.f, 0.f};
+  for (int j = j0; j < cols; ++j) {
+    s.squares += x[j] * x[j];
+    s.hi = max_of(s.hi, x[j]);
+    s.lo = min_of(s.lo, x[j]);
   }
-  if (!(squares > 0.f)) return 0;
+  for (int l = 0; l < 16; ++l) {
+    s.squares += sq[0][l] + sq[1][l] + sq[2][l] + sq[3][l];
+    s.hi = max_of(s.hi, hi[l]);
+    s.lo = min_of(s.lo, lo[l]);
+  }
+  return s;
+}
+
+// A row's outliers: its values beyond kOutlierRms times its root mean square, the largest
+// kOutliers of them if there are more (ties to the earlier column); rows of 16 values or fewer
+// have none. Returns how many, largest first in column and value.
+constexpr float kOutlierRms = 4.0f;
+int outliers(const float* x, int cols, float squares, std::int32_t* column, float* value) {
+  if (cols <= 16 || !(squares > 0.f)) return 0;
   const float t = kOutlierRms * __builtin_sqrtf(squares / static_cast<float>(cols));
   int found = 0;
   each_at_least(x, cols, t, [&](int j) {
@@ -193,31 +215,31 @@ int outliers(const float* x, int cols, std::int32_t* column, float* value) {
   return found;
 }
 
-// One fp32 row as uint8 codes (see RowCode). The row is scratch: its outliers become 0, whose
-// code is `zero`, so that the range and the codes are plain passes over it.
-void encode_row(float* x, int cols, std::uint8_t* y, RowCode& code) {
-  code.outliers = outliers(x, cols, code.column, code.value);
-  for (int i = 0; i < code.outliers; ++i) x[code.column[i]] = 0.f;
-  float hi = 0.f, lo = 0.f;
-#pragma omp simd reduction(max : hi) reduction(min : lo)
-  for (int j = 0; j < cols; ++j) {
-    hi = max_of(hi, x[j]);
-    lo = min_of(lo, x[j]);
+// One fp32 row as uint8 codes (see RowCode). A row with outliers is first copied to `scratch`
+// (which may be the row itself), where they become 0, whose code is `zero`, so that the range
+// and the codes are plain passes over it.
+void encode_row(const float* x, int cols, std::uint8_t* y, RowCode& code, float* scratch) {
+  RowStats stats = row_stats(x, cols);
+  code.outliers = outliers(x, cols, stats.squares, code.column, code.value);
+  if (code.outliers > 0) {
+    if (scratch != x) std::memcpy(scratch, x, sizeof(float) * static_cast<std::size_t>(cols));
+    for (int i = 0; i < code.outliers; ++i) scratch[code.column[i]] = 0.f;
+    x = scratch;
+    stats = row_stats(x, cols);
   }
-  code.scale = (hi - lo) / 255.0f;
+  code.scale = (stats.hi - stats.lo) / 255.0f;
   const float inv = code.scale > 0 ? 1.0f / code.scale : 0.0f;
-  const float zero = round_even(-lo * inv);
-  code.zero = static_cast<std::int32_t>(zero);
-  const auto zero_code = static_cast<std::int32_t>(zero);
+  code.zero = static_cast<std::int32_t>(round_even(-stats.lo * inv));
+  const std::int32_t zero = code.zero;
 #pragma omp simd
   for (int j = 0; j < cols; ++j) {
-    const std::int32_t q = static_cast<std::int32_t>(round_even(x[j] * inv)) + zero_code;
+    const std::int32_t q = static_cast<std::int32_t>(round_even(x[j] * inv)) + zero;
     y[j] = static_cast<std::uint8_t>(q < 0 ? 0 : q > 255 ? 255 : q);
   }
 }
 
-// One fp32 row into row `r` of out; uint8 codes use the row as scratch.
-void store_row(float* x, int cols, const Rows& out, std::int64_t r) {
+// One fp32 row into row `r` of out; uint8 codes may need `scratch` (cols floats, or x itself).
+void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float* scratch) {
   switch (out.type) {
     case DType::kF32: {
       float* y = static_cast<float*>(out.data) + r * out.ld;
@@ -231,7 +253,7 @@ void store_row(float* x, int cols, const Rows& out, std::int64_t r) {
       return;
     }
     case DType::kU8:
-      encode_row(x, cols, static_cast<std::uint8_t*>(out.data) + r * out.ld, out.codes[r]);
+      encode_row(x, cols, static_cast<std::uint8_t*>(out.data) + r * out.ld, out.codes[r], scratch);
       return;
   }
 }
@@ -308,14 +330,8 @@ void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Row
              float* scratch) {
 #pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
   for (std::int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * ld_x;
-    if (out.type == DType::kU8) {  // the codes take a copy of the row to work on
-      float* copy = scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
-      std::memcpy(copy, row, sizeof(float) * static_cast<std::size_t>(cols));
-      store_row(copy, cols, out, r);
-    } else {
-      store_row(const_cast<float*>(row), cols, out, r);  // read only: fp32 and bf16 copy it
-    }
+    store_row(x + r * ld_x, cols, out, r,
+              scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols);
   }
 }
 
@@ -375,7 +391,7 @@ void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows
       }
     }
     apply(epilogue, v, cols);
-    store_row(v, cols, out, r);
+    store_row(v, cols, out, r, v);
   }
 }
 
