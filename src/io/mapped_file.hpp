@@ -15,6 +15,10 @@ class MappedFile {
   MappedFile& operator=(const MappedFile&) = delete;
 
   std::span<const std::byte> bytes() const { return {data_, size_}; }
+  // Gives the pages under `range` (inside bytes()) back to the system: a later read maps them
+  // again from the file. Loading releases each tensor once copied, so that the whole file is
+  // never resident at once beside what was made of it.
+  void release(std::span<const std::byte> range) const;
   const std::filesystem::path& path() const { return path_; }
 
  private:

@@ -197,6 +197,7 @@ std::vector<float> SafeTensors::load_f32(const std::string& name,
                   where + "dtype " + dtype_name(t->dtype) +
                       " is not a floating-point type lat loads (F32, F16, BF16)");
   }
+  file_->release(t->data);
   return out;
 }
 
