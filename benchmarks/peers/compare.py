@@ -1,19 +1,29 @@
 #!/usr/bin/env python3
-"""lat beside ONNX Runtime, PyTorch and CTranslate2 on the same model, token ids and threads.
+"""lat beside ONNX Runtime, CTranslate2, OpenVINO and PyTorch on the same model, token ids and
+threads, at each precision each runtime offers.
 
     python benchmarks/peers/compare.py [--models minilm,bert-base] [--seq 32,128,512]
-        [--batch 1,8] [--threads 1,2] [--rounds 15] [--json results.json]
+        [--batch 1,8] [--threads 1,2] [--rounds 15] [--runtimes lat:fp32,onnxruntime:int8,...]
+        [--json results.json]
 
-Each runtime lives in its own process (worker.py), so thread pools do not meet; calls are
-interleaved, one call per runtime per round in a shuffled order, after warm-up. Medians and the
-ratio to ONNX Runtime are printed as a table; raw timings go to the JSON file. Then, per model,
-the peak resident memory of each runtime on the largest case, each in a fresh process.
+A runtime is RUNTIME:PRECISION, with @S for lat at speedup S (lat:int8@2). Each lives in its own
+process (worker.py), so thread pools do not meet; calls are interleaved, one call per runtime per
+round in a shuffled order, after warm-up. Medians and ratios are printed as a table; raw timings
+go to the JSON file. Then, per model, the peak resident memory of each runtime on the largest
+case, each in a fresh process.
 
 Models: all-MiniLM-L6-v2 (real weights, tools/fetch_model.sh) and bert-base (12 layers, hidden 768,
 12 heads, 3072): random weights in bert-base's configuration made by transformers, since no
 package here carries real ones; dense latency does not depend on the weights' values.
-ONNX Runtime runs the model exported by torch.onnx and passed through onnxruntime's transformer
-optimizer (fused attention, skip layer norm, bias GELU).
+How each runtime gets each precision, as its own documentation does it:
+- ONNX Runtime: the model exported by torch.onnx, passed through onnxruntime's transformer
+  optimizer (fused attention, skip layer norm, bias GELU); int8 is quantize_dynamic of that graph
+  (int8 weights per channel, activations quantized per tensor at run time).
+- CTranslate2: its own conversion in fp32; int8 is compute_type="int8" (weights quantized at load).
+- OpenVINO: the exported ONNX model converted to OpenVINO IR in fp32; fp32 and bf16 by its
+  inference precision hint; int8 is NNCF's post-training quantization of that IR, calibrated on
+  300 SST-2 training sentences (OpenVINO's documented int8 path).
+- PyTorch: fp32, inference mode, SDPA attention.
 """
 import argparse
 import json
@@ -30,7 +40,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 WORKER = Path(__file__).with_name("worker.py")
-RUNTIMES = ["lat", "onnxruntime", "torch", "ctranslate2"]
+RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "onnxruntime:fp32", "onnxruntime:int8",
+            "ctranslate2:fp32", "ctranslate2:int8", "openvino:fp32", "openvino:bf16", "openvino:int8",
+            "torch:fp32"]
 
 
 def prepare_bert_base():
@@ -86,6 +98,40 @@ def prepare_onnx(model_dir):
     opt.save_model_to_file(str(optimized))
 
 
+def prepare_onnx_int8(model_dir):
+    """quantize_dynamic of the optimized graph: int8 weights per channel, dynamic activations."""
+    out = model_dir / "onnx" / "model_optimized_int8.onnx"
+    if out.exists():
+        return
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    # The fused operators defeat shape inference; the quantizer's own error asks for this option.
+    quantize_dynamic(str(model_dir / "onnx" / "model_optimized.onnx"), str(out), per_channel=True,
+                     weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def prepare_openvino(model_dir):
+    """OpenVINO IR of the exported model (fp32), and NNCF's int8 quantization of it."""
+    out = model_dir / "openvino"
+    if (out / "model_int8.xml").exists():
+        return
+    import nncf
+    import openvino as ov
+    from transformers import AutoTokenizer
+    out.mkdir(exist_ok=True)
+    model = ov.convert_model(str(model_dir / "onnx" / "model.onnx"))
+    ov.save_model(model, str(out / "model.xml"), compress_to_fp16=False)
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    with open(ROOT.parent / "shared" / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
+        texts = [line.split("\t")[0] for line in f.read().split("\n")[1:301] if line]
+    def item(text):
+        e = tok(text, return_tensors="np")
+        return {k: e[k].astype(np.int64) for k in ["input_ids", "attention_mask", "token_type_ids"]}
+    quantized = nncf.quantize(model, nncf.Dataset(texts, item), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=len(texts))
+    ov.save_model(quantized, str(out / "model_int8.xml"), compress_to_fp16=False)
+
+
 def prepare_ct2(model_dir):
     out = model_dir / "ct2"
     if out.exists():
@@ -119,9 +165,12 @@ def make_inputs(model_dir, seqs, batch, path):
 
 
 class Worker:
-    def __init__(self, runtime, model_dir, threads, inputs):
-        self.runtime = runtime
-        self.proc = subprocess.Popen([sys.executable, str(WORKER), runtime, str(model_dir), str(threads), str(inputs)],
+    def __init__(self, spec, model_dir, threads, inputs):
+        self.runtime = spec
+        name, rest = spec.split(":")
+        precision, _, speedup = rest.partition("@")
+        self.proc = subprocess.Popen([sys.executable, str(WORKER), name, precision, str(model_dir), str(threads),
+                                      str(inputs), speedup or "1"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
@@ -165,7 +214,12 @@ def main():
     for name in args.models.split(","):
         model_dir = MODELS / "all-MiniLM-L6-v2" if name == "minilm" else prepare_bert_base()
         prepare_onnx(model_dir)
-        runtimes = [r for r in args.runtimes.split(",") if r != "ctranslate2" or prepare_ct2(model_dir)]
+        specs = args.runtimes.split(",")
+        if "onnxruntime:int8" in specs:
+            prepare_onnx_int8(model_dir)
+        if any(r.startswith("openvino:") for r in specs):
+            prepare_openvino(model_dir)
+        runtimes = [r for r in specs if not r.startswith("ctranslate2") or prepare_ct2(model_dir)]
         inputs = MODELS / f"peer-inputs-{name}.npz"
         make_inputs(model_dir, seqs, max(batches), inputs)
         cfg = json.loads((model_dir / "config.json").read_text())
@@ -188,15 +242,14 @@ def main():
                     med = {r: statistics.median(v) for r, v in times.items()}
                     flops = batch * layers * (6 * seq * d * d + 4 * seq * seq * d + 2 * seq * d * d + 4 * seq * d * dff)
                     case = {"model": name, "threads": t, "seq": seq, "batch": batch, "times_ms": times,
-                            "median_ms": med, "lat_gflops": flops / med["lat"] / 1e6,
-                            "lat_fraction_of_peak": flops / med["lat"] / 1e6 / peak[t]}
+                            "median_ms": med}
+                    if "lat:fp32" in med:
+                        case["lat_gflops"] = flops / med["lat:fp32"] / 1e6
+                        case["lat_fraction_of_peak"] = case["lat_gflops"] / peak[t]
                     results["cases"].append(case)
                     rows.append(case)
-                    ratio = med["lat"] / med["onnxruntime"]
                     print(f"{name:9} t={t} seq={seq:3} batch={batch}: " +
-                          "  ".join(f"{r} {med[r]:8.2f}" for r in runtimes) +
-                          f"   lat/ort {ratio:.2f}   lat {case['lat_gflops']:.0f} GFLOP/s "
-                          f"({100 * case['lat_fraction_of_peak']:.0f}% of peak)", flush=True)
+                          "  ".join(f"{r} {med[r]:8.2f}" for r in runtimes), flush=True)
             for w in workers.values():
                 w.close()
         # Peak memory: a fresh process per runtime on the largest case.
@@ -212,12 +265,23 @@ def main():
 
     Path(args.json).write_text(json.dumps(results, indent=1))
     print(f"\npeak fp32 GEMM: " + ", ".join(f"{t} thread(s) {g:.0f} GFLOP/s" for t, g in peak.items()))
-    print("\n| model | threads | seq | batch | " + " | ".join(f"{r} ms" for r in RUNTIMES) + " | lat / ORT |")
-    print("|" + "---|" * (5 + len(RUNTIMES)))
+    shown = [r for r in args.runtimes.split(",")]
+    ratios = [("lat:fp32", "onnxruntime:fp32"), ("lat:int8", "onnxruntime:int8"), ("lat:bf16", "lat:fp32"),
+              ("lat:int8@2", "onnxruntime:fp32")]
+    ratios = [(a, b) for a, b in ratios if a in shown and b in shown]
+    print("\n| model | threads | seq | batch | " + " | ".join(shown + [f"{a} / {b}" for a, b in ratios]) + " |")
+    print("|" + "---|" * (4 + len(shown) + len(ratios)))
     for c in rows:
-        cells = [f"{c['median_ms'][r]:.2f}" if r in c["median_ms"] else "-" for r in RUNTIMES]
-        print(f"| {c['model']} | {c['threads']} | {c['seq']} | {c['batch']} | " + " | ".join(cells) +
-              f" | {c['median_ms']['lat'] / c['median_ms']['onnxruntime']:.2f} |")
+        m = c["median_ms"]
+        cells = [f"{m[r]:.2f}" if r in m else "-" for r in shown]
+        cells += [f"{m[a] / m[b]:.2f}" if a in m and b in m else "-" for a, b in ratios]
+        print(f"| {c['model']} | {c['threads']} | {c['seq']} | {c['batch']} | " + " | ".join(cells) + " |")
+    if results["memory"]:
+        print("\n| model | " + " | ".join(shown) + " |  (peak RSS, MiB)")
+        print("|" + "---|" * (1 + len(shown)))
+        for name in args.models.split(","):
+            mem = {e["runtime"]: e["peak_rss_mib"] for e in results["memory"] if e["model"] == name}
+            print(f"| {name} | " + " | ".join(f"{mem[r]:.0f}" if r in mem else "-" for r in shown) + " |")
 
 
 if __name__ == "__main__":

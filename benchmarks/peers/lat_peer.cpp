@@ -4,14 +4,20 @@
 #include <cstring>
 #include <exception>
 #include <lat/encoder.hpp>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 extern "C" {
 
-// Loads a model folder; returns null and fills `error` on failure.
-void* lat_peer_open(const char* model, int threads, double speedup, char* error, int error_size) {
+// Loads a model folder at a precision ("fp32", "bf16", "int8"); returns null and fills `error`
+// on failure.
+void* lat_peer_open(const char* model, int threads, double speedup, const char* precision,
+                    char* error, int error_size) {
   try {
-    return new lat::Encoder(model, {.threads = threads, .max_length = 0, .speedup = speedup});
+    const auto p = lat::precision_from_string(precision);
+    if (!p) throw std::invalid_argument(std::string("unknown precision ") + precision);
+    return new lat::Encoder(model, {.threads = threads, .speedup = speedup, .precision = *p});
   } catch (const std::exception& e) {
     std::strncpy(error, e.what(), static_cast<std::size_t>(error_size - 1));
     error[error_size - 1] = '\0';

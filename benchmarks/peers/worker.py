@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""One runtime in its own process, driven by compare.py over stdin/stdout.
+"""One runtime at one precision in its own process, driven by compare.py over stdin/stdout.
 
-    worker.py RUNTIME MODEL_DIR THREADS INPUTS.npz [SPEEDUP]
+    worker.py RUNTIME PRECISION MODEL_DIR THREADS INPUTS.npz [SPEEDUP]
 
 Commands, one a line: "run SEQ BATCH" runs the inputs of that shape once and answers the wall
 time in ms; "rss" answers the process's peak resident memory in KiB; "quit".
-RUNTIME: lat | onnxruntime | torch | ctranslate2.
+RUNTIME: lat | onnxruntime | torch | ctranslate2 | openvino; PRECISION: fp32 | bf16 | int8, as
+each runtime offers them (compare.py prepares the quantized models).
 """
 import ctypes
-import os
 import sys
 import time
 from pathlib import Path
@@ -18,15 +18,16 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def make_runner(runtime, model_dir, threads, speedup):
+def make_runner(runtime, precision, model_dir, threads, speedup):
     if runtime == "lat":
         lib = ctypes.CDLL(str(ROOT / "build" / "benchmarks" / "liblat_peer.so"))
         lib.lat_peer_open.restype = ctypes.c_void_p
-        lib.lat_peer_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_double, ctypes.c_char_p, ctypes.c_int]
+        lib.lat_peer_open.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.c_double, ctypes.c_char_p,
+                                      ctypes.c_char_p, ctypes.c_int]
         lib.lat_peer_run.restype = ctypes.c_double
         lib.lat_peer_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
         error = ctypes.create_string_buffer(1024)
-        handle = lib.lat_peer_open(str(model_dir).encode(), threads, speedup, error, 1024)
+        handle = lib.lat_peer_open(str(model_dir).encode(), threads, speedup, precision.encode(), error, 1024)
         if not handle:
             raise RuntimeError(error.value.decode())
 
@@ -45,8 +46,8 @@ def make_runner(runtime, model_dir, threads, speedup):
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        session = ort.InferenceSession(str(model_dir / "onnx" / "model_optimized.onnx"), opts,
-                                       providers=["CPUExecutionProvider"])
+        name = {"fp32": "model_optimized.onnx", "int8": "model_optimized_int8.onnx"}[precision]
+        session = ort.InferenceSession(str(model_dir / "onnx" / name), opts, providers=["CPUExecutionProvider"])
         names = {i.name for i in session.get_inputs()}
 
         def run(ids):
@@ -61,6 +62,7 @@ def make_runner(runtime, model_dir, threads, speedup):
     if runtime == "torch":
         import torch
         from transformers import BertModel
+        assert precision == "fp32"
         torch.set_num_threads(threads)
         model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="sdpa").eval()
 
@@ -74,7 +76,8 @@ def make_runner(runtime, model_dir, threads, speedup):
 
     if runtime == "ctranslate2":
         import ctranslate2
-        encoder = ctranslate2.Encoder(str(model_dir / "ct2"), device="cpu", intra_threads=threads, inter_threads=1)
+        encoder = ctranslate2.Encoder(str(model_dir / "ct2"), device="cpu", intra_threads=threads, inter_threads=1,
+                                      compute_type={"fp32": "float32", "int8": "int8"}[precision])
 
         def run(ids):
             tokens = ids.tolist()
@@ -83,14 +86,35 @@ def make_runner(runtime, model_dir, threads, speedup):
             return (time.perf_counter() - start) * 1e3
         return run
 
+    if runtime == "openvino":
+        import openvino as ov
+        core = ov.Core()
+        path = model_dir / "openvino" / ("model_int8.xml" if precision == "int8" else "model.xml")
+        config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+                  # fp32 means fp32: on CPUs with AVX512_BF16 OpenVINO otherwise runs bf16.
+                  "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        compiled = core.compile_model(core.read_model(path), "CPU", config)
+        request = compiled.create_infer_request()
+        names = {i.get_any_name() for i in compiled.inputs}
+
+        def run(ids):
+            feed = {"input_ids": ids.astype(np.int64), "attention_mask": np.ones_like(ids, dtype=np.int64)}
+            if "token_type_ids" in names:
+                feed["token_type_ids"] = np.zeros_like(ids, dtype=np.int64)
+            start = time.perf_counter()
+            request.infer(feed)
+            return (time.perf_counter() - start) * 1e3
+        return run
+
     raise ValueError(runtime)
 
 
 def main():
-    runtime, model_dir, threads, inputs = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    speedup = float(sys.argv[5]) if len(sys.argv) > 5 else 1.0
+    runtime, precision, model_dir, threads, inputs = (sys.argv[1], sys.argv[2], Path(sys.argv[3]),
+                                                      int(sys.argv[4]), sys.argv[5])
+    speedup = float(sys.argv[6]) if len(sys.argv) > 6 else 1.0
     data = np.load(inputs)
-    run = make_runner(runtime, model_dir, threads, speedup)
+    run = make_runner(runtime, precision, model_dir, threads, speedup)
     print("ready", flush=True)
     for line in sys.stdin:
         cmd = line.split()
