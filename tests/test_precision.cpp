@@ -103,9 +103,7 @@ int agreeing_labels(Precision precision) {
 
 TEST_P(LowerPrecision, SentimentClassifierKeepsTheReferenceLabels) {
   const Precision precision = GetParam().precision;
-  const bool seven_bits =
-      precision == Precision::kInt8 && kernels::onednn::int8_weight_limit() < 127;
-  EXPECT_GE(agreeing_labels(precision), (seven_bits ? 0.985 : 0.99) * 872);
+  EXPECT_GE(agreeing_labels(precision), (precision == Precision::kInt8 ? 0.985 : 0.99) * 872);
 }
 
 TEST(Precision, Fp32SentimentClassifierGivesTheReferenceLabels) {
