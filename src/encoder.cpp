@@ -12,7 +12,8 @@
 #include "io/safetensors.hpp"
 #include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
-#include "model/bert.hpp"
+#include "model/config.hpp"
+#include "model/forward.hpp"
 #include "number_text.hpp"
 
 namespace lat {
@@ -21,7 +22,7 @@ namespace fs = std::filesystem;
 struct Encoder::Impl {
   EncoderInfo info;
   Tokenizer tokenizer;
-  model::BertWeights weights;
+  model::Weights weights;
   bool trace = false;
 
   ModelShape shape() const { return {info.layers, info.hidden, info.intermediate}; }
@@ -82,7 +83,7 @@ double median(std::vector<double> v) {
 }
 
 int resolve_max_length(const fs::path& folder, const EncoderOptions& options,
-                       const io::BertConfig& config, const Tokenizer& tokenizer) {
+                       const model::Config& config, const Tokenizer& tokenizer) {
   if (options.max_length < 0 || options.max_length == 1) {
     throw Error(ErrorCode::kOption, "max_length " + std::to_string(options.max_length) +
                                         " must be 0 (the model's) or at least 2");
@@ -126,7 +127,7 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
           ? checked_cost(*options.cost, "options")
           : checked_cost({settings_cost_applies ? settings.weight_flops.value_or(0.0) : 0.0},
                          settings_file);
-  auto config = io::read_bert_config(folder / "config.json");
+  auto config = model::read_config(folder / "config.json");
   auto tokenizer = Tokenizer::from_folder(folder);
   if (tokenizer.vocab_size() > config.vocab_size) {
     throw Error(ErrorCode::kConfig, (folder / "config.json").string() + ": field 'vocab_size' (" +
@@ -155,7 +156,7 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   check_reachable({info.layers, info.hidden, info.intermediate}, info.max_length, speedup, cost,
                   speedup_source);
   auto weights = model::load_weights(file, config, precision);
-  info.classifier = weights.classifier.has_value();
+  info.classifier = weights.head.out.has_value();
   if (info.classifier) {
     info.labels = config.labels;
     for (int i = static_cast<int>(info.labels.size()); i < weights.num_labels(); ++i) {
@@ -279,7 +280,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
   const CallThreads threads(info.threads);
   model::ForwardResult result = model::forward(weights, batch, keep, trace);
   const std::vector<float> logits =
-      weights.classifier ? model::classify_head(weights, result) : std::vector<float>{};
+      weights.head.out ? model::classify_head(weights, result) : std::vector<float>{};
 
   const int d = c.hidden;
   const double ms =

@@ -9,88 +9,101 @@ namespace {
 
 using Shape = std::vector<std::int64_t>;
 
-kernels::Epilogue epilogue_of(io::Activation a) {
+kernels::Epilogue epilogue_of(Activation a) {
   switch (a) {
-    case io::Activation::kGeluErf:
+    case Activation::kGeluErf:
       return kernels::Epilogue::kGeluErf;
-    case io::Activation::kGeluTanh:
+    case Activation::kGeluTanh:
       return kernels::Epilogue::kGeluTanh;
-    case io::Activation::kRelu:
+    case Activation::kRelu:
       return kernels::Epilogue::kRelu;
   }
   return kernels::Epilogue::kNone;
 }
 
+// The activation between a head's two layers.
+kernels::Epilogue head_epilogue(HeadKind kind) {
+  switch (kind) {
+    case HeadKind::kPooler:
+      break;
+  }
+  return kernels::Epilogue::kTanh;
+}
+
 }  // namespace
 
-BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& c,
-                         Precision precision) {
+Weights load_weights(const io::SafeTensors& file, const Config& c, Precision precision) {
+  const Family& family = *c.family;
+  const auto& names = family.tensors;
+  // The encoder's tensors carry the family's prefix in a task model, not in a bare encoder.
   const std::string prefix =
-      file.find("bert.embeddings.word_embeddings.weight") != nullptr ? "bert." : "";
-  auto load = [&](const std::string& name, Shape shape) {
-    return file.load_f32(prefix + name, shape);
-  };
-  auto linear = [&](const std::string& name, int in, int out, Precision p, kernels::Epilogue e) {
-    return kernels::Linear(load(name + ".weight", {out, in}), load(name + ".bias", {out}), in, out,
-                           p, e);
+      file.find(std::string(family.prefix) + std::string(names.word) + ".weight") != nullptr
+          ? std::string(family.prefix)
+          : "";
+  auto load = [&](std::string_view name, Shape shape) {
+    return file.load_f32(prefix + std::string(name), shape);
   };
   const int d = c.hidden;
-  BertWeights w{
-      .config = c,
-      .precision = precision,
-      .word_embeddings = load("embeddings.word_embeddings.weight", {c.vocab_size, d}),
-      .position_embeddings = load("embeddings.position_embeddings.weight", {c.max_positions, d}),
-      .type_embeddings = load("embeddings.token_type_embeddings.weight", {c.type_vocab, d}),
-      .embedding_norm_gamma = load("embeddings.LayerNorm.weight", {d}),
-      .embedding_norm_beta = load("embeddings.LayerNorm.bias", {d}),
-      .layers = {},
-      .pooler = std::nullopt,
-      .classifier = std::nullopt};
+  auto linear = [&](std::string_view name, int in, int out, Precision p, kernels::Epilogue e) {
+    const std::string n(name);
+    return kernels::Linear(load(n + ".weight", {out, in}), load(n + ".bias", {out}), in, out, p, e);
+  };
+  Weights w{.config = c, .precision = precision, .embeddings = {}, .layers = {}, .head = {}};
+  w.embeddings.word = load(std::string(names.word) + ".weight", {c.vocab_size, d});
+  w.embeddings.position = load(std::string(names.position) + ".weight", {c.max_positions, d});
+  w.embeddings.token_type = load(std::string(names.token_type) + ".weight", {c.type_vocab, d});
+  w.embeddings.norm_gamma = load(std::string(names.embedding_norm) + ".weight", {d});
+  w.embeddings.norm_beta = load(std::string(names.embedding_norm) + ".bias", {d});
   w.layers.reserve(static_cast<std::size_t>(c.layers));
   for (int l = 0; l < c.layers; ++l) {
-    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    auto name = [&](std::string_view pattern) { return tensor_name(pattern, l); };
     std::vector<float> qkv_w, qkv_b;
-    for (const char* part : {"query", "key", "value"}) {
-      const auto wt = load(p + "attention.self." + part + ".weight", {d, d});
-      const auto bs = load(p + "attention.self." + part + ".bias", {d});
+    for (std::string_view part : {names.query, names.key, names.value}) {
+      const auto wt = load(name(part) + ".weight", {d, d});
+      const auto bs = load(name(part) + ".bias", {d});
       qkv_w.insert(qkv_w.end(), wt.begin(), wt.end());
       qkv_b.insert(qkv_b.end(), bs.begin(), bs.end());
     }
     w.layers.push_back(LayerWeights{
         .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, precision),
-        .output = linear(p + "attention.output.dense", d, d, precision, kernels::Epilogue::kNone),
-        .ffn_in = linear(p + "intermediate.dense", d, c.intermediate, precision,
-                         epilogue_of(c.activation)),
+        .output = linear(name(names.attention_output), d, d, precision, kernels::Epilogue::kNone),
+        .ffn_in =
+            linear(name(names.ffn_in), d, c.intermediate, precision, epilogue_of(c.activation)),
         .ffn_out =
-            linear(p + "output.dense", c.intermediate, d, precision, kernels::Epilogue::kNone),
-        .attention_norm_gamma = load(p + "attention.output.LayerNorm.weight", {d}),
-        .attention_norm_beta = load(p + "attention.output.LayerNorm.bias", {d}),
-        .output_norm_gamma = load(p + "output.LayerNorm.weight", {d}),
-        .output_norm_beta = load(p + "output.LayerNorm.bias", {d}),
+            linear(name(names.ffn_out), c.intermediate, d, precision, kernels::Epilogue::kNone),
+        .attention_norm_gamma = load(name(names.attention_norm) + ".weight", {d}),
+        .attention_norm_beta = load(name(names.attention_norm) + ".bias", {d}),
+        .output_norm_gamma = load(name(names.output_norm) + ".weight", {d}),
+        .output_norm_beta = load(name(names.output_norm) + ".bias", {d}),
     });
   }
-  if (file.find(prefix + "pooler.dense.weight") != nullptr) {
-    // The head runs once per sequence: fp32 whatever the precision.
-    w.pooler.emplace(linear("pooler.dense", d, d, Precision::kFp32, kernels::Epilogue::kTanh));
+
+  // The head. A pooler is part of the encoder (under its prefix); the rest of a head is not.
+  const std::string dense =
+      (family.head == HeadKind::kPooler ? prefix : std::string()) + std::string(names.head_dense);
+  const std::string out(names.head_out);
+  if (file.find(dense + ".weight") != nullptr) {
+    w.head.dense.emplace(file.load_f32(dense + ".weight", Shape{d, d}),
+                         file.load_f32(dense + ".bias", Shape{d}), d, d, Precision::kFp32,
+                         head_epilogue(family.head));
   }
-  if (const auto* cls = file.find("classifier.weight"); cls != nullptr) {
-    if (!w.pooler) {
-      throw Error(ErrorCode::kFormat, file.path().string() +
-                                          ": a classifier without pooler.dense weights is not a "
-                                          "BertForSequenceClassification");
+  if (const auto* cls = file.find(out + ".weight"); cls != nullptr) {
+    if (!w.head.dense) {
+      throw Error(ErrorCode::kFormat, file.path().string() + ": a classifier without " + dense +
+                                          " weights is not a " + std::string(family.model_type) +
+                                          " sequence classifier");
     }
     if (cls->shape.size() != 2 || cls->shape[0] < 1 || cls->shape[0] > 1 << 20) {
       throw Error(ErrorCode::kFormat,
-                  file.path().string() + ": tensor 'classifier.weight' must be [labels, hidden]");
+                  file.path().string() + ": tensor '" + out + ".weight' must be [labels, hidden]");
     }
     const int labels = static_cast<int>(cls->shape[0]);
-    w.classifier.emplace(kernels::Linear(file.load_f32("classifier.weight", Shape{labels, d}),
-                                         file.load_f32("classifier.bias", Shape{labels}), d,
-                                         labels));
+    w.head.out.emplace(file.load_f32(out + ".weight", Shape{labels, d}),
+                       file.load_f32(out + ".bias", Shape{labels}), d, labels);
     if (!c.labels.empty() && static_cast<int>(c.labels.size()) != labels) {
-      throw Error(ErrorCode::kConfig,
-                  "config.json: field 'id2label' names " + std::to_string(c.labels.size()) +
-                      " labels, but classifier.weight has " + std::to_string(labels) + " rows");
+      throw Error(ErrorCode::kConfig, "config.json: field 'id2label' names " +
+                                          std::to_string(c.labels.size()) + " labels, but " + out +
+                                          ".weight has " + std::to_string(labels) + " rows");
     }
   }
   return w;

@@ -3,12 +3,17 @@
 #include <optional>
 #include <vector>
 
-#include "io/model_config.hpp"
 #include "io/safetensors.hpp"
 #include "kernels/linear.hpp"
 #include "lat/precision.hpp"
+#include "model/config.hpp"
 
 namespace lat::model {
+
+struct EmbeddingWeights {
+  std::vector<float> word, position, token_type;  // token_type empty where the family has none
+  std::vector<float> norm_gamma, norm_beta;
+};
 
 struct LayerWeights {
   kernels::Linear qkv;     // [Q K V] = X Wqkv^T + b, one product for all three
@@ -19,20 +24,25 @@ struct LayerWeights {
   std::vector<float> output_norm_gamma, output_norm_beta;
 };
 
-struct BertWeights {
-  io::BertConfig config;
-  Precision precision = Precision::kFp32;  // of the layers' products; the head runs in fp32
-  std::vector<float> word_embeddings, position_embeddings, type_embeddings;
-  std::vector<float> embedding_norm_gamma, embedding_norm_beta;
+// The classification head on each sequence's first row: a dense layer with its activation
+// fused (BERT's pooler among them), then the output layer. It runs once per sequence: fp32
+// whatever the precision.
+struct HeadWeights {
+  std::optional<kernels::Linear> dense;
+  std::optional<kernels::Linear> out;  // the labels' logits; absent for plain encoders
+};
+
+struct Weights {
+  Config config;
+  Precision precision = Precision::kFp32;  // of the layers' products
+  EmbeddingWeights embeddings;
   std::vector<LayerWeights> layers;
-  std::optional<kernels::Linear> pooler;      // tanh fused
-  std::optional<kernels::Linear> classifier;  // BertForSequenceClassification
-  int num_labels() const { return classifier ? classifier->out() : 0; }
+  HeadWeights head;
+  int num_labels() const { return head.out ? head.out->out() : 0; }
 };
 
 // Loads and prepares every weight for products at `precision`, checking each shape against the
-// configuration. Tensor names may carry the "bert." prefix or not.
-BertWeights load_weights(const io::SafeTensors& file, const io::BertConfig& config,
-                         Precision precision);
+// configuration. The encoder's tensors may carry the family's prefix ("bert.") or not.
+Weights load_weights(const io::SafeTensors& file, const Config& config, Precision precision);
 
 }  // namespace lat::model

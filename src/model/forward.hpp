@@ -23,15 +23,15 @@ struct ForwardResult {
   std::vector<std::vector<LayerTrace>> trace;  // [sequence][layer], recorded only when asked
 };
 
-// The encoder of DESIGN.md section 1. keep[s][l] is how many rows sequence s keeps in layer l
-// (its row count everywhere for the dense model).
-ForwardResult forward(const BertWeights& weights, const PackedBatch& batch,
+// The encoder of DESIGN.md section 1: embeddings, then the pruned layer L times. keep[s][l] is
+// how many rows sequence s keeps in layer l (its row count everywhere for the dense model).
+ForwardResult forward(const Weights& weights, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace);
 
 // Bytes of activations forward() needs for a batch (its per-thread workspace).
-double workspace_bytes(const io::BertConfig& config, const PackedBatch& batch);
+double workspace_bytes(const Config& config, const PackedBatch& batch);
 
-// Pooler (tanh) then classifier on the first row of each sequence: logits, sequence after sequence.
-std::vector<float> classify_head(const BertWeights& weights, const ForwardResult& result);
+// The head on the first row of each sequence: logits, sequence after sequence.
+std::vector<float> classify_head(const Weights& weights, const ForwardResult& result);
 
 }  // namespace lat::model

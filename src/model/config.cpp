@@ -1,0 +1,87 @@
+#include "model/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.hpp"
+#include "lat/error.hpp"
+
+namespace lat::model {
+
+Config read_config(const std::filesystem::path& file) {
+  return parse_config(io::read_json(file), file.string());
+}
+
+Config parse_config(const nlohmann::json& json, const std::string& where) {
+  const io::JsonFields f(json, where);
+  const auto model_type = f.string("model_type");
+  if (!model_type) f.fail("model_type", "is missing");
+  Config c;
+  c.family = find_family(*model_type);
+  if (c.family == nullptr) {
+    throw Error(ErrorCode::kUnsupported, where + ": field 'model_type' is '" + *model_type +
+                                             "'; lat runs " + family_names());
+  }
+  const auto& keys = c.family->keys;
+  auto size = [&](std::string_view key, long long lo, long long hi) {
+    return static_cast<int>(f.integer_in(std::string(key).c_str(), lo, hi));
+  };
+  if (const auto pe = f.string("position_embedding_type"); pe && *pe != "absolute") {
+    throw Error(ErrorCode::kUnsupported,
+                where + ": field 'position_embedding_type' is '" + *pe + "'; lat runs 'absolute'");
+  }
+  // Bounds far above any published encoder, low enough that no product of them overflows.
+  c.vocab_size = size("vocab_size", 1, 1 << 24);
+  c.hidden = size(keys.hidden, 1, 1 << 16);
+  c.layers = size(keys.layers, 1, 1024);
+  c.heads = size(keys.heads, 1, 1024);
+  c.intermediate = size(keys.intermediate, 1, 1 << 18);
+  c.max_positions = size("max_position_embeddings", 2, 1 << 16);
+  c.type_vocab =
+      f.has("type_vocab_size") ? static_cast<int>(f.integer_in("type_vocab_size", 1, 1 << 16)) : 2;
+  if (c.hidden % c.heads != 0) {
+    f.fail(std::string(keys.heads).c_str(), "(" + std::to_string(c.heads) + ") does not divide " +
+                                                std::string(keys.hidden) + " (" +
+                                                std::to_string(c.hidden) + ")");
+  }
+  if (const auto eps = f.number(std::string(keys.layer_norm_eps).c_str())) {
+    if (!(*eps > 0 && *eps < 1))
+      f.fail(std::string(keys.layer_norm_eps).c_str(), "must lie in (0, 1)");
+    c.layer_norm_eps = static_cast<float>(*eps);
+  }
+  const std::string act = f.string(std::string(keys.activation).c_str()).value_or("gelu");
+  if (act == "gelu") {
+    c.activation = Activation::kGeluErf;
+  } else if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") {
+    c.activation = Activation::kGeluTanh;
+  } else if (act == "relu") {
+    c.activation = Activation::kRelu;
+  } else {
+    throw Error(ErrorCode::kUnsupported, where + ": field '" + std::string(keys.activation) +
+                                             "' is '" + act +
+                                             "'; lat runs gelu, gelu_new, "
+                                             "gelu_pytorch_tanh, gelu_fast and relu");
+  }
+  if (const auto it = json.find("id2label"); it != json.end() && !it->is_null()) {
+    if (!it->is_object()) f.fail("id2label", "must be an object of id to name");
+    std::vector<std::string> labels(it->size());
+    for (const auto& [key, value] : it->items()) {
+      std::size_t used = 0;
+      long id = -1;
+      try {
+        id = std::stol(key, &used);
+      } catch (const std::exception&) {
+        used = 0;
+      }
+      if (used != key.size() || id < 0 || id >= static_cast<long>(labels.size()) ||
+          !value.is_string() || !labels[static_cast<std::size_t>(id)].empty()) {
+        f.fail("id2label", "must map the ids 0..n-1, each once, to names; bad entry '" + key + "'");
+      }
+      labels[static_cast<std::size_t>(id)] = value.get<std::string>();
+    }
+    c.labels = std::move(labels);
+  }
+  c.multi_label = f.string("problem_type").value_or("") == "multi_label_classification";
+  return c;
+}
+
+}  // namespace lat::model

@@ -1,0 +1,34 @@
+#pragma once
+
+#include <filesystem>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <vector>
+
+#include "model/family.hpp"
+
+namespace lat::model {
+
+enum class Activation { kGeluErf, kGeluTanh, kRelu };
+
+// An encoder's family, shape and head, from config.json.
+struct Config {
+  const Family* family = nullptr;
+  int vocab_size = 0;
+  int hidden = 0;
+  int layers = 0;
+  int heads = 0;
+  int intermediate = 0;
+  int max_positions = 0;
+  int type_vocab = 0;
+  Activation activation = Activation::kGeluErf;
+  float layer_norm_eps = 1e-12f;
+  std::vector<std::string> labels;  // id2label in id order; empty when config.json has none
+  bool multi_label = false;         // problem_type multi_label_classification: sigmoid, not softmax
+};
+
+Config read_config(const std::filesystem::path& file);
+// The same from parsed JSON; `where` names the file in errors.
+Config parse_config(const nlohmann::json& json, const std::string& where);
+
+}  // namespace lat::model

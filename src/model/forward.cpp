@@ -1,0 +1,342 @@
+#include "model/forward.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+
+#include "kernels/attention.hpp"
+#include "kernels/cpu/loops.hpp"
+#include "kernels/onednn.hpp"
+
+namespace lat::model {
+namespace {
+
+using kernels::DType;
+using kernels::Rows;
+
+// Row 0, then the k-1 other rows of largest ACC (ties to the smaller index), in original order.
+std::vector<int> select_rows(std::span<const float> acc, int k) {
+  const int n = static_cast<int>(acc.size());
+  std::vector<int> rows(static_cast<std::size_t>(n));
+  std::iota(rows.begin(), rows.end(), 0);
+  if (k >= n) return rows;
+  k = std::max(k, 1);
+  auto by_acc = [&](int a, int b) { return acc[a] > acc[b] || (acc[a] == acc[b] && a < b); };
+  std::partial_sort(rows.begin() + 1, rows.begin() + k, rows.end(), by_acc);
+  rows.resize(static_cast<std::size_t>(k));
+  std::sort(rows.begin() + 1, rows.end());
+  return rows;
+}
+
+// Q, K, V and the attention probabilities: bf16 for bf16 and int8 products where the CPU
+// multiplies bf16 natively (emulated, it would be slower than fp32), else fp32.
+DType attention_type(Precision p) {
+  if (p == Precision::kBf16) return DType::kBF16;
+  if (p == Precision::kInt8 && kernels::onednn::has_native_bf16()) return DType::kBF16;
+  return DType::kF32;
+}
+
+// A buffer reused from call to call on the same thread, so the hot path allocates nothing once
+// warm. It grows to the largest batch a thread has run and is freed when the thread ends.
+struct Buffer {
+  std::vector<std::byte> storage;  // raw storage, aligned for every element type
+
+  void* take(std::size_t bytes) {
+    if (storage.size() < bytes) storage.resize(bytes);
+    return storage.data();
+  }
+  // rows x cols of `type`; uint8 rows take their codes from `codes`.
+  Rows rows(DType type, std::size_t rows, std::size_t cols, Buffer* codes = nullptr) {
+    Rows r{type, take(rows * cols * kernels::size_of(type)), static_cast<std::int64_t>(cols)};
+    if (type == DType::kU8) {
+      r.codes = static_cast<kernels::RowCode*>(codes->take(rows * sizeof(kernels::RowCode)));
+    }
+    return r;
+  }
+};
+
+struct Workspace {
+  Buffer x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
+      projected, inner, inner_codes, head_acc;
+};
+
+// fp32 rows in the form `linear` reads: themselves, or converted into `in` (bf16 or uint8).
+Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d, Buffer& in,
+               Buffer& codes) {
+  if (linear.input_type() == DType::kF32) return kernels::f32_rows(x, d);
+  const Rows out = in.rows(linear.input_type(), static_cast<std::size_t>(rows),
+                           static_cast<std::size_t>(d), &codes);
+  kernels::convert(x, rows, d, d, out);
+  return out;
+}
+
+// Word, position and token type embeddings of every row, then layer norm.
+void embed(const Weights& w, const PackedBatch& batch, float* x) {
+  const auto& e = w.embeddings;
+  const int d = w.config.hidden;
+  const int sequences = static_cast<int>(batch.offsets.size()) - 1;
+  for (int s = 0; s < sequences; ++s) {
+    for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {
+      const auto id = static_cast<std::size_t>(batch.ids[static_cast<std::size_t>(r)]);
+      const auto type = static_cast<std::size_t>(batch.type_ids[static_cast<std::size_t>(r)]);
+      const auto pos = static_cast<std::size_t>(r - batch.offsets[s]);
+      const float* word = e.word.data() + id * d;
+      const float* position = e.position.data() + pos * d;
+      const float* type_row = e.token_type.data() + type * d;
+      float* out = x + static_cast<std::int64_t>(r) * d;
+      for (int i = 0; i < d; ++i) out[i] = word[i] + position[i] + type_row[i];
+    }
+  }
+  kernels::loops().add_layer_norm(x, nullptr, batch.offsets.back(), d, e.norm_gamma.data(),
+                                  e.norm_beta.data(), w.config.layer_norm_eps);
+}
+
+}  // namespace
+
+// Attention runs over groups of sequences whose score matrices (heads x n x n each) fit in this
+// many floats together, or one sequence alone: long batches never hold them all at once.
+constexpr std::size_t kScoresBudget = std::size_t{1} << 21;
+
+double workspace_bytes(const Config& c, const PackedBatch& batch) {
+  double rows = batch.offsets.back(), longest = 0;
+  for (std::size_t s = 0; s + 1 < batch.offsets.size(); ++s) {
+    longest = std::max(longest, double(batch.offsets[s + 1] - batch.offsets[s]));
+  }
+  const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
+  // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected (d each), qkv (3d),
+  // inner, head_acc; scores and probabilities.
+  return 4.0 * (rows * (9.0 * c.hidden + c.intermediate + c.heads) + 2.0 * scores);
+}
+
+namespace {
+
+// One forward call: the packed rows, their original positions and, layer after layer, which of
+// them are kept. Embeddings -> layer (attention with ACC, keep selection, finish on the kept
+// rows) L times -> the last rows.
+class Pass {
+ public:
+  Pass(const Weights& w, const PackedBatch& batch, bool trace);
+  void layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep);
+  ForwardResult done();
+
+ private:
+  int rows_of(int s) const { return offsets_[s + 1] - offsets_[s]; }
+  float* acc_of(int s, int h) {
+    return head_acc_ + heads_ * static_cast<std::size_t>(offsets_[s]) +
+           static_cast<std::size_t>(h * rows_of(s));
+  }
+  // Scores, softmax with ACC, keep sets and the context of the kept rows, for the sequences
+  // first..last-1, whose score matrices fit kScoresBudget together (or one alone).
+  void attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
+              const Rows& context);
+  // The keep set of sequence s from its ACC; its kept input rows move to their packed place
+  // (unless every row of the batch is kept), with their original positions.
+  void select(int s, int k, bool all_kept);
+  // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on the kept rows only.
+  void finish(const LayerWeights& lw, const Rows& context, const float* residual);
+
+  const Config& c_;
+  const kernels::Loops& loops_;
+  const DType attention_;  // Q, K, V and the probabilities (P V reads P in the type of V)
+  const int d_;
+  const std::size_t heads_;
+  const int sequences_;
+  const bool trace_;
+  Workspace& ws_;
+  float *x_, *kept_x_, *projected_, *head_acc_;
+  Rows qkv_;
+  std::vector<int> offsets_, next_offsets_, next_positions_;
+  std::vector<std::vector<int>> kept_;
+  std::vector<std::size_t> block_at_;
+  ForwardResult result_;
+};
+
+Workspace& workspace() {
+  // Activations sized for the first layer; every later layer has as many rows or fewer.
+  thread_local Workspace ws;
+  return ws;
+}
+
+Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
+    : c_(w.config),
+      loops_(kernels::loops()),
+      attention_(attention_type(w.precision)),
+      d_(w.config.hidden),
+      heads_(static_cast<std::size_t>(w.config.heads)),
+      sequences_(static_cast<int>(batch.offsets.size()) - 1),
+      trace_(trace),
+      ws_(workspace()),
+      offsets_(batch.offsets),
+      next_offsets_(batch.offsets.size(), 0),
+      kept_(static_cast<std::size_t>(sequences_)),
+      block_at_(static_cast<std::size_t>(sequences_) + 1, 0) {
+  const auto rows = static_cast<std::size_t>(batch.offsets.back());
+  const auto ud = static_cast<std::size_t>(d_);
+  x_ = static_cast<float*>(ws_.x.take(rows * ud * 4));
+  kept_x_ = static_cast<float*>(ws_.kept_x.take(rows * ud * 4));
+  projected_ = static_cast<float*>(ws_.projected.take(rows * ud * 4));
+  head_acc_ = static_cast<float*>(ws_.head_acc.take(heads_ * rows * 4));
+  qkv_ = ws_.qkv.rows(attention_, rows, 3 * ud);
+  next_positions_.resize(rows);
+  result_.positions.resize(rows);
+  for (int s = 0; s < sequences_; ++s) {
+    for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {
+      result_.positions[static_cast<std::size_t>(r)] = r - batch.offsets[s];
+    }
+  }
+  if (trace_) result_.trace.assign(static_cast<std::size_t>(sequences_), {});
+  embed(w, batch, x_);
+}
+
+void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
+  lw.qkv(input_for(lw.qkv, x_, offsets_.back(), d_, ws_.x_in, ws_.x_codes), offsets_.back(), qkv_);
+  std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
+  bool all_kept = true;
+  for (int s = 0; s < sequences_; ++s) {
+    all_kept =
+        all_kept && keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)] >= rows_of(s);
+  }
+  // A_i = concat_h P_h[i, :] V_h for the kept rows, in the output product's input type when
+  // the attention's type can write it, else in fp32.
+  const DType context_type = lw.output.input_type() == attention_ ? attention_ : DType::kF32;
+  const Rows context = ws_.context.rows(context_type, static_cast<std::size_t>(offsets_.back()),
+                                        static_cast<std::size_t>(d_));
+  for (int first = 0, last = 0; first < sequences_; first = last) {
+    block_at_[static_cast<std::size_t>(first)] = 0;
+    for (last = first; last < sequences_; ++last) {
+      const auto n = static_cast<std::size_t>(rows_of(last));
+      const std::size_t end = block_at_[static_cast<std::size_t>(last)] + heads_ * n * n;
+      if (last > first && end > kScoresBudget) break;
+      block_at_[static_cast<std::size_t>(last) + 1] = end;
+    }
+    attend(first, last, l, keep, all_kept, context);
+  }
+  const std::int64_t kept_rows = next_offsets_.back();
+  std::swap(offsets_, next_offsets_);
+  result_.positions.assign(next_positions_.begin(), next_positions_.begin() + kept_rows);
+  finish(lw, context, all_kept ? x_ : kept_x_);
+}
+
+void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
+                  const Rows& context) {
+  const int heads = static_cast<int>(heads_), dh = d_ / heads;
+  const std::size_t used = block_at_[static_cast<std::size_t>(last)];
+  float* scores = static_cast<float*>(ws_.scores.take(used * 4));
+  void* probs = attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
+  auto block = [&](int s, int h) {  // each (sequence, head) owns an n x n block
+    const auto n = static_cast<std::size_t>(rows_of(s));
+    return block_at_[static_cast<std::size_t>(s)] + static_cast<std::size_t>(h) * n * n;
+  };
+  auto probs_of = [&](int s, int h) {
+    return static_cast<std::byte*>(probs) + block(s, h) * kernels::size_of(attention_);
+  };
+  const int tasks = (last - first) * heads;
+  for (int s = first; s < last; ++s) {
+    kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh, scores + block(s, 0));
+  }
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+#pragma omp parallel for schedule(dynamic)
+  for (int t = 0; t < tasks; ++t) {
+    const int s = first + t / heads, h = t % heads;
+    loops_.softmax_acc(
+        scores + block(s, h), rows_of(s), scale, acc_of(s, h),
+        attention_ == DType::kBF16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
+  }
+  for (int s = first; s < last; ++s) {
+    select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], all_kept);
+  }
+#pragma omp parallel for schedule(dynamic)
+  for (int t = 0; t < tasks; ++t) {
+    const int s = first + t / heads;
+    kernels::compact_rows(probs_of(s, t % heads), attention_, rows_of(s),
+                          kept_[static_cast<std::size_t>(s)]);
+  }
+  for (int s = first; s < last; ++s) {
+    kernels::attention_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, probs_of(s, 0),
+                               next_offsets_[s + 1] - next_offsets_[s],
+                               context.from(next_offsets_[s]));
+  }
+}
+
+void Pass::select(int s, int k, bool all_kept) {
+  const int n = rows_of(s);
+  const auto ud = static_cast<std::size_t>(d_);
+  std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+  for (std::size_t h = 0; h < heads_; ++h) {
+    const float* a = acc_of(s, static_cast<int>(h));
+    for (int j = 0; j < n; ++j) acc[static_cast<std::size_t>(j)] += a[j];
+  }
+  for (float& a : acc) a /= static_cast<float>(heads_);
+  auto& rows_kept = kept_[static_cast<std::size_t>(s)];
+  rows_kept = select_rows(acc, k);
+  next_offsets_[s + 1] = next_offsets_[s] + static_cast<int>(rows_kept.size());
+  for (std::size_t t = 0; t < rows_kept.size(); ++t) {
+    const auto from = static_cast<std::size_t>(offsets_[s] + rows_kept[t]);
+    const auto to = static_cast<std::size_t>(next_offsets_[s]) + t;
+    if (!all_kept) std::memcpy(kept_x_ + to * ud, x_ + from * ud, sizeof(float) * ud);
+    next_positions_[to] = result_.positions[from];
+  }
+  if (trace_) {
+    LayerTrace lt{std::move(acc), {}};
+    for (std::size_t t = 0; t < rows_kept.size(); ++t) {
+      lt.kept.push_back(next_positions_[static_cast<std::size_t>(next_offsets_[s]) + t]);
+    }
+    result_.trace[static_cast<std::size_t>(s)].push_back(std::move(lt));
+  }
+}
+
+void Pass::finish(const LayerWeights& lw, const Rows& context, const float* residual) {
+  const std::int64_t rows = offsets_.back();
+  const Rows attended =
+      context.type == lw.output.input_type()
+          ? context
+          : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
+  lw.output(attended, rows, kernels::f32_rows(projected_, d_));
+  loops_.add_layer_norm(projected_, residual, rows, d_, lw.attention_norm_gamma.data(),
+                        lw.attention_norm_beta.data(), c_.layer_norm_eps);
+  const Rows inner = ws_.inner.rows(lw.ffn_out.input_type(), static_cast<std::size_t>(rows),
+                                    static_cast<std::size_t>(c_.intermediate), &ws_.inner_codes);
+  lw.ffn_in(input_for(lw.ffn_in, projected_, rows, d_, ws_.x_in, ws_.x_codes), rows, inner);
+  lw.ffn_out(inner, rows, kernels::f32_rows(x_, d_));
+  loops_.add_layer_norm(x_, projected_, rows, d_, lw.output_norm_gamma.data(),
+                        lw.output_norm_beta.data(), c_.layer_norm_eps);
+}
+
+ForwardResult Pass::done() {
+  result_.hidden.assign(
+      x_, x_ + static_cast<std::size_t>(offsets_.back()) * static_cast<std::size_t>(d_));
+  result_.offsets = offsets_;
+  return std::move(result_);
+}
+
+}  // namespace
+
+ForwardResult forward(const Weights& w, const PackedBatch& batch,
+                      std::span<const std::vector<int>> keep, bool trace) {
+  Pass pass(w, batch, trace);
+  for (int l = 0; l < w.config.layers; ++l) {
+    pass.layer(w.layers[static_cast<std::size_t>(l)], l, keep);
+  }
+  return pass.done();
+}
+
+std::vector<float> classify_head(const Weights& w, const ForwardResult& r) {
+  const int d = w.config.hidden;
+  const int sequences = static_cast<int>(r.offsets.size()) - 1;
+  std::vector<float> first(static_cast<std::size_t>(sequences) * d);
+  for (int s = 0; s < sequences; ++s) {
+    std::copy_n(r.hidden.begin() + std::int64_t{r.offsets[s]} * d, d,
+                first.begin() + std::int64_t{s} * d);
+  }
+  std::vector<float> dense(first.size());
+  (*w.head.dense)(kernels::f32_rows(first.data(), d), sequences,
+                  kernels::f32_rows(dense.data(), d));
+  const int labels = w.num_labels();
+  std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);
+  (*w.head.out)(kernels::f32_rows(dense.data(), d), sequences,
+                kernels::f32_rows(logits.data(), labels));
+  return logits;
+}
+
+}  // namespace lat::model
