@@ -18,7 +18,7 @@ if [ ! -f "$prefix/lib/cmake/dnnl/dnnl-config.cmake" ]; then
   for data in "$tmp"/unpacked/*.data/data; do cp -r "$data"/. "$prefix"/; done
 fi
 echo "== building against oneDNN $(grep -E 'define DNNL_VERSION_(MAJOR|MINOR) ' \
-  "$prefix/include/dnnl_version.h" | awk '{print $3}' | paste -sd.) (build-onednn3/)"
+  "$prefix/include/oneapi/dnnl/dnnl_version.h" | awk '{print $3}' | paste -sd.) (build-onednn3/)"
 cmake -S . -B build-onednn3 -DCMAKE_BUILD_TYPE=Release -Ddnnl_DIR="$PWD/$prefix/lib/cmake/dnnl" \
   -DLAT_BUILD_BENCHMARKS=OFF -DLAT_BUILD_EXAMPLES=OFF >/dev/null
 cmake --build build-onednn3 -j"$(nproc)" --target lat_tests
