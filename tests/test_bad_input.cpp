@@ -158,6 +158,46 @@ TEST(BadInput, VocabularyProblems) {
   expect_error([&] { Encoder{m.path()}; }, {"tokenizer.json", "vocab.txt"});
 }
 
+// A tokenizer.json whose steps lat does not run is refused, naming the step; never approximated.
+TEST(BadInput, TokenizerComponentsLatDoesNotRun) {
+  const TinyCopy m;
+  nlohmann::json vocab = nlohmann::json::object();
+  int id = 0;
+  for (const char* t : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "cat"})
+    vocab[t] = id++;
+  const nlohmann::json base = {
+      {"model", {{"type", "WordPiece"}, {"vocab", vocab}, {"unk_token", "[UNK]"}}},
+      {"normalizer", {{"type", "BertNormalizer"}, {"clean_text", true}}},
+      {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+      {"post_processor",
+       {{"type", "BertProcessing"}, {"cls", {"[CLS]", 2}}, {"sep", {"[SEP]", 3}}}}};
+  const struct {
+    const char* step;
+    nlohmann::json value;
+    const char* named;
+  } cases[] = {
+      {"normalizer", {{"type", "NFKC"}}, "normalizer 'NFKC'"},
+      {"normalizer",
+       {{"type", "Sequence"}, {"normalizers", {{{"type", "Precompiled"}}}}},
+       "normalizer 'Precompiled'"},
+      {"pre_tokenizer", {{"type", "Metaspace"}}, "pre-tokenizer 'Metaspace'"},
+      {"post_processor", {{"type", "RobertaProcessing"}}, "post-processor 'RobertaProcessing'"},
+      {"model", {{"type", "Unigram"}}, "'model.type' is 'Unigram'"},
+      {"post_processor",
+       {{"type", "BertProcessing"}, {"cls", {"[CLS]", -4}}, {"sep", {"[SEP]", 3}}},
+       "cls"},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json json = base;
+    json[c.step] = c.value;
+    test::write_file(m.path() / "tokenizer.json", json.dump());
+    expect_error([&] { Tokenizer::from_folder(m.path()); }, {"tokenizer.json", c.named});
+  }
+  test::write_file(m.path() / "tokenizer.json", base.dump());
+  const auto tok = Tokenizer::from_folder(m.path());
+  EXPECT_EQ(tok.encode("the cat", 8).ids, (std::vector<std::int32_t>{2, 5, 6, 3}));
+}
+
 TEST(BadInput, Options) {
   const fs::path tiny = test::golden_dir() / "tiny-bert";
   expect_error([&] { Encoder(tiny, {.threads = -1}); }, {"threads"});

@@ -86,10 +86,10 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(Tokenizer, VocabTxtFolderLoads) {
   const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
   EXPECT_EQ(tok.vocab_size(), 5000);
-  EXPECT_EQ(tok.token(tok.cls_id()), "[CLS]");
+  EXPECT_EQ(tok.token(*tok.special_id(SpecialToken::kCls)), "[CLS]");
   const auto e = tok.encode("the cat", 512);
-  EXPECT_EQ(e.ids.front(), tok.cls_id());
-  EXPECT_EQ(e.ids.back(), tok.sep_id());
+  EXPECT_EQ(e.ids.front(), *tok.special_id(SpecialToken::kCls));
+  EXPECT_EQ(e.ids.back(), *tok.special_id(SpecialToken::kSep));
 }
 
 TEST(Tokenizer, InvalidUtf8NamesTheByteOffset) {
@@ -125,7 +125,9 @@ TEST(Tokenizer, LongTextIsTruncatedAndSaysSo) {
 
 TEST(Tokenizer, EmptyTextIsClsSep) {
   const auto tok = Tokenizer::from_folder(golden_dir() / "tiny-bert");
-  EXPECT_EQ(tok.encode("", 512).ids, (std::vector<std::int32_t>{tok.cls_id(), tok.sep_id()}));
+  EXPECT_EQ(tok.encode("", 512).ids,
+            (std::vector<std::int32_t>{*tok.special_id(SpecialToken::kCls),
+                                       *tok.special_id(SpecialToken::kSep)}));
 }
 
 }  // namespace

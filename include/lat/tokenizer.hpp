@@ -3,40 +3,50 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace lat {
 
-// Token ids of one input, ready for the encoder: [CLS] A [SEP] (B [SEP]).
+// Token ids of one input, ready for the encoder: special tokens around one text or two, as the
+// folder's post-processor places them ([CLS] A [SEP] (B [SEP]) for BERT).
 struct Encoding {
   std::vector<std::int32_t> ids;
   std::vector<std::int32_t> type_ids;  // 0 for the first text and its specials, 1 for the second
-  bool truncated = false;              // word pieces were dropped to fit the maximum length
+  bool truncated = false;              // tokens were dropped to fit the maximum length
 };
 
-// BERT's WordPiece tokenizer, exactly as Hugging Face's (fast) BertTokenizer: text cleaning,
-// CJK characters, lower-casing and accent stripping as tokenizer_config.json says, punctuation
-// splitting, greedy longest-match WordPiece with [UNK], special tokens matched in raw text,
-// longest-first truncation for pairs. Input is UTF-8; invalid bytes are an Error naming the offset.
+// Special tokens by role; each family names them its own way ([CLS] or <s>, ...).
+enum class SpecialToken {
+  kCls,   // what begins an input: [CLS], <s>
+  kSep,   // what ends a text: [SEP], </s>
+  kPad,   // [PAD], <pad>
+  kUnk,   // [UNK], <unk>
+  kMask,  // [MASK], <mask>
+};
+
+// A tokenizer exactly as Hugging Face's (fast) tokenizer of the folder: added tokens matched in
+// the raw text, then normalizer -> pre-tokenizer -> model -> post-processor as tokenizer.json
+// composes them (BERT's, from vocab.txt, when there is no tokenizer.json), with longest-first
+// truncation for pairs. Input is UTF-8; invalid bytes are an Error naming the offset.
 class Tokenizer {
  public:
   // Reads tokenizer.json or vocab.txt, and tokenizer_config.json, from a model folder.
   static Tokenizer from_folder(const std::filesystem::path& folder);
 
-  // max_length counts the special tokens; it must be at least 2 (3 for pairs). An empty second
-  // text means none, as in transformers.
+  // max_length counts the special tokens; it must leave room for them. An empty second text
+  // means none, as in transformers.
   Encoding encode(std::string_view text, int max_length) const;
   Encoding encode_pair(std::string_view first, std::string_view second, int max_length) const;
 
-  // The word pieces of a text, without special tokens or truncation.
-  std::vector<std::int32_t> word_pieces(std::string_view text) const;
+  // The token ids of a text, without special tokens or truncation.
+  std::vector<std::int32_t> token_ids(std::string_view text) const;
 
   const std::string& token(std::int32_t id) const;  // "" for ids outside the vocabulary
   std::int32_t vocab_size() const;
-  std::int32_t cls_id() const;
-  std::int32_t sep_id() const;
+  std::optional<std::int32_t> special_id(SpecialToken role) const;  // when the folder has one
   int model_max_length() const;  // from tokenizer_config.json; 0 when it sets none
 
  private:

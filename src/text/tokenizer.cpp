@@ -7,29 +7,29 @@
 
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
-#include "text/unicode.hpp"
+#include "text/pipeline.hpp"
 #include "text/utf8.hpp"
 
 namespace lat {
 namespace fs = std::filesystem;
 
 struct Tokenizer::Impl {
-  std::unordered_map<std::string, std::int32_t> vocab;
+  text::Vocab vocab;
   std::vector<std::string> tokens;                          // id -> token
   std::vector<std::pair<std::string, std::int32_t>> added;  // matched in raw text, longest first
-  std::int32_t cls = 0, sep = 0, unk = 0;
-  bool clean_text = true;
-  bool chinese_chars = true;
-  bool lowercase = true;
-  bool strip_accents = true;
-  std::string subword_prefix = "##";
-  std::size_t max_word_chars = 100;
+  std::unique_ptr<text::Normalizer> normalizer;
+  std::unique_ptr<text::PreTokenizer> pre_tokenizer;
+  std::unique_ptr<text::Model> model;
+  text::Template post;
+  std::optional<std::int32_t> special[5];  // by SpecialToken
   int model_max_length = 0;
 
   void read_vocab_txt(const fs::path& file);
-  void read_tokenizer_json(const fs::path& file);
-  void add_word_pieces(const std::u32string& word, std::vector<std::int32_t>& out) const;
+  // Vocabulary and added tokens; the model and the other steps come after tokenizer_config.json.
+  nlohmann::json read_tokenizer_json(const fs::path& file);
   void add_segment(const std::u32string& segment, std::vector<std::int32_t>& out) const;
+  Encoding process(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
+                   bool truncated) const;
 };
 
 namespace {
@@ -54,25 +54,21 @@ void Tokenizer::Impl::read_vocab_txt(const fs::path& file) {
   }
 }
 
-void Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
+nlohmann::json Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
   Impl& t = *this;
   const auto json = io::read_json(file);
   const io::JsonFields top(json, file.string());
-  const auto model = json.find("model");
-  if (model == json.end() || !model->is_object()) top.fail("model", "is missing or not an object");
-  const io::JsonFields m(*model, file.string() + " (model)");
+  const auto model_json = json.find("model");
+  if (model_json == json.end() || !model_json->is_object())
+    top.fail("model", "is missing or not an object");
+  const io::JsonFields m(*model_json, file.string() + " (model)");
   if (m.string("type").value_or("WordPiece") != "WordPiece") {
     throw Error(ErrorCode::kUnsupported, file.string() + ": field 'model.type' is '" +
                                              *m.string("type") +
                                              "'; lat runs WordPiece tokenizers");
   }
-  if (const auto p = m.string("continuing_subword_prefix")) t.subword_prefix = *p;
-  if (m.has("max_input_chars_per_word")) {
-    t.max_word_chars =
-        static_cast<std::size_t>(m.integer_in("max_input_chars_per_word", 1, 1 << 20));
-  }
-  const auto vocab_json = model->find("vocab");
-  if (vocab_json == model->end() || !vocab_json->is_object())
+  const auto vocab_json = model_json->find("vocab");
+  if (vocab_json == model_json->end() || !vocab_json->is_object())
     m.fail("vocab", "is missing or not an object");
   if (static_cast<std::int64_t>(vocab_json->size()) > kMaxVocab)
     m.fail("vocab", "has more than 2^24 tokens");
@@ -102,12 +98,7 @@ void Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
       t.vocab.emplace(*content, static_cast<std::int32_t>(*id));
     }
   }
-  if (const auto norm = json.find("normalizer"); norm != json.end() && norm->is_object()) {
-    const io::JsonFields nf(*norm, file.string() + " (normalizer)");
-    if (nf.string("type").value_or("") == "BertNormalizer") {
-      t.clean_text = nf.boolean("clean_text").value_or(true);
-    }
-  }
+  return json;
 }
 
 Tokenizer::Tokenizer(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
@@ -118,9 +109,10 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
   const fs::path json_file = folder / "tokenizer.json";
   const fs::path txt_file = folder / "vocab.txt";
   fs::path vocab_file;
+  nlohmann::json json;
   if (fs::exists(json_file, ec)) {
     vocab_file = json_file;
-    t->read_tokenizer_json(json_file);
+    json = t->read_tokenizer_json(json_file);
   } else if (fs::exists(txt_file, ec)) {
     vocab_file = txt_file;
     t->read_vocab_txt(txt_file);
@@ -131,23 +123,25 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
   if (t->vocab.empty())
     throw Error(ErrorCode::kFormat, vocab_file.string() + ": the vocabulary is empty");
 
-  // tokenizer_config.json decides the normaliser, as transformers does when it loads the folder.
+  // tokenizer_config.json names the special tokens, and decides BERT's normalizer, as
+  // transformers does when it loads the folder.
+  text::BertNormalizerOptions bert;
   std::optional<bool> strip_accents;
-  std::string cls = "[CLS]", sep = "[SEP]", unk = "[UNK]", pad = "[PAD]", mask = "[MASK]";
+  std::string names[] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]"};  // by SpecialToken
   const fs::path config_file = folder / "tokenizer_config.json";
   if (fs::exists(config_file, ec)) {
-    const auto json = io::read_json(config_file);
-    const io::JsonFields f(json, config_file.string());
-    t->lowercase = f.boolean("do_lower_case").value_or(true);
+    const auto config = io::read_json(config_file);
+    const io::JsonFields f(config, config_file.string());
+    bert.lowercase = f.boolean("do_lower_case").value_or(true);
     strip_accents = f.boolean("strip_accents");
-    t->chinese_chars = f.boolean("tokenize_chinese_chars").value_or(true);
+    bert.chinese_chars = f.boolean("tokenize_chinese_chars").value_or(true);
     // Very large values stand for "no limit" in transformers.
     if (const auto len = f.number("model_max_length"); len && *len >= 1 && *len < 1e9) {
       t->model_max_length = static_cast<int>(*len);
     }
     auto special = [&](const char* key, std::string& value) {
-      const auto it = json.find(key);
-      if (it == json.end() || it->is_null()) return;
+      const auto it = config.find(key);
+      if (it == config.end() || it->is_null()) return;
       if (it->is_string()) {
         value = it->get<std::string>();
       } else if (it->is_object() && it->contains("content") && (*it)["content"].is_string()) {
@@ -156,30 +150,55 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
         f.fail(key, "must be a token string");
       }
     };
-    special("cls_token", cls);
-    special("sep_token", sep);
-    special("unk_token", unk);
-    special("pad_token", pad);
-    special("mask_token", mask);
+    const char* keys[] = {"cls_token", "sep_token", "pad_token", "unk_token", "mask_token"};
+    for (std::size_t r = 0; r < std::size(keys); ++r) special(keys[r], names[r]);
   }
-  t->strip_accents = strip_accents.value_or(t->lowercase);
-  auto require = [&](const std::string& token, const char* role) {
-    const auto it = t->vocab.find(token);
-    if (it == t->vocab.end()) {
-      throw Error(ErrorCode::kFormat, vocab_file.string() + ": the " + role + " token '" + token +
+  bert.strip_accents = strip_accents.value_or(bert.lowercase);
+  for (std::size_t r = 0; r < std::size(names); ++r) {
+    if (const auto it = t->vocab.find(names[r]); it != t->vocab.end()) t->special[r] = it->second;
+  }
+  auto require = [&](SpecialToken role, const char* what) {
+    const auto id = t->special[static_cast<std::size_t>(role)];
+    if (!id) {
+      throw Error(ErrorCode::kFormat, vocab_file.string() + ": the " + what + " token '" +
+                                          names[static_cast<std::size_t>(role)] +
                                           "' is not in the vocabulary");
     }
-    return it->second;
+    return *id;
   };
-  t->cls = require(cls, "classification");
-  t->sep = require(sep, "separator");
-  t->unk = require(unk, "unknown-word");
-  for (const std::string& s : {cls, sep, unk, pad, mask}) {
-    const auto it = t->vocab.find(s);
+  const std::int32_t cls = require(SpecialToken::kCls, "classification");
+  const std::int32_t sep = require(SpecialToken::kSep, "separator");
+  const std::int32_t unk = require(SpecialToken::kUnk, "unknown-word");
+
+  if (json.is_null()) {  // vocab.txt: BERT's steps
+    t->normalizer = text::bert_normalizer(bert);
+    t->pre_tokenizer = text::bert_pre_tokenizer();
+    t->model = text::word_piece(t->vocab, unk, "##", 100);
+    t->post = text::bert_template(cls, sep);
+  } else {
+    const std::string where = json_file.string();
+    auto step = [&](const char* key) {
+      const auto it = json.find(key);
+      return it == json.end() ? nlohmann::json() : *it;
+    };
+    t->normalizer = text::make_normalizer(step("normalizer"), where + " (normalizer)", bert);
+    t->pre_tokenizer = text::make_pre_tokenizer(step("pre_tokenizer"), where + " (pre_tokenizer)");
+    const io::JsonFields m(json["model"], where + " (model)");
+    std::string prefix = m.string("continuing_subword_prefix").value_or("##");
+    const auto max_chars =
+        m.has("max_input_chars_per_word")
+            ? static_cast<std::size_t>(m.integer_in("max_input_chars_per_word", 1, 1 << 20))
+            : std::size_t{100};
+    t->model = text::word_piece(t->vocab, unk, std::move(prefix), max_chars);
+    t->post = text::make_template(step("post_processor"), where + " (post_processor)");
+  }
+  // Special tokens are matched in the raw text like added tokens.
+  for (const auto& name : names) {
+    const auto it = t->vocab.find(name);
     if (it == t->vocab.end()) continue;
     if (std::none_of(t->added.begin(), t->added.end(),
-                     [&](const auto& a) { return a.first == s; })) {
-      t->added.emplace_back(s, it->second);
+                     [&](const auto& a) { return a.first == name; })) {
+      t->added.emplace_back(name, it->second);
     }
   }
   std::stable_sort(t->added.begin(), t->added.end(),
@@ -187,87 +206,20 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
   return Tokenizer(std::move(t));
 }
 
-void Tokenizer::Impl::add_word_pieces(const std::u32string& word,
-                                      std::vector<std::int32_t>& out) const {
-  if (word.size() > max_word_chars) {
-    out.push_back(unk);
-    return;
-  }
-  const std::size_t before = out.size();
-  std::size_t start = 0;
-  std::string piece;
-  while (start < word.size()) {
-    std::size_t end = word.size();
-    std::optional<std::int32_t> found;
-    for (; end > start; --end) {
-      piece = start > 0 ? subword_prefix : std::string();
-      for (std::size_t i = start; i < end; ++i) text::append_utf8(piece, word[i]);
-      if (const auto it = vocab.find(piece); it != vocab.end()) {
-        found = it->second;
-        break;
-      }
-    }
-    if (!found) {  // one unmatched piece makes the whole word unknown
-      out.resize(before);
-      out.push_back(unk);
-      return;
-    }
-    out.push_back(*found);
-    start = end;
-  }
-}
-
 void Tokenizer::Impl::add_segment(const std::u32string& segment,
                                   std::vector<std::int32_t>& out) const {
-  // Normalise: clean, space out CJK, strip accents, lower-case, in this order.
-  std::u32string text;
-  text.reserve(segment.size());
-  for (char32_t c : segment) {
-    if (clean_text) {
-      if (c == 0 || c == 0xfffd || text::is_bert_control(c)) continue;
-      if (text::is_bert_whitespace(c)) c = U' ';
-    }
-    if (chinese_chars && text::is_cjk(c)) {
-      text.push_back(U' ');
-      text.push_back(c);
-      text.push_back(U' ');
-    } else {
-      text.push_back(c);
-    }
+  std::u32string text = segment;
+  if (normalizer) normalizer->normalize(text);
+  std::vector<std::u32string> words;
+  if (pre_tokenizer) {
+    pre_tokenizer->split(text, words);
+  } else if (!text.empty()) {
+    words.push_back(std::move(text));
   }
-  if (strip_accents) {
-    std::u32string stripped;
-    stripped.reserve(text.size());
-    for (char32_t c : text) text::append_stripped(stripped, c);
-    text.swap(stripped);
-  }
-  if (lowercase) {
-    std::u32string lower;
-    lower.reserve(text.size());
-    for (char32_t c : text) text::append_lower(lower, c);
-    text.swap(lower);
-  }
-  // Pre-tokenise: whitespace separates words, each punctuation character is a word.
-  std::u32string word;
-  auto flush = [&] {
-    if (!word.empty()) add_word_pieces(word, out);
-    word.clear();
-  };
-  for (char32_t c : text) {
-    if (text::is_bert_whitespace(c)) {
-      flush();
-    } else if (text::is_bert_punctuation(c)) {
-      flush();
-      word.push_back(c);
-      flush();
-    } else {
-      word.push_back(c);
-    }
-  }
-  flush();
+  for (const auto& word : words) model->tokenize(word, out);
 }
 
-std::vector<std::int32_t> Tokenizer::word_pieces(std::string_view text) const {
+std::vector<std::int32_t> Tokenizer::token_ids(std::string_view text) const {
   text::decode_utf8(text);  // validates the whole input before any work
   std::vector<std::int32_t> out;
   const auto& added = impl_->added;
@@ -290,40 +242,54 @@ std::vector<std::int32_t> Tokenizer::word_pieces(std::string_view text) const {
   return out;
 }
 
-Encoding Tokenizer::encode(std::string_view text, int max_length) const {
-  if (max_length < 2) {
-    throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
-                                        " leaves no room for [CLS] and [SEP]");
-  }
-  auto pieces = word_pieces(text);
+// The template around the texts, after truncation.
+Encoding Tokenizer::Impl::process(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
+                                  bool truncated) const {
   Encoding e;
-  const auto room = static_cast<std::size_t>(max_length - 2);
-  if (pieces.size() > room) {
-    pieces.resize(room);
-    e.truncated = true;
+  e.truncated = truncated;
+  for (const auto& piece : b != nullptr ? post.pair : post.single) {
+    if (piece.special >= 0) {
+      e.ids.push_back(piece.special);
+      e.type_ids.push_back(piece.type_id);
+      continue;
+    }
+    const auto& ids = piece.sequence == 0 ? a : *b;
+    e.ids.insert(e.ids.end(), ids.begin(), ids.end());
+    e.type_ids.insert(e.type_ids.end(), ids.size(), piece.type_id);
   }
-  e.ids.reserve(pieces.size() + 2);
-  e.ids.push_back(impl_->cls);
-  e.ids.insert(e.ids.end(), pieces.begin(), pieces.end());
-  e.ids.push_back(impl_->sep);
-  e.type_ids.assign(e.ids.size(), 0);
   return e;
+}
+
+Encoding Tokenizer::encode(std::string_view text, int max_length) const {
+  const int specials = impl_->post.specials(false);
+  if (max_length < specials) {
+    throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
+                                        " leaves no room for the " + std::to_string(specials) +
+                                        " special tokens");
+  }
+  auto ids = token_ids(text);
+  const auto room = static_cast<std::size_t>(max_length - specials);
+  const bool truncated = ids.size() > room;
+  if (truncated) ids.resize(room);
+  return impl_->process(std::move(ids), nullptr, truncated);
 }
 
 Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
                                 int max_length) const {
-  if (max_length < 3) {
-    throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
-                                        " leaves no room for [CLS] and two [SEP]");
-  }
   // transformers takes an empty second text for no second text at all.
   if (second.empty()) return encode(first, max_length);
-  auto a = word_pieces(first);
-  auto b = word_pieces(second);
-  Encoding e;
+  const int specials = impl_->post.specials(true);
+  if (max_length < specials) {
+    throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
+                                        " leaves no room for the " + std::to_string(specials) +
+                                        " special tokens of a pair");
+  }
+  auto a = token_ids(first);
+  auto b = token_ids(second);
   // Longest-first truncation with the split of Hugging Face tokenizers: the shorter text keeps
   // what it can up to half, the longer one takes the rest (the odd token goes to the second).
-  const std::size_t room = static_cast<std::size_t>(max_length - 3);
+  const auto room = static_cast<std::size_t>(max_length - specials);
+  bool truncated = false;
   if (a.size() + b.size() > room) {
     std::size_t n1 = std::min(a.size(), b.size());
     std::size_t n2 = n1 > room ? n1 : std::max(n1, room - n1);
@@ -332,18 +298,11 @@ Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
       n2 = n1 + room % 2;
     }
     if (a.size() > b.size()) std::swap(n1, n2);
-    e.truncated = a.size() > n1 || b.size() > n2;
+    truncated = a.size() > n1 || b.size() > n2;
     a.resize(std::min(a.size(), n1));
     b.resize(std::min(b.size(), n2));
   }
-  e.ids.push_back(impl_->cls);
-  e.ids.insert(e.ids.end(), a.begin(), a.end());
-  e.ids.push_back(impl_->sep);
-  e.type_ids.assign(e.ids.size(), 0);
-  e.ids.insert(e.ids.end(), b.begin(), b.end());
-  e.ids.push_back(impl_->sep);
-  e.type_ids.resize(e.ids.size(), 1);
-  return e;
+  return impl_->process(std::move(a), &b, truncated);
 }
 
 const std::string& Tokenizer::token(std::int32_t id) const {
@@ -355,8 +314,9 @@ const std::string& Tokenizer::token(std::int32_t id) const {
 std::int32_t Tokenizer::vocab_size() const {
   return static_cast<std::int32_t>(impl_->tokens.size());
 }
-std::int32_t Tokenizer::cls_id() const { return impl_->cls; }
-std::int32_t Tokenizer::sep_id() const { return impl_->sep; }
+std::optional<std::int32_t> Tokenizer::special_id(SpecialToken role) const {
+  return impl_->special[static_cast<std::size_t>(role)];
+}
 int Tokenizer::model_max_length() const { return impl_->model_max_length; }
 
 }  // namespace lat

@@ -1,0 +1,97 @@
+// Normalizers, as tokenizer.json names them.
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.hpp"
+#include "lat/error.hpp"
+#include "text/pipeline.hpp"
+#include "text/unicode.hpp"
+
+namespace lat::text {
+namespace {
+
+class BertNormalizer final : public Normalizer {
+ public:
+  explicit BertNormalizer(const BertNormalizerOptions& o) : o_(o) {}
+
+  // Clean, space out CJK, strip accents, lower-case, in this order.
+  void normalize(std::u32string& segment) const override {
+    std::u32string text;
+    text.reserve(segment.size());
+    for (char32_t c : segment) {
+      if (o_.clean_text) {
+        if (c == 0 || c == 0xfffd || is_bert_control(c)) continue;
+        if (is_bert_whitespace(c)) c = U' ';
+      }
+      if (o_.chinese_chars && is_cjk(c)) {
+        text.push_back(U' ');
+        text.push_back(c);
+        text.push_back(U' ');
+      } else {
+        text.push_back(c);
+      }
+    }
+    if (o_.strip_accents) {
+      std::u32string stripped;
+      stripped.reserve(text.size());
+      for (char32_t c : text) append_stripped(stripped, c);
+      text.swap(stripped);
+    }
+    if (o_.lowercase) {
+      std::u32string lower;
+      lower.reserve(text.size());
+      for (char32_t c : text) append_lower(lower, c);
+      text.swap(lower);
+    }
+    segment.swap(text);
+  }
+
+ private:
+  BertNormalizerOptions o_;
+};
+
+class SequenceNormalizer final : public Normalizer {
+ public:
+  explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps)
+      : steps_(std::move(steps)) {}
+  void normalize(std::u32string& text) const override {
+    for (const auto& s : steps_) s->normalize(text);
+  }
+
+ private:
+  std::vector<std::unique_ptr<Normalizer>> steps_;
+};
+
+}  // namespace
+
+std::unique_ptr<Normalizer> bert_normalizer(const BertNormalizerOptions& options) {
+  return std::make_unique<BertNormalizer>(options);
+}
+
+std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& json, const std::string& where,
+                                            const BertNormalizerOptions& bert_overrides) {
+  if (json.is_null()) return nullptr;
+  const io::JsonFields f(json, where);
+  const std::string type = f.string("type").value_or("");
+  if (type == "BertNormalizer") {
+    // transformers' BERT tokenizers take lower-casing, accent stripping and CJK handling from
+    // tokenizer_config.json; text cleaning comes from here.
+    BertNormalizerOptions o = bert_overrides;
+    o.clean_text = f.boolean("clean_text").value_or(true);
+    return bert_normalizer(o);
+  }
+  if (type == "Sequence") {
+    const auto it = json.find("normalizers");
+    if (it == json.end() || !it->is_array()) f.fail("normalizers", "must be an array");
+    std::vector<std::unique_ptr<Normalizer>> steps;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      auto step = make_normalizer((*it)[i], where + " normalizers[" + std::to_string(i) + "]",
+                                  bert_overrides);
+      if (step) steps.push_back(std::move(step));
+    }
+    return std::make_unique<SequenceNormalizer>(std::move(steps));
+  }
+  throw Error(ErrorCode::kUnsupported,
+              where + ": normalizer '" + type + "' is not one lat runs (BertNormalizer, Sequence)");
+}
+
+}  // namespace lat::text

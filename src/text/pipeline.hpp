@@ -1,0 +1,74 @@
+#pragma once
+
+// The steps of a tokenizer, as Hugging Face tokenizers composes them from tokenizer.json:
+// normalizer -> pre-tokenizer -> model -> post-processor. Each is a small component built from
+// its JSON object; a component lat does not run is an error naming it, never an approximation.
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json_fwd.hpp>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace lat::text {
+
+using Vocab = std::unordered_map<std::string, std::int32_t>;
+
+// Rewrites the text of one segment (the text between added tokens), code point by code point.
+class Normalizer {
+ public:
+  virtual ~Normalizer() = default;
+  virtual void normalize(std::u32string& text) const = 0;
+};
+
+// Splits a normalized segment into words; the model tokenizes each word on its own.
+class PreTokenizer {
+ public:
+  virtual ~PreTokenizer() = default;
+  virtual void split(const std::u32string& text, std::vector<std::u32string>& words) const = 0;
+};
+
+// Turns one word into token ids.
+class Model {
+ public:
+  virtual ~Model() = default;
+  virtual void tokenize(const std::u32string& word, std::vector<std::int32_t>& ids) const = 0;
+};
+
+// Where the special tokens go around one or two sequences, and each piece's type id.
+struct Template {
+  struct Piece {
+    std::int32_t special = -1;  // a special token's id, or -1 for the sequence `sequence`
+    int sequence = 0;           // 0: the first text, 1: the second
+    std::int32_t type_id = 0;
+  };
+  std::vector<Piece> single, pair;
+  int specials(bool is_pair) const;  // how many special tokens the template adds
+};
+
+// BERT's normalizer: text cleaning, CJK characters spaced out, accents stripped, lower-casing.
+struct BertNormalizerOptions {
+  bool clean_text = true;
+  bool chinese_chars = true;
+  bool strip_accents = true;
+  bool lowercase = true;
+};
+std::unique_ptr<Normalizer> bert_normalizer(const BertNormalizerOptions& options);
+// Whitespace separates words, each punctuation character is a word.
+std::unique_ptr<PreTokenizer> bert_pre_tokenizer();
+// Greedy longest-match word pieces; a word with an unmatched piece, or longer than
+// max_word_chars, is the unknown token.
+std::unique_ptr<Model> word_piece(const Vocab& vocab, std::int32_t unk, std::string prefix,
+                                  std::size_t max_word_chars);
+
+// From tokenizer.json's objects; `where` names the file and the field in errors. A null object
+// (no such step) gives null.
+std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& json, const std::string& where,
+                                            const BertNormalizerOptions& bert_overrides);
+std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
+                                                 const std::string& where);
+Template make_template(const nlohmann::json& json, const std::string& where);
+// BERT's template, for folders with only vocab.txt: [CLS] A [SEP] (B [SEP], type 1).
+Template bert_template(std::int32_t cls, std::int32_t sep);
+
+}  // namespace lat::text
