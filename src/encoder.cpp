@@ -92,13 +92,13 @@ int resolve_max_length(const fs::path& folder, const EncoderOptions& options,
   if (length == 0) {
     length = io::read_sentence_max_length(folder).value_or(tokenizer.model_max_length());
   }
-  if (length == 0 || length > config.max_positions) {
-    if (options.max_length > config.max_positions) {
+  if (length == 0 || length > config.max_tokens()) {
+    if (options.max_length > config.max_tokens()) {
       throw Error(ErrorCode::kOption, "max_length " + std::to_string(options.max_length) +
-                                          " exceeds the model's max_position_embeddings (" +
-                                          std::to_string(config.max_positions) + ")");
+                                          " exceeds the " + std::to_string(config.max_tokens()) +
+                                          " tokens the model's max_position_embeddings cover");
     }
-    length = config.max_positions;
+    length = config.max_tokens();
   }
   return length;
 }
@@ -142,7 +142,8 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .hidden = config.hidden,
       .heads = config.heads,
       .intermediate = config.intermediate,
-      .max_positions = config.max_positions,
+      .max_positions = config.max_tokens(),
+      .model_type = std::string(config.family->model_type),
       .max_length = resolve_max_length(folder, options, config, tokenizer),
       .threads = options.threads.value_or(omp_get_num_procs()),
       .speedup = speedup,
@@ -236,10 +237,10 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     const Encoding& e = inputs[i];
     const auto n = static_cast<int>(e.ids.size());
     if (n == 0) throw Error(ErrorCode::kInput, input_name(i) + ": no token ids");
-    if (n > c.max_positions) {
+    if (n > c.max_tokens()) {
       throw Error(ErrorCode::kInput, input_name(i) + ": " + std::to_string(n) +
-                                         " tokens exceed max_position_embeddings (" +
-                                         std::to_string(c.max_positions) + ")");
+                                         " tokens exceed the " + std::to_string(c.max_tokens()) +
+                                         " that max_position_embeddings covers");
     }
     if (!e.type_ids.empty() && e.type_ids.size() != e.ids.size()) {
       throw Error(ErrorCode::kInput, input_name(i) + ": " + std::to_string(e.type_ids.size()) +
@@ -252,7 +253,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
                                            " is outside the vocabulary");
       }
       const int type = e.type_ids.empty() ? 0 : e.type_ids[t];
-      if (type < 0 || type >= c.type_vocab) {
+      if (type < 0 || type >= std::max(c.type_vocab, 1)) {  // families without types take 0
         throw Error(ErrorCode::kInput, input_name(i) + ": type id " + std::to_string(type) +
                                            " at position " + std::to_string(t) +
                                            " is outside [0, type_vocab_size)");

@@ -28,8 +28,10 @@ struct EncoderOptions {
 
 // How the encoder behaves, as built from the folder and the options.
 struct EncoderInfo {
-  int layers = 0, hidden = 0, heads = 0, intermediate = 0, max_positions = 0;
-  int max_length = 0;  // tokens per input after truncation
+  int layers = 0, hidden = 0, heads = 0, intermediate = 0;
+  int max_positions = 0;   // the longest input the position embeddings cover
+  std::string model_type;  // config.json's: bert, roberta, xlm-roberta, distilbert, electra, mpnet
+  int max_length = 0;      // tokens per input after truncation
   int threads = 0;
   double speedup = 1.0;  // the knob in force
   Precision precision = Precision::kFp32;

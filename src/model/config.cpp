@@ -36,14 +36,37 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
   c.heads = size(keys.heads, 1, 1024);
   c.intermediate = size(keys.intermediate, 1, 1 << 18);
   c.max_positions = size("max_position_embeddings", 2, 1 << 16);
-  c.type_vocab =
-      f.has("type_vocab_size") ? static_cast<int>(f.integer_in("type_vocab_size", 1, 1 << 16)) : 2;
+  const auto& tensors = c.family->tensors;
+  c.type_vocab = tensors.token_type.empty() ? 0
+                 : f.has("type_vocab_size") ? size("type_vocab_size", 1, 1 << 16)
+                                            : 2;
+  c.embedding_size = !keys.embedding_size.empty() && f.has(std::string(keys.embedding_size).c_str())
+                         ? size(keys.embedding_size, 1, 1 << 16)
+                         : c.hidden;
+  if (c.family->positions == PositionIds::kAfterPadding) {
+    // transformers counts these positions from the padding id on: padding_idx + 1 is the first.
+    const int padding = f.has("pad_token_id") ? size("pad_token_id", 0, 1 << 16) : 1;
+    c.padding_idx = padding;
+    c.position_offset = padding + 1;
+    if (c.position_offset >= c.max_positions) {
+      f.fail("pad_token_id", "(" + std::to_string(padding) +
+                                 ") leaves no position for a token below max_position_embeddings");
+    }
+  }
+  if (!tensors.relative_bias.empty()) {
+    // transformers indexes 32 buckets of the table whatever its size: it must have them.
+    c.relative_buckets = f.has("relative_attention_num_buckets")
+                             ? size("relative_attention_num_buckets", 32, 1 << 10)
+                             : 32;
+  }
   if (c.hidden % c.heads != 0) {
     f.fail(std::string(keys.heads).c_str(), "(" + std::to_string(c.heads) + ") does not divide " +
                                                 std::string(keys.hidden) + " (" +
                                                 std::to_string(c.hidden) + ")");
   }
-  if (const auto eps = f.number(std::string(keys.layer_norm_eps).c_str())) {
+  if (const auto eps = keys.layer_norm_eps.empty()
+                           ? std::nullopt
+                           : f.number(std::string(keys.layer_norm_eps).c_str())) {
     if (!(*eps > 0 && *eps < 1))
       f.fail(std::string(keys.layer_norm_eps).c_str(), "must lie in (0, 1)");
     c.layer_norm_eps = static_cast<float>(*eps);

@@ -20,11 +20,18 @@ struct Config {
   int heads = 0;
   int intermediate = 0;
   int max_positions = 0;
-  int type_vocab = 0;
+  int type_vocab = 0;        // 0 where the family has no token types
+  int embedding_size = 0;    // of the embeddings, projected to `hidden` where they differ
+  int position_offset = 0;   // the first token's position: padding_idx + 1 where the family says
+  int padding_idx = -1;      // those families' padding token id, whose position is padding_idx
+  int relative_buckets = 0;  // MPNet's relative position buckets; 0 for the rest
   Activation activation = Activation::kGeluErf;
   float layer_norm_eps = 1e-12f;
   std::vector<std::string> labels;  // id2label in id order; empty when config.json has none
   bool multi_label = false;         // problem_type multi_label_classification: sigmoid, not softmax
+
+  // The longest input the position embeddings cover.
+  int max_tokens() const { return max_positions - position_offset; }
 };
 
 Config read_config(const std::filesystem::path& file);

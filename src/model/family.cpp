@@ -5,31 +5,127 @@
 namespace lat::model {
 namespace {
 
+constexpr Family::ConfigKeys kBertKeys{.hidden = "hidden_size",
+                                       .layers = "num_hidden_layers",
+                                       .heads = "num_attention_heads",
+                                       .intermediate = "intermediate_size",
+                                       .activation = "hidden_act",
+                                       .layer_norm_eps = "layer_norm_eps",
+                                       .embedding_size = ""};
+
+// BERT's tensor names, which RoBERTa, XLM-R and ELECTRA share.
+constexpr Family::TensorNames kBertTensors{
+    .word = "embeddings.word_embeddings",
+    .position = "embeddings.position_embeddings",
+    .token_type = "embeddings.token_type_embeddings",
+    .embedding_norm = "embeddings.LayerNorm",
+    .embedding_projection = "",
+    .query = "encoder.layer.{}.attention.self.query",
+    .key = "encoder.layer.{}.attention.self.key",
+    .value = "encoder.layer.{}.attention.self.value",
+    .attention_output = "encoder.layer.{}.attention.output.dense",
+    .attention_norm = "encoder.layer.{}.attention.output.LayerNorm",
+    .ffn_in = "encoder.layer.{}.intermediate.dense",
+    .ffn_out = "encoder.layer.{}.output.dense",
+    .output_norm = "encoder.layer.{}.output.LayerNorm",
+    .relative_bias = "",
+    .head_dense = "pooler.dense",
+    .head_out = "classifier"};
+
+constexpr Family::TensorNames with_head(Family::TensorNames t, std::string_view dense,
+                                        std::string_view out) {
+  t.head_dense = dense;
+  t.head_out = out;
+  return t;
+}
+
+constexpr Family::TensorNames kRobertaTensors =
+    with_head(kBertTensors, "classifier.dense", "classifier.out_proj");
+
+constexpr Family::TensorNames kElectraTensors = [] {
+  Family::TensorNames t = with_head(kBertTensors, "classifier.dense", "classifier.out_proj");
+  t.embedding_projection = "embeddings_project";
+  return t;
+}();
+
 constexpr Family kFamilies[] = {
     {.model_type = "bert",
      .prefix = "bert.",
-     .keys = {.hidden = "hidden_size",
-              .layers = "num_hidden_layers",
-              .heads = "num_attention_heads",
-              .intermediate = "intermediate_size",
-              .activation = "hidden_act",
-              .layer_norm_eps = "layer_norm_eps"},
+     .keys = kBertKeys,
+     .tensors = kBertTensors,
+     .positions = PositionIds::kFromZero,
+     .head = HeadKind::kPooler},
+    {.model_type = "roberta",
+     .prefix = "roberta.",
+     .keys = kBertKeys,
+     .tensors = kRobertaTensors,
+     .positions = PositionIds::kAfterPadding,
+     .head = HeadKind::kDenseTanh},
+    {.model_type = "xlm-roberta",
+     .prefix = "roberta.",
+     .keys = kBertKeys,
+     .tensors = kRobertaTensors,
+     .positions = PositionIds::kAfterPadding,
+     .head = HeadKind::kDenseTanh},
+    {.model_type = "distilbert",
+     .prefix = "distilbert.",
+     .keys = {.hidden = "dim",
+              .layers = "n_layers",
+              .heads = "n_heads",
+              .intermediate = "hidden_dim",
+              .activation = "activation",
+              .layer_norm_eps = "",
+              .embedding_size = ""},
      .tensors = {.word = "embeddings.word_embeddings",
                  .position = "embeddings.position_embeddings",
-                 .token_type = "embeddings.token_type_embeddings",
+                 .token_type = "",
                  .embedding_norm = "embeddings.LayerNorm",
-                 .query = "encoder.layer.{}.attention.self.query",
-                 .key = "encoder.layer.{}.attention.self.key",
-                 .value = "encoder.layer.{}.attention.self.value",
-                 .attention_output = "encoder.layer.{}.attention.output.dense",
-                 .attention_norm = "encoder.layer.{}.attention.output.LayerNorm",
+                 .embedding_projection = "",
+                 .query = "transformer.layer.{}.attention.q_lin",
+                 .key = "transformer.layer.{}.attention.k_lin",
+                 .value = "transformer.layer.{}.attention.v_lin",
+                 .attention_output = "transformer.layer.{}.attention.out_lin",
+                 .attention_norm = "transformer.layer.{}.sa_layer_norm",
+                 .ffn_in = "transformer.layer.{}.ffn.lin1",
+                 .ffn_out = "transformer.layer.{}.ffn.lin2",
+                 .output_norm = "transformer.layer.{}.output_layer_norm",
+                 .relative_bias = "",
+                 .head_dense = "pre_classifier",
+                 .head_out = "classifier"},
+     .positions = PositionIds::kFromZero,
+     .head = HeadKind::kPreClassifierRelu},
+    {.model_type = "electra",
+     .prefix = "electra.",
+     .keys =
+         [] {
+           Family::ConfigKeys k = kBertKeys;
+           k.embedding_size = "embedding_size";
+           return k;
+         }(),
+     .tensors = kElectraTensors,
+     .positions = PositionIds::kFromZero,
+     .head = HeadKind::kDenseGelu},
+    {.model_type = "mpnet",
+     .prefix = "mpnet.",
+     .keys = kBertKeys,
+     .tensors = {.word = "embeddings.word_embeddings",
+                 .position = "embeddings.position_embeddings",
+                 .token_type = "",
+                 .embedding_norm = "embeddings.LayerNorm",
+                 .embedding_projection = "",
+                 .query = "encoder.layer.{}.attention.attn.q",
+                 .key = "encoder.layer.{}.attention.attn.k",
+                 .value = "encoder.layer.{}.attention.attn.v",
+                 .attention_output = "encoder.layer.{}.attention.attn.o",
+                 .attention_norm = "encoder.layer.{}.attention.LayerNorm",
                  .ffn_in = "encoder.layer.{}.intermediate.dense",
                  .ffn_out = "encoder.layer.{}.output.dense",
                  .output_norm = "encoder.layer.{}.output.LayerNorm",
-                 .head_dense = "pooler.dense",
-                 .head_out = "classifier"},
-     .positions = PositionIds::kFromZero,
-     .head = HeadKind::kPooler},
+                 .relative_bias = "encoder.relative_attention_bias",
+                 .head_dense = "classifier.dense",
+                 .head_out = "classifier.out_proj"},
+     .positions = PositionIds::kAfterPadding,
+     .head = HeadKind::kDenseTanh},
 };
 
 }  // namespace

@@ -57,7 +57,7 @@ struct Buffer {
 };
 
 struct Workspace {
-  Buffer x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
+  Buffer embedded, x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
       projected, inner, inner_codes, head_acc;
 };
 
@@ -71,25 +71,38 @@ Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d
   return out;
 }
 
-// Word, position and token type embeddings of every row, then layer norm.
-void embed(const Weights& w, const PackedBatch& batch, float* x) {
-  const auto& e = w.embeddings;
-  const int d = w.config.hidden;
+// Word, position and token type embeddings of every row, layer norm, and the projection to the
+// hidden size where the embeddings are narrower (ELECTRA). `embedded` holds rows of the
+// embedding width when it differs from x's.
+void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded) {
+  const auto& em = w.embeddings;
+  const auto& c = w.config;
+  const int e = c.embedding_size;
+  float* out_rows = em.projection ? embedded : x;
   const int sequences = static_cast<int>(batch.offsets.size()) - 1;
   for (int s = 0; s < sequences; ++s) {
+    int counted = c.position_offset;  // RoBERTa, XLM-R, MPNet: tokens other than padding count on
     for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {
       const auto id = static_cast<std::size_t>(batch.ids[static_cast<std::size_t>(r)]);
-      const auto type = static_cast<std::size_t>(batch.type_ids[static_cast<std::size_t>(r)]);
-      const auto pos = static_cast<std::size_t>(r - batch.offsets[s]);
-      const float* word = e.word.data() + id * d;
-      const float* position = e.position.data() + pos * d;
-      const float* type_row = e.token_type.data() + type * d;
-      float* out = x + static_cast<std::int64_t>(r) * d;
-      for (int i = 0; i < d; ++i) out[i] = word[i] + position[i] + type_row[i];
+      const bool padding = static_cast<int>(id) == c.padding_idx;
+      const auto pos = static_cast<std::size_t>(padding ? c.padding_idx : counted++);
+      const float* word = em.word.data() + id * e;
+      const float* position = em.position.data() + pos * e;
+      float* out = out_rows + static_cast<std::int64_t>(r) * e;
+      for (int i = 0; i < e; ++i) out[i] = word[i] + position[i];
+      if (!em.token_type.empty()) {
+        const auto type = static_cast<std::size_t>(batch.type_ids[static_cast<std::size_t>(r)]);
+        const float* type_row = em.token_type.data() + type * e;
+        for (int i = 0; i < e; ++i) out[i] += type_row[i];
+      }
     }
   }
-  kernels::loops().add_layer_norm(x, nullptr, batch.offsets.back(), d, e.norm_gamma.data(),
-                                  e.norm_beta.data(), w.config.layer_norm_eps);
+  kernels::loops().add_layer_norm(out_rows, nullptr, batch.offsets.back(), e, em.norm_gamma.data(),
+                                  em.norm_beta.data(), c.layer_norm_eps);
+  if (em.projection) {
+    (*em.projection)(kernels::f32_rows(embedded, e), batch.offsets.back(),
+                     kernels::f32_rows(x, c.hidden));
+  }
 }
 
 }  // namespace
@@ -136,6 +149,7 @@ class Pass {
   // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on the kept rows only.
   void finish(const LayerWeights& lw, const Rows& context, const float* residual);
 
+  const Weights& w_;
   const Config& c_;
   const kernels::Loops& loops_;
   const DType attention_;  // Q, K, V and the probabilities (P V reads P in the type of V)
@@ -159,7 +173,8 @@ Workspace& workspace() {
 }
 
 Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
-    : c_(w.config),
+    : w_(w),
+      c_(w.config),
       loops_(kernels::loops()),
       attention_(attention_type(w.precision)),
       d_(w.config.hidden),
@@ -186,7 +201,11 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
     }
   }
   if (trace_) result_.trace.assign(static_cast<std::size_t>(sequences_), {});
-  embed(w, batch, x_);
+  float* embedded = w.embeddings.projection
+                        ? static_cast<float*>(ws_.embedded.take(
+                              rows * static_cast<std::size_t>(c_.embedding_size) * 4))
+                        : nullptr;
+  embed(w, batch, x_, embedded);
 }
 
 void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
@@ -236,11 +255,18 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh, scores + block(s, 0));
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const auto& em = w_.embeddings;
+  const bool biased = !em.relative_bias.empty();
 #pragma omp parallel for schedule(dynamic)
   for (int t = 0; t < tasks; ++t) {
     const int s = first + t / heads, h = t % heads;
+    if (biased) {  // MPNet: scale, then the bias of each pair's original distance
+      loops_.add_relative_bias(scores + block(s, h), rows_of(s), scale,
+                               result_.positions.data() + offsets_[s], em.distance_bucket.data(),
+                               c_.max_positions, em.relative_bias.data() + h, heads);
+    }
     loops_.softmax_acc(
-        scores + block(s, h), rows_of(s), scale, acc_of(s, h),
+        scores + block(s, h), rows_of(s), biased ? 1.0f : scale, acc_of(s, h),
         attention_ == DType::kBF16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
   }
   for (int s = first; s < last; ++s) {

@@ -1,5 +1,7 @@
 #include "model/weights.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <string>
 
 #include "lat/error.hpp"
@@ -24,10 +26,35 @@ kernels::Epilogue epilogue_of(Activation a) {
 // The activation between a head's two layers.
 kernels::Epilogue head_epilogue(HeadKind kind) {
   switch (kind) {
+    case HeadKind::kPreClassifierRelu:
+      return kernels::Epilogue::kRelu;
+    case HeadKind::kDenseGelu:
+      return kernels::Epilogue::kGeluErf;
     case HeadKind::kPooler:
+    case HeadKind::kDenseTanh:
       break;
   }
   return kernels::Epilogue::kTanh;
+}
+
+// MPNet's bucket of a relative distance (key position - query position), as transformers
+// computes it: 32 buckets whatever the config says (the config sizes only the table), half for
+// each direction, exact distances below 8, logarithmic steps up to a distance of 128.
+constexpr int kRelativeBuckets = 32;
+int relative_bucket(int distance) {
+  constexpr int buckets = kRelativeBuckets;
+  constexpr double kMaxDistance = 128;
+  const int half = buckets / 2, exact = half / 2;
+  const int n = -distance;
+  int bucket = n < 0 ? half : 0;
+  const int magnitude = n < 0 ? -n : n;
+  if (magnitude < exact) return bucket + magnitude;
+  // In fp32, as transformers computes it, then truncated.
+  const float steps = std::log(static_cast<float>(magnitude) / static_cast<float>(exact)) /
+                      static_cast<float>(std::log(kMaxDistance / exact)) *
+                      static_cast<float>(half - exact);
+  const int large = exact + static_cast<int>(steps);
+  return bucket + std::min(large, half - 1);
 }
 
 }  // namespace
@@ -49,11 +76,32 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     return kernels::Linear(load(n + ".weight", {out, in}), load(n + ".bias", {out}), in, out, p, e);
   };
   Weights w{.config = c, .precision = precision, .embeddings = {}, .layers = {}, .head = {}};
-  w.embeddings.word = load(std::string(names.word) + ".weight", {c.vocab_size, d});
-  w.embeddings.position = load(std::string(names.position) + ".weight", {c.max_positions, d});
-  w.embeddings.token_type = load(std::string(names.token_type) + ".weight", {c.type_vocab, d});
-  w.embeddings.norm_gamma = load(std::string(names.embedding_norm) + ".weight", {d});
-  w.embeddings.norm_beta = load(std::string(names.embedding_norm) + ".bias", {d});
+  const int e = c.embedding_size;
+  w.embeddings.word = load(std::string(names.word) + ".weight", {c.vocab_size, e});
+  w.embeddings.position = load(std::string(names.position) + ".weight", {c.max_positions, e});
+  if (!names.token_type.empty()) {
+    w.embeddings.token_type = load(std::string(names.token_type) + ".weight", {c.type_vocab, e});
+  }
+  w.embeddings.norm_gamma = load(std::string(names.embedding_norm) + ".weight", {e});
+  w.embeddings.norm_beta = load(std::string(names.embedding_norm) + ".bias", {e});
+  if (e != d) {
+    if (names.embedding_projection.empty()) {
+      throw Error(ErrorCode::kConfig, "config.json: embeddings of width " + std::to_string(e) +
+                                          " need a projection to hidden size " + std::to_string(d) +
+                                          ", which " + std::string(family.model_type) + " has not");
+    }
+    w.embeddings.projection.emplace(
+        linear(names.embedding_projection, e, d, Precision::kFp32, kernels::Epilogue::kNone));
+  }
+  if (!names.relative_bias.empty()) {
+    w.embeddings.relative_bias =
+        load(std::string(names.relative_bias) + ".weight", {c.relative_buckets, c.heads});
+    w.embeddings.distance_bucket.resize(2 * static_cast<std::size_t>(c.max_positions) + 1);
+    for (int distance = -c.max_positions; distance <= c.max_positions; ++distance) {
+      w.embeddings.distance_bucket[static_cast<std::size_t>(distance + c.max_positions)] =
+          static_cast<std::uint8_t>(relative_bucket(distance));
+    }
+  }
   w.layers.reserve(static_cast<std::size_t>(c.layers));
   for (int l = 0; l < c.layers; ++l) {
     auto name = [&](std::string_view pattern) { return tensor_name(pattern, l); };

@@ -13,6 +13,11 @@ namespace lat::model {
 struct EmbeddingWeights {
   std::vector<float> word, position, token_type;  // token_type empty where the family has none
   std::vector<float> norm_gamma, norm_beta;
+  std::optional<kernels::Linear> projection;  // to the hidden size (ELECTRA), after the norm
+  // MPNet: the bias added to the scores, [bucket][head], with each relative distance's bucket
+  // (distance + max_positions); shared by every layer.
+  std::vector<float> relative_bias;
+  std::vector<std::uint8_t> distance_bucket;
 };
 
 struct LayerWeights {

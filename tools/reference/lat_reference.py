@@ -128,3 +128,84 @@ def pruned_forward_batch(bert, ids, type_ids, keep):
         live = kept_live
     return x, live, positions
 
+
+
+# Every family lat runs, through the same pruned layer: how to reach each one's modules.
+
+def encoder_of(model):
+    """The encoder inside a *Model or *ForSequenceClassification of any family lat runs."""
+    for name in ("bert", "roberta", "distilbert", "electra", "mpnet"):
+        if hasattr(model, name):
+            return getattr(model, name)
+    return model
+
+
+def embed(encoder, ids, type_ids):
+    """The encoder's input rows for one sequence (n x hidden)."""
+    kind = encoder.config.model_type
+    if kind in ("distilbert", "mpnet"):
+        x = encoder.embeddings(input_ids=ids[None])[0]
+    else:
+        x = encoder.embeddings(input_ids=ids[None], token_type_ids=type_ids[None])[0]
+    if kind == "electra" and hasattr(encoder, "embeddings_project"):
+        x = encoder.embeddings_project(x)
+    return x
+
+
+def layers_of(encoder):
+    return encoder.transformer.layer if encoder.config.model_type == "distilbert" else encoder.encoder.layer
+
+
+def layer_parts(kind, layer):
+    """(query, key, value, output, first norm, feed-forward in with activation, out, second norm)."""
+    if kind == "distilbert":
+        a = layer.attention
+        return (a.q_lin, a.k_lin, a.v_lin, a.out_lin, layer.sa_layer_norm,
+                lambda y: layer.ffn.activation(layer.ffn.lin1(y)), layer.ffn.lin2, layer.output_layer_norm)
+    if kind == "mpnet":
+        a = layer.attention.attn
+        return (a.q, a.k, a.v, a.o, layer.attention.LayerNorm, layer.intermediate, layer.output.dense,
+                layer.output.LayerNorm)
+    s = layer.attention.self
+    return (s.query, s.key, s.value, layer.attention.output.dense, layer.attention.output.LayerNorm,
+            layer.intermediate, layer.output.dense, layer.output.LayerNorm)
+
+
+def pruned_forward_family(encoder, ids, type_ids, keep):
+    """pruned_forward for any family: MPNet adds its relative position bias to the scores,
+    indexed by each kept row's original position."""
+    cfg = encoder.config
+    kind = cfg.model_type
+    x = embed(encoder, ids, type_ids)
+    n = x.shape[0]
+    heads = cfg.num_attention_heads if kind != "distilbert" else cfg.n_heads
+    bias = encoder.encoder.compute_position_bias(x[None])[0] if kind == "mpnet" else None  # H x n x n
+    positions = torch.arange(n)
+    trace = []
+    for layer, k in zip(layers_of(encoder), keep):
+        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
+        m, d = x.shape
+        dh = d // heads
+        split = lambda t: t.view(m, heads, dh).transpose(0, 1)  # noqa: E731
+        scores = split(query(x)) @ split(key(x)).transpose(1, 2) / math.sqrt(dh)
+        if bias is not None:
+            scores = scores + bias[:, positions][:, :, positions]
+        probs = torch.softmax(scores, dim=-1)
+        acc = probs.sum(dim=1).sum(dim=0) / heads
+        kept = select_rows(acc.detach(), k)
+        context = (probs[:, kept, :] @ split(value(x))).transpose(0, 1).reshape(len(kept), d)
+        y = norm1(x[kept] + output(context))
+        x = norm2(y + ffn_out(ffn_in(y)))
+        positions = positions[kept]
+        trace.append((acc, positions.clone()))
+    return x, positions, trace
+
+
+def head_logits(model, hidden):
+    """The classification head of a *ForSequenceClassification on the last rows (k x hidden)."""
+    kind = model.config.model_type
+    if kind == "bert":
+        return model.classifier(encoder_of(model).pooler(hidden[None]))[0]
+    if kind == "distilbert":
+        return model.classifier(torch.relu(model.pre_classifier(hidden[0])))
+    return model.classifier(hidden[None])[0]

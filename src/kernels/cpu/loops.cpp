@@ -287,6 +287,15 @@ void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* p
   }
 }
 
+void add_relative_bias(float* scores, int n, float scale, const int* positions,
+                       const std::uint8_t* bucket, int reach, const float* bias, int stride) {
+  for (int i = 0; i < n; ++i) {
+    float* row = scores + static_cast<std::int64_t>(i) * n;
+    const std::uint8_t* from_i = bucket + reach - positions[i];
+    for (int j = 0; j < n; ++j) row[j] = row[j] * scale + bias[from_i[positions[j]] * stride];
+  }
+}
+
 void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, const float* gamma,
                     const float* beta, float eps) {
 #pragma omp parallel for schedule(static)
@@ -402,6 +411,7 @@ const Loops table{
     .isa = Isa::LAT_ISA_ENUM,
     .name = LAT_NAME_OF(LAT_ISA),
     .softmax_acc = softmax_acc,
+    .add_relative_bias = add_relative_bias,
     .add_layer_norm = add_layer_norm,
     .l2_normalize = l2_normalize,
     .convert = convert,

@@ -22,6 +22,12 @@ struct Loops {
   // scores is left holding scratch.
   void (*softmax_acc)(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16);
 
+  // One head's scores (n x n) become scores * scale + bias[bucket of (positions[j] -
+  // positions[i])], MPNet's relative position bias: `bucket` maps a distance plus `reach` to its
+  // bucket, `bias` holds one value per bucket (`stride` floats apart).
+  void (*add_relative_bias)(float* scores, int n, float scale, const int* positions,
+                            const std::uint8_t* bucket, int reach, const float* bias, int stride);
+
   // x[r] = LayerNorm(x[r] + residual[r]) * gamma + beta for rows of width d; residual may be null.
   void (*add_layer_norm)(float* x, const float* residual, std::int64_t rows, int d,
                          const float* gamma, const float* beta, float eps);

@@ -1,0 +1,172 @@
+// The encoder families beyond BERT against transformers: a small *ForSequenceClassification of
+// each with seeded random weights stored in BF16 (tools/reference/make_family_golden.py), run as
+// stored and converted to F32 (the reference runs the same values in fp32). Tolerance: max abs
+// difference 1e-4 on every compared value; under pruning, the kept positions of every layer equal
+// the reference's (tools/reference/lat_reference.py, pruned_forward_family).
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include "io/safetensors.hpp"
+#include "lat/encoder.hpp"
+#include "lat/error.hpp"
+#include "test_support.hpp"
+
+namespace lat {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr float kTolerance = 1e-4f;
+
+fs::path family_dir(const std::string& family) { return test::golden_dir() / "families" / family; }
+
+// The folder again, its weights stored as F32.
+fs::path f32_copy(const test::TempDir& dir, const fs::path& folder) {
+  for (const auto& f : fs::directory_iterator(folder)) {
+    if (f.path().filename() != "model.safetensors")
+      fs::copy_file(f.path(), dir.path() / f.path().filename());
+  }
+  const io::SafeTensors file(folder / "model.safetensors");
+  std::map<std::string, test::TensorSpec> tensors;
+  for (const auto& [name, t] : file.tensors()) {
+    tensors[name] = test::f32_tensor(t.shape, file.load_f32(name, t.shape));
+  }
+  test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(tensors));
+  return dir.path();
+}
+
+float worst_rows(const std::vector<float>& hidden, int d, const nlohmann::json& rows,
+                 std::size_t offset, const std::vector<float>& values) {
+  float worst = 0;
+  for (int row : rows.get<std::vector<int>>()) {
+    for (int j = 0; j < d; ++j) {
+      worst = std::max(worst,
+                       std::abs(hidden[static_cast<std::size_t>(row * d + j)] - values[offset++]));
+    }
+  }
+  return worst;
+}
+
+class Families : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Families, DenseMatchesTransformersAsStoredAndAsF32) {
+  const std::string family = GetParam();
+  const auto golden = test::read_json(test::golden_dir() / "families" / (family + ".json"));
+  const auto values = test::read_f32(test::golden_dir() / "families" / (family + ".f32"));
+  const test::TempDir dir("family-f32");
+  for (const fs::path& folder : {family_dir(family), f32_copy(dir, family_dir(family))}) {
+    const Encoder encoder(folder);
+    EXPECT_EQ(encoder.info().model_type, family);
+    ASSERT_TRUE(encoder.info().classifier);
+    const auto outputs = test::run_in_batches(encoder, test::encodings_of(golden["inputs"]));
+    float hidden = 0, embedding = 0, logits = 0;
+    for (std::size_t i = 0; i < outputs.size(); ++i) {
+      const auto& in = golden["inputs"][i];
+      const auto& out = outputs[i];
+      const int d = encoder.info().hidden;
+      hidden = std::max(hidden, worst_rows(out.hidden, d, in["rows"], in["offset"], values));
+      embedding = std::max(
+          embedding,
+          test::max_abs_diff(out.embedding, in["cls_embedding"].get<std::vector<float>>()));
+      logits =
+          std::max(logits, test::max_abs_diff(out.logits, in["logits"].get<std::vector<float>>()));
+    }
+    EXPECT_LE(hidden, kTolerance);
+    EXPECT_LE(embedding, kTolerance);
+    EXPECT_LE(logits, kTolerance);
+    std::printf("%s (%s): max abs diff hidden %.3g, first row %.3g, logits %.3g over %zu inputs\n",
+                family.c_str(), folder == family_dir(family) ? "BF16 weights" : "F32 weights",
+                static_cast<double>(hidden), static_cast<double>(embedding),
+                static_cast<double>(logits), outputs.size());
+  }
+}
+
+TEST_P(Families, PrunedKeepsTheReferencesPositions) {
+  const std::string family = GetParam();
+  const auto golden = test::read_json(test::golden_dir() / "families" / (family + ".json"));
+  const auto values = test::read_f32(test::golden_dir() / "families" / (family + ".f32"));
+  const auto inputs = test::encodings_of(golden["inputs"]);
+  std::map<double, std::vector<const nlohmann::json*>> by_speedup;
+  for (const auto& c : golden["cases"]) by_speedup[c["speedup"].get<double>()].push_back(&c);
+  ASSERT_FALSE(by_speedup.empty());
+  float hidden = 0, logits = 0, acc = 0;
+  int cases = 0;
+  for (const auto& [speedup, list] : by_speedup) {
+    const Encoder encoder(family_dir(family), {.speedup = speedup, .trace = true});
+    const auto outputs = test::run_in_batches(encoder, inputs);
+    for (const nlohmann::json* cp : list) {
+      const auto& c = *cp;
+      const auto& out = outputs[c["input"].get<std::size_t>()];
+      const std::string where =
+          family + " input " + c["input"].dump() + " at " + std::to_string(speedup);
+      EXPECT_EQ(out.kept, c["keep"].get<std::vector<int>>()) << where;
+      ASSERT_EQ(out.trace.size(), c["layers"].size()) << where;
+      for (std::size_t l = 0; l < out.trace.size(); ++l) {
+        EXPECT_EQ(out.trace[l].kept, c["layers"][l]["kept"].get<std::vector<int>>())
+            << where << ", layer " << l + 1;
+        acc = std::max(acc, test::max_abs_diff(out.trace[l].acc,
+                                               c["layers"][l]["acc"].get<std::vector<float>>()));
+      }
+      ASSERT_EQ(out.positions, c["positions"].get<std::vector<int>>()) << where;
+      hidden = std::max(
+          hidden, worst_rows(out.hidden, encoder.info().hidden, c["rows"], c["offset"], values));
+      logits =
+          std::max(logits, test::max_abs_diff(out.logits, c["logits"].get<std::vector<float>>()));
+      ++cases;
+    }
+  }
+  EXPECT_LE(hidden, kTolerance);
+  EXPECT_LE(logits, kTolerance);
+  EXPECT_LE(acc, kTolerance);
+  std::printf(
+      "%s pruned: %d cases, kept positions equal; max abs diff hidden %.3g, logits %.3g, "
+      "ACC %.3g\n",
+      family.c_str(), cases, static_cast<double>(hidden), static_cast<double>(logits),
+      static_cast<double>(acc));
+}
+
+// Fields only some families read are checked like the rest: each refusal names the file and field.
+TEST(Families, ConfigProblemsNameTheField) {
+  struct Case {
+    const char* family;
+    std::function<void(nlohmann::json&)> change;
+    std::vector<std::string> parts;
+  };
+  const Case cases[] = {
+      {"roberta", [](auto& j) { j["pad_token_id"] = 600; }, {"pad_token_id", "no position"}},
+      {"roberta", [](auto& j) { j["pad_token_id"] = -1; }, {"pad_token_id", "-1"}},
+      {"mpnet",
+       [](auto& j) { j["relative_attention_num_buckets"] = 16; },
+       {"relative_attention_num_buckets", "16"}},
+      {"distilbert", [](auto& j) { j.erase("dim"); }, {"config.json", "dim", "missing"}},
+      {"distilbert", [](auto& j) { j["n_heads"] = 5; }, {"n_heads", "does not divide", "dim"}},
+      {"electra", [](auto& j) { j["embedding_size"] = 0; }, {"embedding_size"}},
+  };
+  for (const auto& c : cases) {
+    const test::TempDir dir("family-config");
+    for (const auto& f : fs::directory_iterator(family_dir(c.family)))
+      fs::copy_file(f.path(), dir.path() / f.path().filename());
+    auto json = test::read_json(dir.path() / "config.json");
+    c.change(json);
+    test::write_file(dir.path() / "config.json", json.dump());
+    try {
+      Encoder{dir.path()};
+      ADD_FAILURE() << c.family << ": no error";
+    } catch (const Error& e) {
+      for (const auto& p : c.parts)
+        EXPECT_NE(std::string(e.what()).find(p), std::string::npos) << c.family << ": " << e.what();
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, Families,
+                         ::testing::Values("roberta", "xlm-roberta", "distilbert", "electra",
+                                           "mpnet"),
+                         [](const auto& param) {
+                           std::string name = param.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+}  // namespace
+}  // namespace lat

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Writes the golden files of the encoder families beyond BERT: for RoBERTa, XLM-RoBERTa,
+DistilBERT, ELECTRA and MPNet, a small *ForSequenceClassification with seeded random weights made
+by transformers (stored in BF16; the reference runs those weights in fp32, as lat does), and what
+transformers computes with it, dense and pruned (lat_reference.py's pruned forward).
+
+    python tools/reference/make_family_golden.py --out tests/golden
+
+Outputs, per family F:
+  families/F/              config.json, model.safetensors (BF16) and a vocab.txt that names
+                           [CLS], [SEP], [UNK] (the ids are given, not tokenized)
+  families/F.json/.f32     inputs (ids, type ids; one with a padding id inside where the family
+                           counts positions after padding), their last hidden states (sampled
+                           rows), mean and first-row embeddings and logits; the pruned forward at
+                           speedups 1.5, 2 and 3: keep counts, kept positions and ACC of every
+                           layer, hidden rows and logits
+"""
+import argparse
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import (AutoModelForSequenceClassification, DistilBertConfig, ElectraConfig, MPNetConfig,
+                          RobertaConfig, XLMRobertaConfig)
+
+from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward_family
+from make_golden import sampled_rows, short
+
+VOCAB = 4096
+SPEEDUPS = [1.5, 2.0, 3.0]
+LENGTHS = [1, 2, 3, 5, 8, 13, 31, 64, 100, 200, 300]
+LABELS = {0: "red", 1: "green", 2: "blue"}
+COMMON = dict(vocab_size=VOCAB, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
+
+
+def configs():
+    small = dict(hidden_size=48, num_hidden_layers=3, num_attention_heads=3, intermediate_size=100,
+                 initializer_range=0.2, **COMMON)
+    return {
+        "roberta": RobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1, **small),
+        "xlm-roberta": XLMRobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
+                                        hidden_act="gelu_new", **small),
+        "distilbert": DistilBertConfig(dim=48, n_layers=3, n_heads=3, hidden_dim=100, max_position_embeddings=512,
+                                       initializer_range=0.2, activation="gelu", **COMMON),
+        "electra": ElectraConfig(embedding_size=32, max_position_embeddings=512, type_vocab_size=2, **small),
+        "mpnet": MPNetConfig(max_position_embeddings=514, pad_token_id=1, relative_attention_num_buckets=32,
+                             **small),
+    }
+
+
+def make_model(kind, config, folder, seed):
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_config(config).eval()
+    folder.mkdir(parents=True, exist_ok=True)
+    model.to(torch.bfloat16).save_pretrained(folder)
+    if (folder / "model.safetensors.index.json").exists():
+        os.remove(folder / "model.safetensors.index.json")
+    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"t{i}" for i in range(5, VOCAB)]
+    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "model_max_length": 512}))
+    return AutoModelForSequenceClassification.from_pretrained(folder, torch_dtype=torch.float32).eval()
+
+
+def make_inputs(kind, config, seed):
+    rng = np.random.default_rng(seed)
+    with_types = getattr(config, "type_vocab_size", 0) > 1
+    inputs = []
+    for n in LENGTHS:
+        ids = [0] + rng.integers(5, VOCAB, n - 1).tolist() if n > 1 else [0]
+        types = [0] * n
+        if with_types and n >= 8:  # a second segment
+            types = [0] * (n // 2) + [1] * (n - n // 2)
+        inputs.append({"ids": ids, "type_ids": types})
+    if getattr(config, "pad_token_id", None) == 1 and kind != "distilbert":
+        ids = [0] + rng.integers(5, VOCAB, 20).tolist()
+        ids[7] = ids[12] = 1  # padding ids inside: their position is padding_idx, the rest count on
+        inputs.append({"ids": ids, "type_ids": [0] * len(ids)})
+    return inputs
+
+
+@torch.inference_mode()
+def write_golden(kind, model, inputs, path):
+    encoder = encoder_of(model)
+    cfg = encoder.config
+    layers = cfg.n_layers if kind == "distilbert" else cfg.num_hidden_layers
+    hidden_size = cfg.dim if kind == "distilbert" else cfg.hidden_size
+    intermediate = cfg.hidden_dim if kind == "distilbert" else cfg.intermediate_size
+    cases = []
+    with open(path.with_suffix(".f32"), "wb") as f32:
+        offset = 0
+
+        def sampled(hidden):
+            nonlocal offset
+            rows = sampled_rows(hidden.shape[0])
+            values = hidden[rows].numpy().astype("<f4")
+            f32.write(values.tobytes())
+            at = offset
+            offset += values.size
+            return rows, at
+
+        for item in inputs:
+            ids, types = torch.tensor([item["ids"]]), torch.tensor([item["type_ids"]])
+            args = {"input_ids": ids, "output_hidden_states": True}
+            if kind not in ("distilbert", "mpnet"):
+                args["token_type_ids"] = types
+            out = model(**args)
+            hidden = out.hidden_states[-1][0]
+            item["logits"] = out.logits[0].tolist()
+            mean = hidden.mean(dim=0)
+            item["mean_embedding"] = (mean / mean.norm().clamp_min(1e-12)).tolist()
+            item["cls_embedding"] = hidden[0].tolist()
+            item["rows"], item["offset"] = sampled(hidden)
+        for index, item in enumerate(inputs):
+            n = len(item["ids"])
+            if n < 2:
+                continue
+            for s in SPEEDUPS:
+                keep, r, predicted, reached = make_schedule(n, layers, hidden_size, intermediate, s)
+                hidden, positions, trace = pruned_forward_family(
+                    encoder, torch.tensor(item["ids"]), torch.tensor(item["type_ids"]), keep)
+                rows, at = sampled(hidden)
+                cases.append({"input": index, "speedup": s, "keep": keep, "ratio": r, "positions": positions.tolist(),
+                              "layers": [{"kept": kept.tolist(), "acc": short(acc)} for acc, kept in trace],
+                              "rows": rows, "offset": at, "logits": short(head_logits(model, hidden))})
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump({"family": kind, "tolerance": 1e-4, "inputs": inputs, "cases": cases}, f)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="tests/golden")
+    ap.add_argument("--seed", type=int, default=20261130)
+    args = ap.parse_args()
+    torch.set_num_threads(os.cpu_count() or 1)
+    out = Path(args.out) / "families"
+    for i, (kind, config) in enumerate(configs().items()):
+        model = make_model(kind, config, out / kind, args.seed + i)
+        inputs = make_inputs(kind, config, args.seed + 100 + i)
+        write_golden(kind, model, inputs, out / f"{kind}.json")
+        print(f"{kind}: {len(inputs)} inputs")
+
+
+if __name__ == "__main__":
+    main()
