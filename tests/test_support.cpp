@@ -117,6 +117,46 @@ float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
   return m;
 }
 
+namespace {
+std::string fnv1a64_hex(const std::vector<std::int32_t>& ids) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::int32_t id : ids) {
+    for (int b = 0; b < 4; ++b) {
+      h ^= (static_cast<std::uint32_t>(id) >> (8 * b)) & 0xffu;
+      h *= 0x100000001b3ull;
+    }
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+  return hex;
+}
+}  // namespace
+
+int expect_token_digests(
+    const fs::path& data_file, const fs::path& golden_file,
+    const std::function<std::vector<std::int32_t>(const std::string&)>& tokenize) {
+  std::ifstream data(data_file, std::ios::binary), golden(golden_file);
+  EXPECT_TRUE(data && golden) << "cannot open " << data_file << " or " << golden_file;
+  std::string line, digest;
+  std::getline(data, line);      // header
+  std::getline(golden, digest);  // comment
+  int count = 0, wrong = 0;
+  while (std::getline(data, line)) {
+    if (line.empty()) continue;
+    if (!std::getline(golden, digest)) {
+      ADD_FAILURE() << golden_file << " is shorter than " << data_file;
+      break;
+    }
+    const std::string text = line.substr(0, line.rfind('\t'));
+    if (digest != fnv1a64_hex(tokenize(text)) && ++wrong <= 5)
+      ADD_FAILURE() << data_file << " line " << count + 2 << ": ids differ for: " << text;
+    ++count;
+  }
+  EXPECT_EQ(wrong, 0) << "of " << count << " texts in " << data_file;
+  EXPECT_FALSE(std::getline(golden, digest)) << golden_file << " is longer than " << data_file;
+  return count;
+}
+
 // A BertForSequenceClassification on the MiniLM encoder: the golden file holds its seeded
 // head and config; the weights are the fetched model's, renamed as save_pretrained names them.
 std::filesystem::path make_classifier_folder(const test::TempDir& dir, const nlohmann::json& head) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -58,6 +59,14 @@ std::vector<Encoding> encodings_of(const nlohmann::json& inputs);
 std::vector<EncoderOutput> run_in_batches(const Encoder& encoder, const std::vector<Encoding>& all);
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
+// Tokenizes every text of a shared-data TSV (header line, text<TAB>label) and compares the ids'
+// FNV-1a-64 digest, in hex, with the golden file's lines (the first is a comment), as
+// tools/reference writes them. Adds a failure for each of the first five differing texts, and
+// for a golden file of another length; returns how many texts were compared.
+int expect_token_digests(
+    const std::filesystem::path& data_file, const std::filesystem::path& golden_file,
+    const std::function<std::vector<std::int32_t>(const std::string&)>& tokenize);
 
 // A BertForSequenceClassification on the fetched MiniLM weights with the golden file's seeded
 // head and config, written into dir as save_pretrained names its tensors.
