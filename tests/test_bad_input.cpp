@@ -176,13 +176,13 @@ TEST(BadInput, TokenizerComponentsLatDoesNotRun) {
     nlohmann::json value;
     const char* named;
   } cases[] = {
-      {"normalizer", {{"type", "NFKC"}}, "normalizer 'NFKC'"},
+      {"normalizer", {{"type", "ByteLevel"}}, "normalizer 'ByteLevel'"},
       {"normalizer",
-       {{"type", "Sequence"}, {"normalizers", {{{"type", "Precompiled"}}}}},
-       "normalizer 'Precompiled'"},
-      {"pre_tokenizer", {{"type", "Metaspace"}}, "pre-tokenizer 'Metaspace'"},
-      {"post_processor", {{"type", "RobertaProcessing"}}, "post-processor 'RobertaProcessing'"},
-      {"model", {{"type", "Unigram"}}, "'model.type' is 'Unigram'"},
+       {{"type", "Sequence"}, {"normalizers", {{{"type", "ByteLevel"}}}}},
+       "normalizer 'ByteLevel'"},
+      {"pre_tokenizer", {{"type", "UnicodeScripts"}}, "pre-tokenizer 'UnicodeScripts'"},
+      {"post_processor", {{"type", "Reversed"}}, "post-processor 'Reversed'"},
+      {"model", {{"type", "WordLevel"}}, "'model.type' is 'WordLevel'"},
       {"post_processor",
        {{"type", "BertProcessing"}, {"cls", {"[CLS]", -4}}, {"sep", {"[SEP]", 3}}},
        "cls"},

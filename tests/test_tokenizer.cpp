@@ -1,4 +1,5 @@
-// Token ids against Hugging Face's tokenizer (golden files by tools/reference/make_golden.py).
+// Token ids against Hugging Face's tokenizer (golden files by tools/reference/make_golden.py);
+// the hard cases are in test_tokenizer_components.cpp with the other kinds.
 #include <fstream>
 
 #include "lat/error.hpp"
@@ -9,25 +10,6 @@ namespace lat {
 namespace {
 
 using test::golden_dir;
-
-TEST(Tokenizer, HardCasesEqualReference) {
-  LAT_REQUIRE_MODEL();
-  const auto tok = Tokenizer::from_folder(test::model_dir());
-  const auto cases = test::read_json(golden_dir() / "hard_cases.json");
-  ASSERT_GT(cases.size(), 50u);
-  for (const auto& c : cases) {
-    const std::string text = c["text"];
-    const int max_length = c["max_length"];
-    const Encoding e = c.contains("pair")
-                           ? tok.encode_pair(text, c["pair"].get<std::string>(), max_length)
-                           : tok.encode(text, max_length);
-    EXPECT_EQ(e.ids, c["ids"].get<std::vector<std::int32_t>>())
-        << "text: " << text
-        << (c.contains("pair") ? " | pair: " + c["pair"].get<std::string>() : "") << " max_length "
-        << max_length;
-    EXPECT_EQ(e.type_ids, c["type_ids"].get<std::vector<std::int32_t>>()) << text;
-  }
-}
 
 class DataDigests : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
 

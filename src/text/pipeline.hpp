@@ -46,6 +46,32 @@ struct Template {
   int specials(bool is_pair) const;  // how many special tokens the template adds
 };
 
+// A token of tokenizer.json's added_tokens: found in the text before the other steps see it.
+struct AddedToken {
+  std::u32string content;
+  std::int32_t id = 0;
+  bool single_word = false;  // matches only where no word character touches it
+  bool lstrip = false;       // takes the whitespace before it
+  bool rstrip = false;       // takes the whitespace after it
+  bool normalized = false;   // matched in the normalized text, else in the raw input
+  bool special = false;
+};
+
+// Splits a text at the added tokens found in it, as Hugging Face tokenizers does.
+class AddedTokenMatcher {
+ public:
+  explicit AddedTokenMatcher(std::vector<AddedToken> tokens = {});
+  struct Span {
+    std::size_t begin, end;  // code points
+    std::int32_t id;         // the added token's, or -1 for the text between tokens
+  };
+  std::vector<Span> split(const std::u32string& text) const;
+
+ private:
+  std::vector<AddedToken> tokens_;  // longest first
+  std::unordered_map<char32_t, std::vector<std::size_t>> by_first_;
+};
+
 // BERT's normalizer: text cleaning, CJK characters spaced out, accents stripped, lower-casing.
 struct BertNormalizerOptions {
   bool clean_text = true;

@@ -71,21 +71,29 @@ Template make_template(const nlohmann::json& json, const std::string& where) {
   if (type == "TemplateProcessing") {
     return {template_pieces(json, f, "single"), template_pieces(json, f, "pair")};
   }
+  // BertProcessing's and RobertaProcessing's [token, id] pairs.
+  auto token = [&](const char* field) {
+    const auto it = json.find(field);
+    if (it == json.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
+        !(*it)[1].is_number_integer() || (*it)[1].get<std::int64_t>() < 0 ||
+        (*it)[1].get<std::int64_t>() >= (1 << 24)) {
+      f.fail(field, "must be [token, id] with an id in [0, 2^24)");
+    }
+    return static_cast<std::int32_t>((*it)[1].get<std::int64_t>());
+  };
   if (type == "BertProcessing") {
-    auto token = [&](const char* field) {
-      const auto it = json.find(field);
-      if (it == json.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
-          !(*it)[1].is_number_integer() || (*it)[1].get<std::int64_t>() < 0 ||
-          (*it)[1].get<std::int64_t>() >= (1 << 24)) {
-        f.fail(field, "must be [token, id] with an id in [0, 2^24)");
-      }
-      return static_cast<std::int32_t>((*it)[1].get<std::int64_t>());
-    };
     return bert_template(token("cls"), token("sep"));
+  }
+  if (type == "RobertaProcessing") {
+    // trim_offsets and add_prefix_space move offsets only; every type id is 0.
+    const auto cls = token("cls");
+    const auto sep = token("sep");
+    return {{{cls, 0, 0}, {-1, 0, 0}, {sep, 0, 0}},
+            {{cls, 0, 0}, {-1, 0, 0}, {sep, 0, 0}, {sep, 0, 0}, {-1, 1, 0}, {sep, 0, 0}}};
   }
   throw Error(ErrorCode::kUnsupported,
               where + ": post-processor '" + type +
-                  "' is not one lat runs (TemplateProcessing, BertProcessing)");
+                  "' is not one lat runs (TemplateProcessing, BertProcessing, RobertaProcessing)");
 }
 
 }  // namespace lat::text

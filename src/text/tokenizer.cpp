@@ -15,8 +15,10 @@ namespace fs = std::filesystem;
 
 struct Tokenizer::Impl {
   text::Vocab vocab;
-  std::vector<std::string> tokens;                          // id -> token
-  std::vector<std::pair<std::string, std::int32_t>> added;  // matched in raw text, longest first
+  std::vector<std::string> tokens;           // id -> token
+  std::vector<text::AddedToken> added;       // as tokenizer.json lists them
+  text::AddedTokenMatcher raw_added;         // matched in the input
+  text::AddedTokenMatcher normalized_added;  // matched in the normalized text
   std::unique_ptr<text::Normalizer> normalizer;
   std::unique_ptr<text::PreTokenizer> pre_tokenizer;
   std::unique_ptr<text::Model> model;
@@ -27,7 +29,10 @@ struct Tokenizer::Impl {
   void read_vocab_txt(const fs::path& file);
   // Vocabulary and added tokens; the model and the other steps come after tokenizer_config.json.
   nlohmann::json read_tokenizer_json(const fs::path& file);
-  void add_segment(const std::u32string& segment, std::vector<std::int32_t>& out) const;
+  // Splits the added tokens into the two matchers, normalizing the contents of those matched
+  // in normalized text.
+  void build_matchers();
+  void add_words(const std::u32string& text, std::vector<std::int32_t>& out) const;
   Encoding process(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
                    bool truncated) const;
 };
@@ -91,7 +96,15 @@ nlohmann::json Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
       if (!content || content->empty() || !id || *id < 0 || *id >= kMaxVocab) {
         af.fail("content", "and 'id' must name a non-empty token and its id");
       }
-      t.added.emplace_back(*content, static_cast<std::int32_t>(*id));
+      text::AddedToken token;
+      token.content = text::decode_utf8(*content);
+      token.id = static_cast<std::int32_t>(*id);
+      token.single_word = af.boolean("single_word").value_or(false);
+      token.lstrip = af.boolean("lstrip").value_or(false);
+      token.rstrip = af.boolean("rstrip").value_or(false);
+      token.normalized = af.boolean("normalized").value_or(false);
+      token.special = af.boolean("special").value_or(false);
+      t.added.push_back(std::move(token));
       if (static_cast<std::size_t>(*id) >= t.tokens.size())
         t.tokens.resize(static_cast<std::size_t>(*id) + 1);
       t.tokens[static_cast<std::size_t>(*id)] = *content;
@@ -192,24 +205,38 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
     t->model = text::word_piece(t->vocab, unk, std::move(prefix), max_chars);
     t->post = text::make_template(step("post_processor"), where + " (post_processor)");
   }
-  // Special tokens are matched in the raw text like added tokens.
+  // Special tokens that tokenizer.json does not list are added as transformers adds them:
+  // matched in the raw text, without stripping.
   for (const auto& name : names) {
     const auto it = t->vocab.find(name);
     if (it == t->vocab.end()) continue;
+    const std::u32string content = text::decode_utf8(name);
     if (std::none_of(t->added.begin(), t->added.end(),
-                     [&](const auto& a) { return a.first == name; })) {
-      t->added.emplace_back(name, it->second);
+                     [&](const auto& a) { return a.content == content; })) {
+      t->added.push_back({.content = content, .id = it->second, .special = true});
     }
   }
-  std::stable_sort(t->added.begin(), t->added.end(),
-                   [](const auto& a, const auto& b) { return a.first.size() > b.first.size(); });
+  t->build_matchers();
   return Tokenizer(std::move(t));
 }
 
-void Tokenizer::Impl::add_segment(const std::u32string& segment,
-                                  std::vector<std::int32_t>& out) const {
+void Tokenizer::Impl::build_matchers() {
+  std::vector<text::AddedToken> raw, normalized;
+  for (auto token : added) {
+    if (token.normalized && normalizer) {
+      normalizer->normalize(token.content);
+      normalized.push_back(std::move(token));
+    } else {
+      raw.push_back(std::move(token));
+    }
+  }
+  raw_added = text::AddedTokenMatcher(std::move(raw));
+  normalized_added = text::AddedTokenMatcher(std::move(normalized));
+}
+
+void Tokenizer::Impl::add_words(const std::u32string& segment,
+                                std::vector<std::int32_t>& out) const {
   std::u32string text = segment;
-  if (normalizer) normalizer->normalize(text);
   std::vector<std::u32string> words;
   if (pre_tokenizer) {
     pre_tokenizer->split(text, words);
@@ -220,25 +247,26 @@ void Tokenizer::Impl::add_segment(const std::u32string& segment,
 }
 
 std::vector<std::int32_t> Tokenizer::token_ids(std::string_view text) const {
-  text::decode_utf8(text);  // validates the whole input before any work
+  const Impl& t = *impl_;
+  const std::u32string input = text::decode_utf8(text);
   std::vector<std::int32_t> out;
-  const auto& added = impl_->added;
-  std::size_t segment_start = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto match = std::find_if(added.begin(), added.end(), [&](const auto& a) {
-      return text.substr(i, a.first.size()) == a.first;
-    });
-    if (match == added.end()) {
-      ++i;
+  // Added tokens in the input first; the text between them is normalized, then searched for the
+  // added tokens matched in normalized text.
+  for (const auto& raw : t.raw_added.split(input)) {
+    if (raw.id >= 0) {
+      out.push_back(raw.id);
       continue;
     }
-    impl_->add_segment(text::decode_utf8(text.substr(segment_start, i - segment_start)), out);
-    out.push_back(match->second);
-    i += match->first.size();
-    segment_start = i;
+    std::u32string segment = input.substr(raw.begin, raw.end - raw.begin);
+    if (t.normalizer) t.normalizer->normalize(segment);
+    for (const auto& s : t.normalized_added.split(segment)) {
+      if (s.id >= 0) {
+        out.push_back(s.id);
+      } else {
+        t.add_words(segment.substr(s.begin, s.end - s.begin), out);
+      }
+    }
   }
-  impl_->add_segment(text::decode_utf8(text.substr(segment_start)), out);
   return out;
 }
 

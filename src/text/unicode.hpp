@@ -18,3 +18,14 @@ void append_stripped(std::u32string& out, char32_t cp);
 void append_lower(std::u32string& out, char32_t cp);
 
 }  // namespace lat::text
+
+namespace lat::text {
+
+// Unicode properties of the current standard (ICU's data), as Rust's regex and char methods
+// see them; the reference's added-token and pre-tokenizer rules are written with those.
+bool is_white_space(char32_t cp);  // White_Space: Rust's char::is_whitespace and regex \s
+bool is_rust_word(char32_t cp);    // regex \w: Alphabetic, M, Nd, Pc, Join_Control
+bool is_letter(char32_t cp);       // \p{L}
+bool is_number(char32_t cp);       // \p{N}
+
+}  // namespace lat::text

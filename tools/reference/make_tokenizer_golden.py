@@ -1,0 +1,285 @@
+#!/usr/bin/env python3
+"""Writes the tokenizer golden files: small tokenizers of each family lat runs, and what the
+reference (Hugging Face tokenizers, and transformers' AutoTokenizer on top of it) makes of texts.
+
+Run by hand from the repository root, with the reference tools installed (requirements.txt):
+
+    .venv/bin/python tools/reference/make_tokenizer_golden.py --out tests/golden/tokenizers
+
+Every tokenizer is trained here on the training splits of ../shared/data, then saved the way
+transformers saves a model folder and loaded back through AutoTokenizer:
+
+  roberta/      byte-level BPE, RobertaProcessing, <mask> with lstrip (RoBERTa's kind)
+  xlmr/         SentencePiece Unigram (nmt_nfkc rule, so a Precompiled normalizer) and Metaspace,
+                converted by transformers from the sentencepiece model (XLM-RoBERTa's kind)
+  distilbert/   uncased WordPiece (DistilBERT's kind)
+  electra/      cased WordPiece without accent stripping (ELECTRA's kind)
+  mpnet/        uncased WordPiece with <s> </s> specials and RobertaProcessing (all-mpnet-base-v2's)
+
+Each folder gets tokenizer.json and tokenizer_config.json (what transformers writes), and:
+  token_ids_sst2_dev.txt, token_ids_imdb_test.txt   FNV-1a-64 of the ids of every text, truncated
+                                                    to 512 tokens (as make_golden.py writes them)
+  hard_cases.json                                   full ids and type ids of hand-made inputs:
+                                                    singles at two lengths, pairs at several
+
+The script checks that the tokenizers library, reading tokenizer.json alone, gives the same ids
+as AutoTokenizer on every text: lat reads tokenizer.json, so the two references must agree.
+
+components.json covers options the five families do not use: each entry names a base folder, the
+tokenizer.json fields it replaces, and the ids the tokenizers library gives (no truncation) for
+the hard cases and a slice of SST-2 dev. unicode.json holds per-code-point digests of what the
+reference's Unicode-dependent steps make of every code point (see unicode_digests).
+"""
+import argparse
+import base64
+import copy
+import io
+import json
+import os
+import shutil
+import struct
+import tempfile
+from pathlib import Path
+
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
+from tokenizers import processors, trainers
+
+from make_golden import DATA, HARD_CASES as BERT_HARD_CASES, HARD_PAIRS as BERT_HARD_PAIRS
+from make_golden import fnv1a64, read_tsv
+
+VOCAB_SIZE = 4000
+MAX_LENGTH = 512
+
+
+def read_texts(path):
+    return [text for text, _ in read_tsv(path)]
+
+
+def fnv1a64_bytes(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def training_texts():
+    return read_texts(DATA / "sst2" / "train.tsv") + read_texts(DATA / "imdb" / "train.tsv")
+
+
+LONG_WORDS = "pneumonoultramicroscopicsilicovolcanoconiosis" * 3
+# make_golden.py's cases (BERT's), and those that test the other families' steps.
+HARD_CASES = BERT_HARD_CASES + [
+    " ",
+    " Hello world",
+    "Hello world ",
+    "  two  leading and  double   spaces  ",
+    "x" + "y" * 199,
+    LONG_WORDS,
+    "special <s> tokens </s> in <mask> text <unk> and <pad> and</s>glued <S>",
+    "<s></s><mask><pad><unk>",
+    "a<mask>b <mask> c  <mask>  d <mask>",
+    "<mask>",
+    " <mask>",
+    "x <s>",
+    "``quoted'' text with ``double backticks''",
+    "it's I'm we've they'll you'd she's 'S 'RE SHE'S",
+    "Ａ\u0301 ｶﾞ ﾊﾟ ① ℌ ǅ ㍿ ﷺ",
+    "numbers 1234567 ½",
+    "▁already▁has▁metaspace ▁",
+    "new\nlines\n\nand  \n  spaces\t\t",
+    "ĠĊ byte-level look-alikes",
+    "\u0301leading mark",
+    "hangul 한글 jamo \u1100\u1161\u11a8",
+    " ".join(["word"] * 700),
+]
+HARD_PAIRS = BERT_HARD_PAIRS + [("<mask> is <s> here", "and </s> there")]
+
+
+def hard_cases(tok, specials_pair):
+    """Full ids of the hard inputs, as AutoTokenizer gives them."""
+    cases = []
+    for text in HARD_CASES:
+        for max_length in (MAX_LENGTH, 8):
+            e = tok(text, truncation=True, max_length=max_length, return_token_type_ids=True)
+            cases.append({"text": text, "max_length": max_length, "ids": e["input_ids"],
+                          "type_ids": e["token_type_ids"]})
+    for a, b in HARD_PAIRS:
+        for max_length in (MAX_LENGTH, 16, 17, specials_pair + 1, specials_pair):
+            try:
+                e = tok(a, b, truncation="longest_first", max_length=max_length,
+                        return_token_type_ids=True)
+            except Exception as err:  # the reference refuses: lat is not held to an answer
+                print(f"  reference refuses pair at max_length {max_length}: {err}")
+                continue
+            cases.append({"text": a, "pair": b, "max_length": max_length, "ids": e["input_ids"],
+                          "type_ids": e["token_type_ids"]})
+    return cases
+
+
+# ---------------------------------------------------------------------------------------------
+# The five families.
+
+
+def train_byte_level_bpe(texts):
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
+                                  special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    model = json.loads(tok.to_str())["model"]
+    merges = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+    return model["vocab"], merges
+
+
+def make_roberta(texts, out):
+    from transformers import RobertaTokenizer
+    from transformers import AddedToken as HfAddedToken
+    vocab, merges = train_byte_level_bpe(texts)
+    tok = RobertaTokenizer(vocab=vocab, merges=merges, model_max_length=MAX_LENGTH,
+                           mask_token=HfAddedToken("<mask>", lstrip=True, rstrip=False))
+    tok.save_pretrained(out)
+
+
+def make_xlmr(texts, out, work):
+    import sentencepiece as spm
+    from transformers import AutoTokenizer
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model,
+                                   vocab_size=VOCAB_SIZE, model_type="unigram",
+                                   normalization_rule_name="nmt_nfkc", character_coverage=0.9995,
+                                   input_sentence_size=200000, shuffle_input_sentence=True,
+                                   seed_sentencepiece_size=200000, num_threads=2, minloglevel=3)
+    src = work / "xlmr-spm"
+    src.mkdir(parents=True, exist_ok=True)
+    (src / "sentencepiece.bpe.model").write_bytes(model.getvalue())
+    (src / "tokenizer_config.json").write_text(json.dumps(
+        {"tokenizer_class": "XLMRobertaTokenizer", "model_max_length": MAX_LENGTH}))
+    tok = AutoTokenizer.from_pretrained(src)
+    tok.save_pretrained(out)
+    # The folder stands on tokenizer.json alone, as published XLM-R folders can.
+    for extra in ("sentencepiece.bpe.model",):
+        if (out / extra).exists():
+            os.remove(out / extra)
+
+
+def train_word_piece(texts, lowercase, strip_accents, specials):
+    from tokenizers.implementations import BertWordPieceTokenizer
+    tok = BertWordPieceTokenizer(lowercase=lowercase, strip_accents=strip_accents)
+    tok.train_from_iterator(texts, vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
+                            special_tokens=specials, wordpieces_prefix="##")
+    return json.loads(tok._tokenizer.to_str())["model"]["vocab"]
+
+
+def make_distilbert(texts, out):
+    from transformers import DistilBertTokenizer
+    vocab = train_word_piece(texts, True, None, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    DistilBertTokenizer(vocab=vocab, do_lower_case=True,
+                        model_max_length=MAX_LENGTH).save_pretrained(out)
+
+
+def make_electra(texts, out):
+    from transformers import ElectraTokenizer
+    vocab = train_word_piece(texts, False, False, ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"])
+    ElectraTokenizer(vocab=vocab, do_lower_case=False, strip_accents=False,
+                     model_max_length=MAX_LENGTH).save_pretrained(out)
+    config = json.loads((out / "tokenizer_config.json").read_text())
+    config["tokenizer_class"] = "ElectraTokenizer"
+    (out / "tokenizer_config.json").write_text(json.dumps(config, indent=2, ensure_ascii=False))
+
+
+def make_mpnet(texts, out):
+    from transformers import MPNetTokenizer
+    vocab = train_word_piece(texts, True, None,
+                             ["<s>", "<pad>", "</s>", "<unk>", "[PAD]", "[UNK]", "[CLS]", "[SEP]"])
+    MPNetTokenizer(vocab=vocab, do_lower_case=True, unk_token="[UNK]",
+                   model_max_length=MAX_LENGTH).save_pretrained(out)
+
+
+FAMILIES = {
+    "roberta": make_roberta,
+    "xlmr": make_xlmr,
+    "distilbert": make_distilbert,
+    "electra": make_electra,
+    "mpnet": make_mpnet,
+}
+
+
+def exact_backend(tokenizer_json):
+    """The tokenizers library on a tokenizer.json text, with Unigram scores read as AutoTokenizer
+    reads them. Tokenizer.from_str parses numbers with serde_json's fast reader, which may land
+    one unit in the last place away from the nearest double; AutoTokenizer (transformers 5)
+    hands the model Python's correctly rounded floats, and so does lat. The two readings break
+    exact score ties differently on rare inputs."""
+    backend = Tokenizer.from_str(tokenizer_json)
+    model = json.loads(tokenizer_json)["model"]
+    if model.get("type") == "Unigram":
+        backend.model = models.Unigram([tuple(v) for v in model["vocab"]], model.get("unk_id"),
+                                       model.get("byte_fallback", False))
+    return backend
+
+
+def check_backend_agrees(folder, tok, texts):
+    """The tokenizers library on tokenizer.json alone gives AutoTokenizer's ids."""
+    backend = exact_backend((folder / "tokenizer.json").read_text(encoding="utf-8"))
+    backend.enable_truncation(MAX_LENGTH)
+    ours = backend.encode_batch(texts)
+    ref = tok(texts, truncation=True, max_length=MAX_LENGTH)["input_ids"]
+    bad = [t for t, a, b in zip(texts, ours, ref) if a.ids != b]
+    if bad:
+        raise SystemExit(f"{folder}: tokenizer.json and AutoTokenizer differ on {len(bad)} texts, "
+                         f"e.g. {bad[0]!r}")
+
+
+def write_cases(path, cases):
+    """One case a line: small files, readable diffs."""
+    with open(path, "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(c, ensure_ascii=False) for c in cases) + "\n]\n")
+
+
+def write_family(name, folder, work, train):
+    from transformers import AutoTokenizer
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    if name == "xlmr":
+        FAMILIES[name](train, folder, work)
+    else:
+        FAMILIES[name](train, folder)
+    for extra in ("vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"):
+        if (folder / extra).exists():
+            os.remove(folder / extra)
+    tok = AutoTokenizer.from_pretrained(folder)
+    for rel, out_name in (("sst2/dev.tsv", "token_ids_sst2_dev.txt"),
+                          ("imdb/test.tsv", "token_ids_imdb_test.txt")):
+        texts = read_texts(DATA / rel)
+        check_backend_agrees(folder, tok, texts)
+        ids = tok(texts, truncation=True, max_length=MAX_LENGTH)["input_ids"]
+        with open(folder / out_name, "w") as f:
+            f.write(f"# {rel}: FNV-1a-64 of the little-endian int32 ids, max_length {MAX_LENGTH}\n")
+            for row in ids:
+                f.write(f"{fnv1a64(row):016x}\n")
+    check_backend_agrees(folder, tok, [c for c in HARD_CASES])
+    specials_pair = len(tok("", "x")["input_ids"]) - len(tok("x", add_special_tokens=False)["input_ids"])
+    write_cases(folder / "hard_cases.json", hard_cases(tok, specials_pair))
+    print(f"{name}: {type(tok).__name__}, vocabulary {len(tok)}")
+    return tok
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="tests/golden/tokenizers")
+    ap.add_argument("--only", nargs="*", help="families to rewrite (default: all)")
+    args = ap.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    train = training_texts()
+    with tempfile.TemporaryDirectory() as work:
+        for name in args.only or FAMILIES:
+            write_family(name, out / name, Path(work), train)
+
+
+if __name__ == "__main__":
+    main()
