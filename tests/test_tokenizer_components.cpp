@@ -2,6 +2,7 @@
 // on the shared training data, and the reference's ids for evaluation texts and hard cases
 // (golden files by tools/reference/make_tokenizer_golden.py).
 #include <filesystem>
+#include <functional>
 
 #include "lat/error.hpp"
 #include "lat/tokenizer.hpp"
@@ -14,11 +15,12 @@ namespace fs = std::filesystem;
 
 fs::path kind_dir(const std::string& kind) { return test::golden_dir() / "tokenizers" / kind; }
 
-// The reference's full ids and type ids of every case: singles and pairs at several lengths.
-void expect_cases(const Tokenizer& tok, const nlohmann::json& cases) {
+// The reference's full ids and type ids of every case: singles and pairs, at their maximum
+// length or at `max_length`.
+void expect_cases(const Tokenizer& tok, const nlohmann::json& cases, int max_length = 0) {
   for (const auto& c : cases) {
     const std::string text = c["text"];
-    const int max_length = c["max_length"];
+    if (c.contains("max_length")) max_length = c["max_length"];
     const Encoding e = c.contains("pair")
                            ? tok.encode_pair(text, c["pair"].get<std::string>(), max_length)
                            : tok.encode(text, max_length);
@@ -60,7 +62,68 @@ TEST_P(TokenizerKinds, EvaluationTextsEqualReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, TokenizerKinds,
-                         ::testing::Values("mpnet", "distilbert", "electra"));
+                         ::testing::Values("mpnet", "distilbert", "electra", "roberta"));
+
+// A folder with a golden kind's tokenizer.json after `change`, and its tokenizer_config.json.
+void write_variant(const test::TempDir& dir, const std::string& kind,
+                   const std::function<void(nlohmann::json&)>& change) {
+  auto json = test::read_json(kind_dir(kind) / "tokenizer.json");
+  change(json);
+  test::write_file(dir.path() / "tokenizer.json", json.dump());
+  fs::copy_file(kind_dir(kind) / "tokenizer_config.json", dir.path() / "tokenizer_config.json");
+}
+
+// Options the golden kinds do not use, each against the reference on the same tokenizer.json.
+TEST(TokenizerComponents, VariantsEqualReference) {
+  const auto variants = test::read_json(test::golden_dir() / "tokenizers" / "components.json");
+  ASSERT_GT(variants.size(), 10u);
+  for (const auto& v : variants) {
+    SCOPED_TRACE(v["base"].get<std::string>() + "/" + v["name"].get<std::string>());
+    const test::TempDir dir("tokenizer-variant");
+    write_variant(dir, v["base"], [&](nlohmann::json& json) {
+      if (v["set"] == "merges_as_strings") {
+        for (auto& m : json["model"]["merges"])
+          m = m[0].get<std::string>() + " " + m[1].get<std::string>();
+        return;
+      }
+      for (const auto& [path, value] : v["set"].items())
+        json[nlohmann::json::json_pointer(path)] = value;
+    });
+    expect_cases(Tokenizer::from_folder(dir.path()), v["cases"], 1 << 20);
+  }
+}
+
+// What lat does not run is refused, naming the file, the field and the component.
+TEST(TokenizerComponents, RefusalsNameFileAndField) {
+  const struct {
+    const char* path;
+    nlohmann::json value;
+    std::vector<std::string> named;
+  } cases[] = {
+      {"/normalizer", {{"type", "ByteLevel"}}, {"(normalizer)", "normalizer 'ByteLevel'"}},
+      {"/pre_tokenizer",
+       {{"type", "Sequence"}, {"pretokenizers", {{{"type", "UnicodeScripts"}}}}},
+       {"pretokenizers[0]", "pre-tokenizer 'UnicodeScripts'"}},
+      {"/model/type", "WordLevel", {"'model.type' is 'WordLevel'"}},
+      {"/model/dropout", 0.1, {"(model)", "'dropout' is 0.1"}},
+      {"/post_processor", {{"type", "Reversed"}}, {"(post_processor)", "'Reversed'"}},
+  };
+  for (const auto& c : cases) {
+    const test::TempDir dir("tokenizer-refusal");
+    write_variant(dir, "roberta", [&](nlohmann::json& json) {
+      json[nlohmann::json::json_pointer(c.path)] = c.value;
+    });
+    try {
+      Tokenizer::from_folder(dir.path());
+      ADD_FAILURE() << c.path << ": no error";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+      EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos) << e.what();
+      for (const auto& part : c.named)
+        EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  }
+}
 
 }  // namespace
 }  // namespace lat

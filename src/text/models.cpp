@@ -1,6 +1,10 @@
-// Tokenizer models: how one word becomes token ids.
+// Tokenizer models: how one piece becomes token ids.
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <queue>
 
+#include "io/json_file.hpp"
+#include "lat/error.hpp"
 #include "text/pipeline.hpp"
 #include "text/utf8.hpp"
 
@@ -9,8 +13,11 @@ namespace {
 
 class WordPiece final : public Model {
  public:
-  WordPiece(const Vocab& vocab, std::int32_t unk, std::string prefix, std::size_t max_word_chars)
-      : vocab_(vocab), unk_(unk), prefix_(std::move(prefix)), max_word_chars_(max_word_chars) {}
+  WordPiece(Vocab vocab, std::int32_t unk, std::string prefix, std::size_t max_word_chars)
+      : vocab_(std::move(vocab)),
+        unk_(unk),
+        prefix_(std::move(prefix)),
+        max_word_chars_(max_word_chars) {}
 
   void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
     if (word.size() > max_word_chars_) {
@@ -42,17 +49,250 @@ class WordPiece final : public Model {
   }
 
  private:
-  const Vocab& vocab_;  // the tokenizer's, which outlives its model
+  Vocab vocab_;
   std::int32_t unk_;
   std::string prefix_;
   std::size_t max_word_chars_;
 };
 
+struct BpeOptions {
+  std::optional<std::int32_t> unk;  // none: unknown characters are dropped
+  bool fuse_unk = false;
+  bool byte_fallback = false;  // unknown characters as <0xXX> byte tokens, when all are there
+  bool ignore_merges = false;  // a piece in the vocabulary is one token, merges or not
+  std::string prefix, suffix;  // continuing_subword_prefix, end_of_word_suffix
+};
+
+// Byte-pair encoding: the piece's characters, merged pair by pair, lowest rank first (the
+// leftmost among equal ranks), as the reference's Word::merge_all does.
+class Bpe final : public Model {
+ public:
+  struct Merge {
+    std::uint32_t rank;
+    std::int32_t id;
+  };
+  using Merges = std::unordered_map<std::uint64_t, Merge>;
+  static std::uint64_t key(std::int32_t a, std::int32_t b) {
+    return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(a)) << 32) |
+           static_cast<std::uint32_t>(b);
+  }
+
+  Bpe(Vocab vocab, Merges merges, BpeOptions o)
+      : vocab_(std::move(vocab)), merges_(std::move(merges)), o_(std::move(o)) {}
+
+  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
+    if (word.empty()) return;
+    std::string piece;
+    if (o_.ignore_merges) {
+      piece = encode_utf8(word);
+      if (const auto it = vocab_.find(piece); it != vocab_.end()) {
+        out.push_back(it->second);
+        return;
+      }
+    }
+    std::vector<std::int32_t> ids;
+    bool unk_pending = false;
+    for (std::size_t i = 0; i < word.size(); ++i) {
+      piece.clear();
+      if (i > 0) piece = o_.prefix;
+      append_utf8(piece, word[i]);
+      if (i + 1 == word.size()) piece += o_.suffix;
+      if (const auto it = vocab_.find(piece); it != vocab_.end()) {
+        if (unk_pending) ids.push_back(*o_.unk);
+        unk_pending = false;
+        ids.push_back(it->second);
+        continue;
+      }
+      if (o_.byte_fallback && append_bytes(piece, ids)) continue;
+      if (!o_.unk) continue;
+      if (unk_pending && !o_.fuse_unk) ids.push_back(*o_.unk);
+      unk_pending = true;
+    }
+    if (unk_pending) ids.push_back(*o_.unk);
+    merge(ids);
+    out.insert(out.end(), ids.begin(), ids.end());
+  }
+
+ private:
+  bool append_bytes(const std::string& piece, std::vector<std::int32_t>& ids) const {
+    static const char* hex = "0123456789ABCDEF";
+    const std::size_t before = ids.size();
+    for (unsigned char b : piece) {
+      const std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
+      const auto it = vocab_.find(name);
+      if (it == vocab_.end()) {
+        ids.resize(before);
+        return false;
+      }
+      ids.push_back(it->second);
+    }
+    return true;
+  }
+
+  void merge(std::vector<std::int32_t>& ids) const {
+    const auto n = static_cast<std::ptrdiff_t>(ids.size());
+    std::vector<std::ptrdiff_t> prev(ids.size()), next(ids.size());
+    std::vector<bool> gone(ids.size(), false);
+    for (std::ptrdiff_t i = 0; i < n; ++i) {
+      prev[static_cast<std::size_t>(i)] = i - 1;
+      next[static_cast<std::size_t>(i)] = i + 1 < n ? i + 1 : -1;
+    }
+    struct Entry {
+      std::uint32_t rank;
+      std::ptrdiff_t pos;
+      std::int32_t id;
+      bool operator>(const Entry& o) const { return rank != o.rank ? rank > o.rank : pos > o.pos; }
+    };
+    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
+    auto push = [&](std::ptrdiff_t pos) {
+      const auto right = next[static_cast<std::size_t>(pos)];
+      if (right < 0) return;
+      const auto it = merges_.find(
+          key(ids[static_cast<std::size_t>(pos)], ids[static_cast<std::size_t>(right)]));
+      if (it != merges_.end()) queue.push({it->second.rank, pos, it->second.id});
+    };
+    for (std::ptrdiff_t i = 0; i + 1 < n; ++i) push(i);
+    while (!queue.empty()) {
+      const Entry top = queue.top();
+      queue.pop();
+      const auto pos = static_cast<std::size_t>(top.pos);
+      if (gone[pos] || next[pos] < 0) continue;
+      const auto right = static_cast<std::size_t>(next[pos]);
+      const auto it = merges_.find(key(ids[pos], ids[right]));
+      if (it == merges_.end() || it->second.id != top.id) continue;  // an expired entry
+      ids[pos] = top.id;
+      gone[right] = true;
+      next[pos] = next[right];
+      if (next[pos] >= 0) prev[static_cast<std::size_t>(next[pos])] = top.pos;
+      if (prev[pos] >= 0) push(prev[pos]);
+      push(top.pos);
+    }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (!gone[i]) ids[kept++] = ids[i];
+    ids.resize(kept);
+  }
+
+  Vocab vocab_;
+  Merges merges_;
+  BpeOptions o_;
+};
+
+// model.vocab as an object of token -> id.
+Vocab read_vocab(const nlohmann::json& json, const io::JsonFields& m,
+                 std::vector<std::string>& tokens) {
+  const auto vocab_json = json.find("vocab");
+  if (vocab_json == json.end() || !vocab_json->is_object())
+    m.fail("vocab", "is missing or not an object");
+  if (static_cast<std::int64_t>(vocab_json->size()) > kMaxVocab)
+    m.fail("vocab", "has more than 2^24 tokens");
+  Vocab vocab;
+  for (const auto& [token, id] : vocab_json->items()) {
+    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
+        id.get<std::int64_t>() >= kMaxVocab) {
+      m.fail("vocab", "maps '" + token + "' to " + id.dump() + ", not an id in [0, 2^24)");
+    }
+    const auto i = static_cast<std::size_t>(id.get<std::int64_t>());
+    if (i >= tokens.size()) tokens.resize(i + 1);
+    tokens[i] = token;
+    vocab[token] = static_cast<std::int32_t>(i);
+  }
+  return vocab;
+}
+
+// A string option that may be null.
+std::string optional_string(const nlohmann::json& json, const io::JsonFields& f,
+                            const char* field) {
+  const auto it = json.find(field);
+  if (it == json.end() || it->is_null()) return {};
+  if (!it->is_string()) f.fail(field, "must be a string or null");
+  return it->get<std::string>();
+}
+
+std::unique_ptr<Model> make_bpe(const nlohmann::json& json, const io::JsonFields& m,
+                                std::vector<std::string>& tokens) {
+  if (const auto d = json.find("dropout"); d != json.end() && !d->is_null()) {
+    if (!d->is_number() || d->get<double>() != 0) {
+      throw Error(ErrorCode::kUnsupported,
+                  m.file() + ": field 'dropout' is " + d->dump() +
+                      "; lat runs BPE without dropout (null or 0), as inference does");
+    }
+  }
+  Vocab vocab = read_vocab(json, m, tokens);
+  BpeOptions o;
+  if (const std::string unk = optional_string(json, m, "unk_token"); !unk.empty()) {
+    const auto it = vocab.find(unk);
+    if (it == vocab.end()) m.fail("unk_token", "'" + unk + "' is not in the vocabulary");
+    o.unk = it->second;
+  }
+  o.fuse_unk = m.boolean("fuse_unk").value_or(false);
+  o.byte_fallback = m.boolean("byte_fallback").value_or(false);
+  o.ignore_merges = m.boolean("ignore_merges").value_or(false);
+  o.prefix = optional_string(json, m, "continuing_subword_prefix");
+  o.suffix = optional_string(json, m, "end_of_word_suffix");
+
+  const auto merges_json = json.find("merges");
+  if (merges_json == json.end() || !merges_json->is_array()) m.fail("merges", "must be an array");
+  Bpe::Merges merges;
+  std::uint32_t rank = 0;
+  for (const auto& item : *merges_json) {
+    // "a b" (older files) or ["a", "b"].
+    std::string a, b;
+    if (item.is_string()) {
+      const auto& s = item.get_ref<const std::string&>();
+      const auto space = s.find(' ');
+      if (space == std::string::npos || s.find(' ', space + 1) != std::string::npos)
+        m.fail("merges", "entry " + std::to_string(rank) + " '" + s + "' is not two tokens");
+      a = s.substr(0, space);
+      b = s.substr(space + 1);
+    } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_string()) {
+      a = item[0].get<std::string>();
+      b = item[1].get<std::string>();
+    } else {
+      m.fail("merges", "entry " + std::to_string(rank) + " is neither \"a b\" nor [a, b]");
+    }
+    auto id_of = [&](const std::string& token) {
+      const auto it = vocab.find(token);
+      if (it == vocab.end())
+        m.fail("merges", "entry " + std::to_string(rank) + " names '" + token +
+                             "', which is not in the vocabulary");
+      return it->second;
+    };
+    // The merged token drops the second part's prefix length, as the reference does.
+    const std::string merged = a + b.substr(std::min(o.prefix.size(), b.size()));
+    merges[Bpe::key(id_of(a), id_of(b))] = {rank, id_of(merged)};  // a repeated pair: last wins
+    ++rank;
+  }
+  return std::make_unique<Bpe>(std::move(vocab), std::move(merges), std::move(o));
+}
+
 }  // namespace
 
-std::unique_ptr<Model> word_piece(const Vocab& vocab, std::int32_t unk, std::string prefix,
+std::unique_ptr<Model> word_piece(Vocab vocab, std::int32_t unk, std::string prefix,
                                   std::size_t max_word_chars) {
-  return std::make_unique<WordPiece>(vocab, unk, std::move(prefix), max_word_chars);
+  return std::make_unique<WordPiece>(std::move(vocab), unk, std::move(prefix), max_word_chars);
+}
+
+std::unique_ptr<Model> make_model(const nlohmann::json& json, const std::string& file,
+                                  std::vector<std::string>& tokens) {
+  const io::JsonFields m(json, file + " (model)");
+  const std::string type = m.string("type").value_or("WordPiece");
+  if (type == "WordPiece") {
+    Vocab vocab = read_vocab(json, m, tokens);
+    const std::string unk_name = m.string("unk_token").value_or("[UNK]");
+    const auto unk = vocab.find(unk_name);
+    if (unk == vocab.end()) m.fail("unk_token", "'" + unk_name + "' is not in the vocabulary");
+    const auto max_chars =
+        m.has("max_input_chars_per_word")
+            ? static_cast<std::size_t>(m.integer_in("max_input_chars_per_word", 1, 1 << 20))
+            : std::size_t{100};
+    const std::int32_t unk_id = unk->second;
+    return word_piece(std::move(vocab), unk_id,
+                      m.string("continuing_subword_prefix").value_or("##"), max_chars);
+  }
+  if (type == "BPE") return make_bpe(json, m, tokens);
+  throw Error(ErrorCode::kUnsupported,
+              file + ": field 'model.type' is '" + type + "'; lat runs WordPiece and BPE models");
 }
 
 }  // namespace lat::text

@@ -14,35 +14,24 @@ class BertNormalizer final : public Normalizer {
   explicit BertNormalizer(const BertNormalizerOptions& o) : o_(o) {}
 
   // Clean, space out CJK, strip accents, lower-case, in this order.
-  void normalize(std::u32string& segment) const override {
-    std::u32string text;
-    text.reserve(segment.size());
-    for (char32_t c : segment) {
+  void normalize(Text& text) const override {
+    map_chars(text, [&](char32_t c, std::u32string& out) {
       if (o_.clean_text) {
-        if (c == 0 || c == 0xfffd || is_bert_control(c)) continue;
+        if (c == 0 || c == 0xfffd || is_bert_control(c)) return;
         if (is_bert_whitespace(c)) c = U' ';
       }
       if (o_.chinese_chars && is_cjk(c)) {
-        text.push_back(U' ');
-        text.push_back(c);
-        text.push_back(U' ');
+        out += U' ';
+        out += c;
+        out += U' ';
       } else {
-        text.push_back(c);
+        out += c;
       }
-    }
-    if (o_.strip_accents) {
-      std::u32string stripped;
-      stripped.reserve(text.size());
-      for (char32_t c : text) append_stripped(stripped, c);
-      text.swap(stripped);
-    }
-    if (o_.lowercase) {
-      std::u32string lower;
-      lower.reserve(text.size());
-      for (char32_t c : text) append_lower(lower, c);
-      text.swap(lower);
-    }
-    segment.swap(text);
+    });
+    if (o_.strip_accents)
+      map_chars(text, [](char32_t c, std::u32string& out) { append_stripped(out, c); });
+    if (o_.lowercase)
+      map_chars(text, [](char32_t c, std::u32string& out) { append_lower(out, c); });
   }
 
  private:
@@ -53,7 +42,7 @@ class SequenceNormalizer final : public Normalizer {
  public:
   explicit SequenceNormalizer(std::vector<std::unique_ptr<Normalizer>> steps)
       : steps_(std::move(steps)) {}
-  void normalize(std::u32string& text) const override {
+  void normalize(Text& text) const override {
     for (const auto& s : steps_) s->normalize(text);
   }
 

@@ -10,25 +10,31 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/text.hpp"
+
 namespace lat::text {
 
 using Vocab = std::unordered_map<std::string, std::int32_t>;
 
-// Rewrites the text of one segment (the text between added tokens), code point by code point.
+// Largest vocabulary accepted: far above any real one, small enough to refuse absurd files early.
+constexpr std::int64_t kMaxVocab = 1 << 24;
+
+// Rewrites the text of one segment (the text between added tokens).
 class Normalizer {
  public:
   virtual ~Normalizer() = default;
-  virtual void normalize(std::u32string& text) const = 0;
+  virtual void normalize(Text& text) const = 0;
 };
 
-// Splits a normalized segment into words; the model tokenizes each word on its own.
+// Splits a normalized piece into pieces (and may rewrite them); the model tokenizes each piece
+// on its own. Empty pieces are dropped, as the reference drops them.
 class PreTokenizer {
  public:
   virtual ~PreTokenizer() = default;
-  virtual void split(const std::u32string& text, std::vector<std::u32string>& words) const = 0;
+  virtual void split(const Text& text, std::vector<Text>& pieces) const = 0;
 };
 
-// Turns one word into token ids.
+// Turns one piece into token ids.
 class Model {
  public:
   virtual ~Model() = default;
@@ -84,7 +90,7 @@ std::unique_ptr<Normalizer> bert_normalizer(const BertNormalizerOptions& options
 std::unique_ptr<PreTokenizer> bert_pre_tokenizer();
 // Greedy longest-match word pieces; a word with an unmatched piece, or longer than
 // max_word_chars, is the unknown token.
-std::unique_ptr<Model> word_piece(const Vocab& vocab, std::int32_t unk, std::string prefix,
+std::unique_ptr<Model> word_piece(Vocab vocab, std::int32_t unk, std::string prefix,
                                   std::size_t max_word_chars);
 
 // From tokenizer.json's objects; `where` names the file and the field in errors. A null object
@@ -93,6 +99,10 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& json, const st
                                             const BertNormalizerOptions& bert_overrides);
 std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
                                                  const std::string& where);
+// tokenizer.json's model (the object, checked to be one), and its tokens by id in `tokens`
+// (grown as needed).
+std::unique_ptr<Model> make_model(const nlohmann::json& json, const std::string& file,
+                                  std::vector<std::string>& tokens);
 Template make_template(const nlohmann::json& json, const std::string& where);
 // BERT's template, for folders with only vocab.txt: [CLS] A [SEP] (B [SEP], type 1).
 Template bert_template(std::int32_t cls, std::int32_t sep);

@@ -39,7 +39,7 @@ std::vector<Piece> template_pieces(const nlohmann::json& json, const io::JsonFie
       }
       for (const auto& id : *ids) {
         if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
-            id.get<std::int64_t>() >= (1 << 24)) {
+            id.get<std::int64_t>() >= kMaxVocab) {
           f.fail("special_tokens", "entry '" + name + "' has an id outside [0, 2^24)");
         }
         out.push_back({static_cast<std::int32_t>(id.get<std::int64_t>()), 0, type_id});
@@ -65,9 +65,33 @@ int Template::specials(bool is_pair) const {
 }
 
 Template make_template(const nlohmann::json& json, const std::string& where) {
-  if (json.is_null()) return {{{-1, 0, 0}}, {{-1, 0, 0}, {-1, 1, 1}}};  // no special tokens
+  // No special tokens; the second text's type id is 1, as the reference's default processing.
+  const Template plain{{{-1, 0, 0}}, {{-1, 0, 0}, {-1, 1, 1}}};
+  if (json.is_null()) return plain;
   const io::JsonFields f(json, where);
   const std::string type = f.string("type").value_or("");
+  if (type == "ByteLevel") return plain;  // it moves offsets only
+  if (type == "Sequence") {
+    // The steps in order; lat runs sequences where one step at most places special tokens.
+    const auto it = json.find("processors");
+    if (it == json.end() || !it->is_array()) f.fail("processors", "must be an array");
+    Template out = plain;
+    bool placed = false;
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const std::string step_where = where + " processors[" + std::to_string(i) + "]";
+      Template step = make_template((*it)[i], step_where);
+      if (step.specials(false) == 0 && step.specials(true) == 0) continue;
+      if (placed) {
+        throw Error(ErrorCode::kUnsupported,
+                    step_where +
+                        ": a second step that places special tokens; lat runs "
+                        "sequences with one");
+      }
+      out = std::move(step);
+      placed = true;
+    }
+    return out;
+  }
   if (type == "TemplateProcessing") {
     return {template_pieces(json, f, "single"), template_pieces(json, f, "pair")};
   }
@@ -76,7 +100,7 @@ Template make_template(const nlohmann::json& json, const std::string& where) {
     const auto it = json.find(field);
     if (it == json.end() || !it->is_array() || it->size() != 2 || !(*it)[0].is_string() ||
         !(*it)[1].is_number_integer() || (*it)[1].get<std::int64_t>() < 0 ||
-        (*it)[1].get<std::int64_t>() >= (1 << 24)) {
+        (*it)[1].get<std::int64_t>() >= kMaxVocab) {
       f.fail(field, "must be [token, id] with an id in [0, 2^24)");
     }
     return static_cast<std::int32_t>((*it)[1].get<std::int64_t>());
@@ -93,7 +117,8 @@ Template make_template(const nlohmann::json& json, const std::string& where) {
   }
   throw Error(ErrorCode::kUnsupported,
               where + ": post-processor '" + type +
-                  "' is not one lat runs (TemplateProcessing, BertProcessing, RobertaProcessing)");
+                  "' is not one lat runs (TemplateProcessing, BertProcessing, RobertaProcessing, "
+                  "ByteLevel, Sequence)");
 }
 
 }  // namespace lat::text

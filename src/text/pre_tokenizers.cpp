@@ -1,49 +1,103 @@
 // Pre-tokenizers, as tokenizer.json names them.
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
+#include "text/patterns.hpp"
 #include "text/pipeline.hpp"
 #include "text/unicode.hpp"
+#include "text/utf8.hpp"
 
 namespace lat::text {
 namespace {
 
+void keep_non_empty(Text piece, std::vector<Text>& pieces) {
+  if (!piece.empty()) pieces.push_back(std::move(piece));
+}
+
 class BertPreTokenizer final : public PreTokenizer {
  public:
-  void split(const std::u32string& text, std::vector<std::u32string>& words) const override {
-    std::u32string word;
-    auto flush = [&] {
-      if (!word.empty()) words.push_back(word);
-      word.clear();
-    };
-    for (char32_t c : text) {
+  // Whitespace removed, each punctuation character isolated.
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+      const char32_t c = text.chars[i];
       if (is_bert_whitespace(c)) {
-        flush();
+        keep_non_empty(text.slice(start, i), pieces);
+        start = i + 1;
       } else if (is_bert_punctuation(c)) {
-        flush();
-        word.push_back(c);
-        flush();
-      } else {
-        word.push_back(c);
+        keep_non_empty(text.slice(start, i), pieces);
+        pieces.push_back(text.slice(i, i + 1));
+        start = i + 1;
       }
     }
-    flush();
+    keep_non_empty(text.slice(start, text.size()), pieces);
   }
+};
+
+// GPT-2's map from bytes to printable characters: printable Latin-1 bytes stand for
+// themselves, the others for 256 + n in byte order.
+const std::array<char32_t, 256>& byte_chars() {
+  static const std::array<char32_t, 256> table = [] {
+    std::array<char32_t, 256> t{};
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+      t[static_cast<std::size_t>(b)] = printable ? static_cast<char32_t>(b) : next++;
+    }
+    return t;
+  }();
+  return table;
+}
+
+class ByteLevel final : public PreTokenizer {
+ public:
+  ByteLevel(bool add_prefix_space, bool use_regex)
+      : add_prefix_space_(add_prefix_space), use_regex_(use_regex) {}
+
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    Text t = text;
+    if (add_prefix_space_ && !t.empty() && t.chars[0] != U' ') {
+      t.chars.insert(t.chars.begin(), U' ');
+      t.origin.insert(t.origin.begin(), t.origin[0]);
+    }
+    std::vector<Text> parts;
+    if (use_regex_) {
+      split_at(t, gpt2_matches(t.chars), Behavior::kIsolated, parts);
+    } else {
+      keep_non_empty(std::move(t), parts);
+    }
+    // Each UTF-8 byte becomes one character.
+    const auto& table = byte_chars();
+    std::string bytes;
+    for (auto& part : parts) {
+      map_chars(part, [&](char32_t c, std::u32string& out) {
+        bytes.clear();
+        append_utf8(bytes, c);
+        for (unsigned char b : bytes) out += table[b];
+      });
+      pieces.push_back(std::move(part));
+    }
+  }
+
+ private:
+  bool add_prefix_space_;
+  bool use_regex_;
 };
 
 class SequencePreTokenizer final : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
       : steps_(std::move(steps)) {}
-  void split(const std::u32string& text, std::vector<std::u32string>& words) const override {
-    std::vector<std::u32string> pieces{text}, next;
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    std::vector<Text> current{text}, next;
     for (const auto& s : steps_) {
       next.clear();
-      for (const auto& p : pieces) s->split(p, next);
-      pieces.swap(next);
+      for (const auto& p : current) s->split(p, next);
+      current.swap(next);
     }
-    words.insert(words.end(), pieces.begin(), pieces.end());
+    for (auto& p : current) keep_non_empty(std::move(p), pieces);
   }
 
  private:
@@ -51,6 +105,59 @@ class SequencePreTokenizer final : public PreTokenizer {
 };
 
 }  // namespace
+
+void split_at(const Text& text, const std::vector<Match>& matches, Behavior behavior,
+              std::vector<Text>& pieces) {
+  // As the reference's NormalizedString::split: matches (and the text between them) become
+  // pieces, merged or removed as the behaviour says; empty pieces are dropped.
+  struct Part {
+    std::size_t begin, end;
+    bool removed;
+  };
+  std::vector<Part> parts;
+  bool previous_match = false;
+  switch (behavior) {
+    case Behavior::kRemoved:
+    case Behavior::kIsolated:
+      for (const auto& m : matches)
+        parts.push_back({m.begin, m.end, behavior == Behavior::kRemoved && m.is_match});
+      break;
+    case Behavior::kContiguous:
+      for (const auto& m : matches) {
+        if (!parts.empty() && m.is_match == previous_match) {
+          parts.back().end = m.end;
+        } else {
+          parts.push_back({m.begin, m.end, false});
+        }
+        previous_match = m.is_match;
+      }
+      break;
+    case Behavior::kMergedWithPrevious:
+      for (const auto& m : matches) {
+        if (!parts.empty() && m.is_match && !previous_match) {
+          parts.back().end = m.end;
+        } else {
+          parts.push_back({m.begin, m.end, false});
+        }
+        previous_match = m.is_match;
+      }
+      break;
+    case Behavior::kMergedWithNext:
+      for (auto it = matches.rbegin(); it != matches.rend(); ++it) {
+        if (!parts.empty() && it->is_match && !previous_match) {
+          parts.back().begin = it->begin;
+        } else {
+          parts.push_back({it->begin, it->end, false});
+        }
+        previous_match = it->is_match;
+      }
+      std::reverse(parts.begin(), parts.end());
+      break;
+  }
+  for (const auto& p : parts) {
+    if (!p.removed && p.end > p.begin) pieces.push_back(text.slice(p.begin, p.end));
+  }
+}
 
 std::unique_ptr<PreTokenizer> bert_pre_tokenizer() { return std::make_unique<BertPreTokenizer>(); }
 
@@ -60,6 +167,10 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
   const io::JsonFields f(json, where);
   const std::string type = f.string("type").value_or("");
   if (type == "BertPreTokenizer") return bert_pre_tokenizer();
+  if (type == "ByteLevel") {
+    return std::make_unique<ByteLevel>(f.boolean("add_prefix_space").value_or(true),
+                                       f.boolean("use_regex").value_or(true));
+  }
   if (type == "Sequence") {
     const auto it = json.find("pretokenizers");
     if (it == json.end() || !it->is_array()) f.fail("pretokenizers", "must be an array");
@@ -70,8 +181,9 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
     }
     return std::make_unique<SequencePreTokenizer>(std::move(steps));
   }
-  throw Error(ErrorCode::kUnsupported, where + ": pre-tokenizer '" + type +
-                                           "' is not one lat runs (BertPreTokenizer, Sequence)");
+  throw Error(ErrorCode::kUnsupported,
+              where + ": pre-tokenizer '" + type +
+                  "' is not one lat runs (BertPreTokenizer, ByteLevel, Sequence)");
 }
 
 }  // namespace lat::text

@@ -14,7 +14,7 @@ namespace lat {
 namespace fs = std::filesystem;
 
 struct Tokenizer::Impl {
-  text::Vocab vocab;
+  text::Vocab vocab;                         // the model's tokens and the added tokens
   std::vector<std::string> tokens;           // id -> token
   std::vector<text::AddedToken> added;       // as tokenizer.json lists them
   text::AddedTokenMatcher raw_added;         // matched in the input
@@ -27,22 +27,15 @@ struct Tokenizer::Impl {
   int model_max_length = 0;
 
   void read_vocab_txt(const fs::path& file);
-  // Vocabulary and added tokens; the model and the other steps come after tokenizer_config.json.
+  // Model and added tokens; the other steps come after tokenizer_config.json.
   nlohmann::json read_tokenizer_json(const fs::path& file);
   // Splits the added tokens into the two matchers, normalizing the contents of those matched
   // in normalized text.
   void build_matchers();
-  void add_words(const std::u32string& text, std::vector<std::int32_t>& out) const;
+  void add_words(const text::Text& text, std::vector<std::int32_t>& out) const;
   Encoding process(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
                    bool truncated) const;
 };
-
-namespace {
-
-// Largest vocabulary accepted: far above any BERT, small enough to refuse absurd files early.
-constexpr std::int64_t kMaxVocab = 1 << 24;
-
-}  // namespace
 
 void Tokenizer::Impl::read_vocab_txt(const fs::path& file) {
   Impl& t = *this;
@@ -52,7 +45,8 @@ void Tokenizer::Impl::read_vocab_txt(const fs::path& file) {
   std::int32_t id = 0;
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (id >= kMaxVocab) throw Error(ErrorCode::kFormat, file.string() + ": more than 2^24 tokens");
+    if (id >= text::kMaxVocab)
+      throw Error(ErrorCode::kFormat, file.string() + ": more than 2^24 tokens");
     t.vocab[line] = id;  // a repeated token keeps its last id, as in transformers
     t.tokens.push_back(line);
     ++id;
@@ -66,34 +60,16 @@ nlohmann::json Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
   const auto model_json = json.find("model");
   if (model_json == json.end() || !model_json->is_object())
     top.fail("model", "is missing or not an object");
-  const io::JsonFields m(*model_json, file.string() + " (model)");
-  if (m.string("type").value_or("WordPiece") != "WordPiece") {
-    throw Error(ErrorCode::kUnsupported, file.string() + ": field 'model.type' is '" +
-                                             *m.string("type") +
-                                             "'; lat runs WordPiece tokenizers");
-  }
-  const auto vocab_json = model_json->find("vocab");
-  if (vocab_json == model_json->end() || !vocab_json->is_object())
-    m.fail("vocab", "is missing or not an object");
-  if (static_cast<std::int64_t>(vocab_json->size()) > kMaxVocab)
-    m.fail("vocab", "has more than 2^24 tokens");
-  for (const auto& [token, id] : vocab_json->items()) {
-    if (!id.is_number_integer() || id.get<std::int64_t>() < 0 ||
-        id.get<std::int64_t>() >= kMaxVocab) {
-      m.fail("vocab", "maps '" + token + "' to " + id.dump() + ", not an id in [0, 2^24)");
-    }
-    const auto i = static_cast<std::size_t>(id.get<std::int64_t>());
-    if (i >= t.tokens.size()) t.tokens.resize(i + 1);
-    t.tokens[i] = token;
-    t.vocab[token] = static_cast<std::int32_t>(i);
-  }
+  t.model = text::make_model(*model_json, file.string(), t.tokens);
+  for (std::size_t i = 0; i < t.tokens.size(); ++i)
+    t.vocab.emplace(t.tokens[i], static_cast<std::int32_t>(i));
   if (const auto added_json = json.find("added_tokens");
       added_json != json.end() && added_json->is_array()) {
     for (const auto& a : *added_json) {
       const io::JsonFields af(a, file.string() + " (added_tokens)");
       const auto content = af.string("content");
       const auto id = af.integer("id");
-      if (!content || content->empty() || !id || *id < 0 || *id >= kMaxVocab) {
+      if (!content || content->empty() || !id || *id < 0 || *id >= text::kMaxVocab) {
         af.fail("content", "and 'id' must name a non-empty token and its id");
       }
       text::AddedToken token;
@@ -108,7 +84,7 @@ nlohmann::json Tokenizer::Impl::read_tokenizer_json(const fs::path& file) {
       if (static_cast<std::size_t>(*id) >= t.tokens.size())
         t.tokens.resize(static_cast<std::size_t>(*id) + 1);
       t.tokens[static_cast<std::size_t>(*id)] = *content;
-      t.vocab.emplace(*content, static_cast<std::int32_t>(*id));
+      t.vocab[*content] = static_cast<std::int32_t>(*id);
     }
   }
   return json;
@@ -181,9 +157,9 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
   };
   const std::int32_t cls = require(SpecialToken::kCls, "classification");
   const std::int32_t sep = require(SpecialToken::kSep, "separator");
-  const std::int32_t unk = require(SpecialToken::kUnk, "unknown-word");
 
   if (json.is_null()) {  // vocab.txt: BERT's steps
+    const std::int32_t unk = require(SpecialToken::kUnk, "unknown-word");
     t->normalizer = text::bert_normalizer(bert);
     t->pre_tokenizer = text::bert_pre_tokenizer();
     t->model = text::word_piece(t->vocab, unk, "##", 100);
@@ -196,13 +172,6 @@ Tokenizer Tokenizer::from_folder(const fs::path& folder) {
     };
     t->normalizer = text::make_normalizer(step("normalizer"), where + " (normalizer)", bert);
     t->pre_tokenizer = text::make_pre_tokenizer(step("pre_tokenizer"), where + " (pre_tokenizer)");
-    const io::JsonFields m(json["model"], where + " (model)");
-    std::string prefix = m.string("continuing_subword_prefix").value_or("##");
-    const auto max_chars =
-        m.has("max_input_chars_per_word")
-            ? static_cast<std::size_t>(m.integer_in("max_input_chars_per_word", 1, 1 << 20))
-            : std::size_t{100};
-    t->model = text::word_piece(t->vocab, unk, std::move(prefix), max_chars);
     t->post = text::make_template(step("post_processor"), where + " (post_processor)");
   }
   // Special tokens that tokenizer.json does not list are added as transformers adds them:
@@ -224,7 +193,9 @@ void Tokenizer::Impl::build_matchers() {
   std::vector<text::AddedToken> raw, normalized;
   for (auto token : added) {
     if (token.normalized && normalizer) {
-      normalizer->normalize(token.content);
+      text::Text content = text::make_text(token.content, 0);
+      normalizer->normalize(content);
+      token.content = std::move(content.chars);
       normalized.push_back(std::move(token));
     } else {
       raw.push_back(std::move(token));
@@ -234,36 +205,35 @@ void Tokenizer::Impl::build_matchers() {
   normalized_added = text::AddedTokenMatcher(std::move(normalized));
 }
 
-void Tokenizer::Impl::add_words(const std::u32string& segment,
-                                std::vector<std::int32_t>& out) const {
-  std::u32string text = segment;
-  std::vector<std::u32string> words;
+void Tokenizer::Impl::add_words(const text::Text& text, std::vector<std::int32_t>& out) const {
+  if (text.empty()) return;
+  std::vector<text::Text> pieces;
   if (pre_tokenizer) {
-    pre_tokenizer->split(text, words);
-  } else if (!text.empty()) {
-    words.push_back(std::move(text));
+    pre_tokenizer->split(text, pieces);
+  } else {
+    pieces.push_back(text);
   }
-  for (const auto& word : words) model->tokenize(word, out);
+  for (const auto& piece : pieces) model->tokenize(piece.chars, out);
 }
 
-std::vector<std::int32_t> Tokenizer::token_ids(std::string_view text) const {
+std::vector<std::int32_t> Tokenizer::token_ids(std::string_view input) const {
   const Impl& t = *impl_;
-  const std::u32string input = text::decode_utf8(text);
+  const text::Text raw = text::make_text(text::decode_utf8(input), 0);
   std::vector<std::int32_t> out;
   // Added tokens in the input first; the text between them is normalized, then searched for the
   // added tokens matched in normalized text.
-  for (const auto& raw : t.raw_added.split(input)) {
-    if (raw.id >= 0) {
-      out.push_back(raw.id);
+  for (const auto& r : t.raw_added.split(raw.chars)) {
+    if (r.id >= 0) {
+      out.push_back(r.id);
       continue;
     }
-    std::u32string segment = input.substr(raw.begin, raw.end - raw.begin);
+    text::Text segment = raw.slice(r.begin, r.end);
     if (t.normalizer) t.normalizer->normalize(segment);
-    for (const auto& s : t.normalized_added.split(segment)) {
-      if (s.id >= 0) {
-        out.push_back(s.id);
+    for (const auto& n : t.normalized_added.split(segment.chars)) {
+      if (n.id >= 0) {
+        out.push_back(n.id);
       } else {
-        t.add_words(segment.substr(s.begin, s.end - s.begin), out);
+        t.add_words(segment.slice(n.begin, n.end), out);
       }
     }
   }

@@ -267,6 +267,86 @@ def write_family(name, folder, work, train):
     return tok
 
 
+# ---------------------------------------------------------------------------------------------
+# Component options the five families do not use: each variant replaces fields of a family's
+# tokenizer.json ("/"-separated paths; a number indexes an array).
+
+def variants():
+    mask = "/added_tokens/4"  # roberta's <mask>
+    bert_pre = {"type": "BertPreTokenizer"}
+    return [
+        ("roberta", "prefix_space", {"/pre_tokenizer/add_prefix_space": True}),
+        ("roberta", "no_regex", {"/pre_tokenizer/use_regex": False}),
+        ("roberta", "merges_as_strings", "merges_as_strings"),
+        ("roberta", "ignore_merges", {"/model/ignore_merges": True}),
+        ("roberta", "dropout_zero", {"/model/dropout": 0.0}),
+        ("roberta", "unk", {"/pre_tokenizer": bert_pre, "/model/unk_token": "<unk>"}),
+        ("roberta", "unk_fused", {"/pre_tokenizer": bert_pre, "/model/unk_token": "<unk>",
+                                  "/model/fuse_unk": True}),
+        ("roberta", "byte_fallback", {"/pre_tokenizer": bert_pre, "/model/unk_token": "<unk>",
+                                      "/model/byte_fallback": True}),
+        ("roberta", "no_unk", {"/pre_tokenizer": bert_pre}),
+        ("roberta", "mask_rstrip", {mask + "/rstrip": True, mask + "/lstrip": False}),
+        ("roberta", "mask_single_word", {mask + "/single_word": True}),
+        ("roberta", "mask_normalized", {mask + "/normalized": True}),
+        ("roberta", "byte_level_post", {"/post_processor": {
+            "type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True,
+            "use_regex": True}}),
+        ("roberta", "sequence_post", {"/post_processor": {"type": "Sequence", "processors": [
+            {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False,
+             "use_regex": True},
+            {"type": "TemplateProcessing",
+             "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}},
+                        {"Sequence": {"id": "A", "type_id": 0}},
+                        {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+             "pair": [{"Sequence": {"id": "A", "type_id": 0}},
+                      {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                      {"Sequence": {"id": "B", "type_id": 1}},
+                      {"SpecialToken": {"id": "</s>", "type_id": 1}}],
+             "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
+                                "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}}),
+        ("mpnet", "mask_flags", {"/added_tokens/0/lstrip": True, "/added_tokens/2/rstrip": True,
+                                 "/added_tokens/3/single_word": True}),
+    ]
+
+
+def set_path(obj, path, value):
+    keys = path.strip("/").split("/")
+    for k in keys[:-1]:
+        obj = obj[int(k)] if isinstance(obj, list) else obj[k]
+    last = keys[-1]
+    if isinstance(obj, list):
+        obj[int(last)] = value
+    else:
+        obj[last] = value
+
+
+def write_components(out):
+    texts = HARD_CASES[:-1] + read_texts(DATA / "sst2" / "dev.tsv")[:10]
+    entries = []
+    for base, name, change in variants():
+        tokenizer_json = json.loads((out / base / "tokenizer.json").read_text(encoding="utf-8"))
+        if change == "merges_as_strings":  # the older form of merges: "a b"
+            tokenizer_json["model"]["merges"] = [" ".join(m) for m in
+                                                 tokenizer_json["model"]["merges"]]
+        else:
+            for path, value in change.items():
+                set_path(tokenizer_json, path, value)
+        ref = exact_backend(json.dumps(tokenizer_json))
+        cases = []
+        for text in texts:
+            e = ref.encode(text)
+            cases.append({"text": text, "ids": e.ids, "type_ids": e.type_ids})
+        for a, b in HARD_PAIRS:
+            if a and b:
+                e = ref.encode(a, b)
+                cases.append({"text": a, "pair": b, "ids": e.ids, "type_ids": e.type_ids})
+        entries.append({"name": name, "base": base, "set": change, "cases": cases})
+        print(f"component variant {base}/{name}")
+    with open(out / "components.json", "w", encoding="utf-8") as f:
+        f.write("[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in entries) + "\n]\n")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -279,6 +359,7 @@ def main():
     with tempfile.TemporaryDirectory() as work:
         for name in args.only or FAMILIES:
             write_family(name, out / name, Path(work), train)
+    write_components(out)
 
 
 if __name__ == "__main__":
