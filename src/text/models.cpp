@@ -55,6 +55,23 @@ class WordPiece final : public Model {
   std::size_t max_word_chars_;
 };
 
+// Byte fallback: the piece as <0xXX> tokens, one a byte, when the vocabulary has them all.
+bool append_byte_tokens(const Vocab& vocab, const std::string& piece,
+                        std::vector<std::int32_t>& ids) {
+  static const char* hex = "0123456789ABCDEF";
+  const std::size_t before = ids.size();
+  for (unsigned char b : piece) {
+    const std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
+    const auto it = vocab.find(name);
+    if (it == vocab.end()) {
+      ids.resize(before);
+      return false;
+    }
+    ids.push_back(it->second);
+  }
+  return true;
+}
+
 struct BpeOptions {
   std::optional<std::int32_t> unk;  // none: unknown characters are dropped
   bool fuse_unk = false;
@@ -103,7 +120,7 @@ class Bpe final : public Model {
         ids.push_back(it->second);
         continue;
       }
-      if (o_.byte_fallback && append_bytes(piece, ids)) continue;
+      if (o_.byte_fallback && append_byte_tokens(vocab_, piece, ids)) continue;
       if (!o_.unk) continue;
       if (unk_pending && !o_.fuse_unk) ids.push_back(*o_.unk);
       unk_pending = true;
@@ -114,21 +131,6 @@ class Bpe final : public Model {
   }
 
  private:
-  bool append_bytes(const std::string& piece, std::vector<std::int32_t>& ids) const {
-    static const char* hex = "0123456789ABCDEF";
-    const std::size_t before = ids.size();
-    for (unsigned char b : piece) {
-      const std::string name = std::string("<0x") + hex[b >> 4] + hex[b & 15] + ">";
-      const auto it = vocab_.find(name);
-      if (it == vocab_.end()) {
-        ids.resize(before);
-        return false;
-      }
-      ids.push_back(it->second);
-    }
-    return true;
-  }
-
   void merge(std::vector<std::int32_t>& ids) const {
     const auto n = static_cast<std::ptrdiff_t>(ids.size());
     std::vector<std::ptrdiff_t> prev(ids.size()), next(ids.size());
@@ -177,6 +179,125 @@ class Bpe final : public Model {
   Merges merges_;
   BpeOptions o_;
 };
+
+// Unigram: the segmentation of highest total score (Viterbi over the pieces that begin at each
+// character), as the reference's encode_optimized; runs of unknown characters are one unknown
+// token.
+class Unigram final : public Model {
+ public:
+  Unigram(Vocab ids, std::vector<double> scores, std::optional<std::int32_t> unk,
+          bool byte_fallback)
+      : ids_(std::move(ids)), scores_(std::move(scores)), unk_(unk), byte_fallback_(byte_fallback) {
+    double min_score = 0;
+    bool first = true;
+    for (double sc : scores_) {
+      min_score = first ? sc : std::min(min_score, sc);
+      first = false;
+    }
+    unk_score_ = min_score - 10.0;  // the reference's kUnkPenalty
+    for (const auto& [piece, id] : ids_) max_piece_ = std::max(max_piece_, piece.size());
+  }
+
+  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
+    if (word.empty()) return;
+    const std::string s = encode_utf8(word);
+    struct Node {
+      double score = 0;
+      std::ptrdiff_t start = -1;  // none yet
+      std::int32_t id = 0;
+    };
+    std::vector<Node> best(s.size() + 1);
+    for (std::size_t at = 0; at < s.size(); at += next_char(s, at)) {
+      const double here = best[at].score;
+      const std::size_t one = next_char(s, at);
+      bool single = false;
+      for (std::size_t len = one; len <= max_piece_ && at + len <= s.size();
+           len += next_char(s, at + len)) {
+        const auto it = ids_.find(s.substr(at, len));
+        if (it != ids_.end()) {
+          Node& target = best[at + len];
+          const double candidate = scores_[static_cast<std::size_t>(it->second)] + here;
+          if (target.start < 0 || candidate > target.score)
+            target = {candidate, static_cast<std::ptrdiff_t>(at), it->second};
+          if (len == one) single = true;
+        }
+      }
+      if (!single) {
+        if (!unk_)
+          throw Error(ErrorCode::kInput, "a character has no piece and there is no unk_id");
+        Node& target = best[at + one];
+        const double candidate = unk_score_ + here;
+        if (target.start < 0 || candidate > target.score)
+          target = {candidate, static_cast<std::ptrdiff_t>(at), *unk_};
+      }
+    }
+    // Back from the end; consecutive unknown pieces fuse into one.
+    std::vector<std::string> pieces;
+    std::string unknown;
+    for (std::size_t end = s.size(); end > 0;) {
+      const Node& n = best[end];
+      const auto start = static_cast<std::size_t>(n.start);
+      if (unk_ && n.id == *unk_) {
+        unknown.insert(0, s.substr(start, end - start));
+      } else {
+        if (!unknown.empty()) pieces.push_back(std::move(unknown));
+        unknown.clear();
+        pieces.push_back(s.substr(start, end - start));
+      }
+      end = start;
+    }
+    if (!unknown.empty()) pieces.push_back(std::move(unknown));
+    for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+      if (const auto found = ids_.find(*it); found != ids_.end()) {
+        out.push_back(found->second);
+      } else if (!(byte_fallback_ && append_byte_tokens(ids_, *it, out))) {
+        out.push_back(*unk_);
+      }
+    }
+  }
+
+ private:
+  // The UTF-8 length of the character at `at` (1 past the end).
+  static std::size_t next_char(const std::string& s, std::size_t at) {
+    if (at >= s.size()) return 1;
+    const auto b = static_cast<unsigned char>(s[at]);
+    return b < 0x80 ? 1 : b < 0xe0 ? 2 : b < 0xf0 ? 3 : 4;
+  }
+
+  Vocab ids_;
+  std::vector<double> scores_;  // by id
+  std::optional<std::int32_t> unk_;
+  bool byte_fallback_;
+  double unk_score_ = 0;
+  std::size_t max_piece_ = 0;  // bytes
+};
+
+std::unique_ptr<Model> make_unigram(const nlohmann::json& json, const io::JsonFields& m,
+                                    std::vector<std::string>& tokens) {
+  const auto vocab_json = json.find("vocab");
+  if (vocab_json == json.end() || !vocab_json->is_array())
+    m.fail("vocab", "is missing or not an array of [piece, score]");
+  if (static_cast<std::int64_t>(vocab_json->size()) > kMaxVocab)
+    m.fail("vocab", "has more than 2^24 tokens");
+  Vocab ids;
+  std::vector<double> scores;
+  for (const auto& item : *vocab_json) {
+    if (!item.is_array() || item.size() != 2 || !item[0].is_string() || !item[1].is_number())
+      m.fail("vocab", "entry " + std::to_string(scores.size()) + " is not [piece, score]");
+    const auto id = static_cast<std::int32_t>(scores.size());
+    const auto& piece = item[0].get_ref<const std::string&>();
+    ids[piece] = id;  // a repeated piece: the last id, as the reference
+    if (tokens.size() <= scores.size()) tokens.resize(scores.size() + 1);
+    tokens[scores.size()] = piece;
+    scores.push_back(item[1].get<double>());
+  }
+  std::optional<std::int32_t> unk;
+  if (const auto u = json.find("unk_id"); u != json.end() && !u->is_null())
+    unk = static_cast<std::int32_t>(
+        m.integer_in("unk_id", 0, static_cast<std::int64_t>(scores.size()) - 1));
+  return std::make_unique<Unigram>(std::move(ids), std::move(scores), unk,
+                                   m.boolean("byte_fallback").value_or(false));
+}
 
 // model.vocab as an object of token -> id.
 Vocab read_vocab(const nlohmann::json& json, const io::JsonFields& m,
@@ -291,8 +412,9 @@ std::unique_ptr<Model> make_model(const nlohmann::json& json, const std::string&
                       m.string("continuing_subword_prefix").value_or("##"), max_chars);
   }
   if (type == "BPE") return make_bpe(json, m, tokens);
-  throw Error(ErrorCode::kUnsupported,
-              file + ": field 'model.type' is '" + type + "'; lat runs WordPiece and BPE models");
+  if (type == "Unigram") return make_unigram(json, m, tokens);
+  throw Error(ErrorCode::kUnsupported, file + ": field 'model.type' is '" + type +
+                                           "'; lat runs WordPiece, BPE and Unigram models");
 }
 
 }  // namespace lat::text

@@ -50,6 +50,23 @@ class SequenceNormalizer final : public Normalizer {
   std::vector<std::unique_ptr<Normalizer>> steps_;
 };
 
+// SentencePiece's nmt rule: control characters removed, other spaces made ' '.
+class Nmt final : public Normalizer {
+ public:
+  void normalize(Text& text) const override {
+    map_chars(text, [](char32_t c, std::u32string& out) {
+      if ((c >= 0x1 && c <= 0x8) || c == 0xb || (c >= 0xe && c <= 0x1f) || c == 0x7f || c == 0x8f ||
+          c == 0x9f) {
+        return;
+      }
+      const bool space = c == 0x9 || c == 0xa || c == 0xc || c == 0xd || c == 0x1680 ||
+                         (c >= 0x200b && c <= 0x200f) || c == 0x2028 || c == 0x2029 ||
+                         c == 0x2581 || c == 0xfeff || c == 0xfffd;
+      out += space ? U' ' : c;
+    });
+  }
+};
+
 }  // namespace
 
 std::unique_ptr<Normalizer> bert_normalizer(const BertNormalizerOptions& options) {
@@ -68,6 +85,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& json, const st
     o.clean_text = f.boolean("clean_text").value_or(true);
     return bert_normalizer(o);
   }
+  if (type == "Precompiled") return precompiled_normalizer(json, where);
+  if (type == "Nmt") return std::make_unique<Nmt>();
   if (type == "Sequence") {
     const auto it = json.find("normalizers");
     if (it == json.end() || !it->is_array()) f.fail("normalizers", "must be an array");
@@ -80,7 +99,8 @@ std::unique_ptr<Normalizer> make_normalizer(const nlohmann::json& json, const st
     return std::make_unique<SequenceNormalizer>(std::move(steps));
   }
   throw Error(ErrorCode::kUnsupported,
-              where + ": normalizer '" + type + "' is not one lat runs (BertNormalizer, Sequence)");
+              where + ": normalizer '" + type +
+                  "' is not one lat runs (BertNormalizer, Precompiled, Nmt, Sequence)");
 }
 
 }  // namespace lat::text

@@ -86,6 +86,9 @@ struct BertNormalizerOptions {
   bool lowercase = true;
 };
 std::unique_ptr<Normalizer> bert_normalizer(const BertNormalizerOptions& options);
+// SentencePiece's precompiled map (tokenizer.json's Precompiled normalizer object).
+std::unique_ptr<Normalizer> precompiled_normalizer(const nlohmann::json& json,
+                                                   const std::string& where);
 // Whitespace separates words, each punctuation character is a word.
 std::unique_ptr<PreTokenizer> bert_pre_tokenizer();
 // Greedy longest-match word pieces; a word with an unmatched piece, or longer than

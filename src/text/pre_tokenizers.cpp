@@ -86,6 +86,60 @@ class ByteLevel final : public PreTokenizer {
   bool use_regex_;
 };
 
+// Whitespace (White_Space) removed.
+class WhitespaceSplit final : public PreTokenizer {
+ public:
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    std::size_t start = 0;
+    for (std::size_t i = 0; i <= text.size(); ++i) {
+      if (i == text.size() || is_white_space(text.chars[i])) {
+        keep_non_empty(text.slice(start, i), pieces);
+        start = i + 1;
+      }
+    }
+  }
+};
+
+// SentencePiece's spaces: ' ' becomes the replacement character, which may be prepended, and
+// each piece begins with one.
+class Metaspace final : public PreTokenizer {
+ public:
+  enum class Prepend { kAlways, kFirst, kNever };
+  Metaspace(char32_t replacement, Prepend prepend, bool split)
+      : replacement_(replacement), prepend_(prepend), split_(split) {}
+
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    Text t = text;
+    map_chars(t, [&](char32_t c, std::u32string& out) { out += c == U' ' ? replacement_ : c; });
+    // "first": only the piece that begins where the input begins.
+    const bool prepend =
+        prepend_ == Prepend::kAlways || (prepend_ == Prepend::kFirst && t.base == 0);
+    if (prepend && !t.empty() && t.chars[0] != replacement_) {
+      t.chars.insert(t.chars.begin(), replacement_);
+      t.origin.insert(t.origin.begin(), t.origin[0]);
+    }
+    if (!split_) {
+      keep_non_empty(std::move(t), pieces);
+      return;
+    }
+    std::vector<Match> matches;
+    std::size_t done = 0;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t.chars[i] != replacement_) continue;
+      if (i > done) matches.push_back({done, i, false});
+      matches.push_back({i, i + 1, true});
+      done = i + 1;
+    }
+    if (done < t.size()) matches.push_back({done, t.size(), false});
+    split_at(t, matches, Behavior::kMergedWithNext, pieces);
+  }
+
+ private:
+  char32_t replacement_;
+  Prepend prepend_;
+  bool split_;
+};
+
 class SequencePreTokenizer final : public PreTokenizer {
  public:
   explicit SequencePreTokenizer(std::vector<std::unique_ptr<PreTokenizer>> steps)
@@ -171,6 +225,26 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
     return std::make_unique<ByteLevel>(f.boolean("add_prefix_space").value_or(true),
                                        f.boolean("use_regex").value_or(true));
   }
+  if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
+  if (type == "Metaspace") {
+    const std::u32string replacement = decode_utf8(f.string("replacement").value_or("\u2581"));
+    if (replacement.size() != 1) f.fail("replacement", "must be one character");
+    // Older files say add_prefix_space instead of prepend_scheme.
+    auto prepend = f.boolean("add_prefix_space").value_or(true) ? Metaspace::Prepend::kAlways
+                                                                : Metaspace::Prepend::kNever;
+    if (const auto scheme = f.string("prepend_scheme")) {
+      if (*scheme == "always") {
+        prepend = Metaspace::Prepend::kAlways;
+      } else if (*scheme == "first") {
+        prepend = Metaspace::Prepend::kFirst;
+      } else if (*scheme == "never") {
+        prepend = Metaspace::Prepend::kNever;
+      } else {
+        f.fail("prepend_scheme", "must be always, first or never, not '" + *scheme + "'");
+      }
+    }
+    return std::make_unique<Metaspace>(replacement[0], prepend, f.boolean("split").value_or(true));
+  }
   if (type == "Sequence") {
     const auto it = json.find("pretokenizers");
     if (it == json.end() || !it->is_array()) f.fail("pretokenizers", "must be an array");
@@ -183,7 +257,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
   }
   throw Error(ErrorCode::kUnsupported,
               where + ": pre-tokenizer '" + type +
-                  "' is not one lat runs (BertPreTokenizer, ByteLevel, Sequence)");
+                  "' is not one lat runs (BertPreTokenizer, ByteLevel, WhitespaceSplit, "
+                  "Metaspace, Sequence)");
 }
 
 }  // namespace lat::text

@@ -27,8 +27,7 @@ as AutoTokenizer on every text: lat reads tokenizer.json, so the two references 
 
 components.json covers options the five families do not use: each entry names a base folder, the
 tokenizer.json fields it replaces, and the ids the tokenizers library gives (no truncation) for
-the hard cases and a slice of SST-2 dev. unicode.json holds per-code-point digests of what the
-reference's Unicode-dependent steps make of every code point (see unicode_digests).
+the hard cases and a slice of SST-2 dev.
 """
 import argparse
 import base64
@@ -305,6 +304,14 @@ def variants():
                       {"SpecialToken": {"id": "</s>", "type_id": 1}}],
              "special_tokens": {"<s>": {"id": "<s>", "ids": [0], "tokens": ["<s>"]},
                                 "</s>": {"id": "</s>", "ids": [2], "tokens": ["</s>"]}}}]}}),
+        ("xlmr", "metaspace_first", {"/pre_tokenizer/pretokenizers/1/prepend_scheme": "first"}),
+        ("xlmr", "metaspace_never", {"/pre_tokenizer/pretokenizers/1/prepend_scheme": "never"}),
+        ("xlmr", "metaspace_no_split", {"/pre_tokenizer": {
+            "type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always",
+            "split": False}}),
+        ("xlmr", "nmt_precompiled", {"/normalizer": {"type": "Sequence", "normalizers": [
+            {"type": "Nmt"}, "PRECOMPILED"]}}),
+        ("xlmr", "unigram_byte_fallback", {"/model/byte_fallback": True}),
         ("mpnet", "mask_flags", {"/added_tokens/0/lstrip": True, "/added_tokens/2/rstrip": True,
                                  "/added_tokens/3/single_word": True}),
     ]
@@ -331,6 +338,9 @@ def write_components(out):
                                                  tokenizer_json["model"]["merges"]]
         else:
             for path, value in change.items():
+                if path == "/normalizer" and "PRECOMPILED" in value.get("normalizers", []):
+                    value = copy.deepcopy(value)  # the base's charsmap, not repeated here
+                    value["normalizers"][1] = tokenizer_json["normalizer"]
                 set_path(tokenizer_json, path, value)
         ref = exact_backend(json.dumps(tokenizer_json))
         cases = []
