@@ -14,6 +14,7 @@
 #include <iostream>
 #include <lat/encoder.hpp>
 #include <lat/error.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -136,7 +137,8 @@ std::vector<std::vector<std::string>> kept_pieces(const lat::Encoder& encoder,
 }
 
 int run(const Args& a) {
-  const lat::Encoder encoder(a.model, a.options);
+  const auto shared = std::make_shared<const lat::Encoder>(a.model, a.options);
+  const lat::Encoder& encoder = *shared;
   std::optional<lat::ZeroShotClassifier> zero_shot;
   if (!encoder.info().classifier) {
     if (a.labels.size() < 2) {
@@ -144,7 +146,7 @@ int run(const Args& a) {
                                " has no classifier head: give --label NAME=DESCRIPTION at least "
                                "twice to classify zero-shot by similarity");
     }
-    zero_shot.emplace(encoder, a.labels);
+    zero_shot.emplace(shared, a.labels);
   }
   std::vector<std::string> names = encoder.info().labels;
   if (zero_shot) {

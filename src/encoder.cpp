@@ -386,17 +386,19 @@ std::vector<Embedding> Encoder::embed(std::span<const std::string> texts) const 
   return results;
 }
 
-ZeroShotClassifier::ZeroShotClassifier(const Encoder& encoder, std::vector<Label> labels)
-    : encoder_(encoder), labels_(std::move(labels)) {
+ZeroShotClassifier::ZeroShotClassifier(std::shared_ptr<const Encoder> encoder,
+                                       std::vector<Label> labels)
+    : encoder_(std::move(encoder)), labels_(std::move(labels)) {
+  if (!encoder_) throw Error(ErrorCode::kOption, "zero-shot classification needs an encoder");
   if (labels_.size() < 2)
     throw Error(ErrorCode::kOption, "zero-shot classification needs two labels or more");
   std::vector<std::string> descriptions;
   for (const auto& l : labels_) descriptions.push_back(l.description);
-  label_embeddings_ = encoder_.embed(descriptions);
+  label_embeddings_ = encoder_->embed(descriptions);
 }
 
 std::vector<Classification> ZeroShotClassifier::classify(std::span<const std::string> texts) const {
-  auto embeddings = encoder_.embed(texts);
+  auto embeddings = encoder_->embed(texts);
   std::vector<std::string> names;
   for (const auto& l : labels_) names.push_back(l.name);
   auto cosine = [](const std::vector<float>& a, const std::vector<float>& b) {

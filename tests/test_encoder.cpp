@@ -142,9 +142,11 @@ TEST(Encoder, EmbeddingModelWithoutHeadRefusesClassify) {
 
 TEST(Encoder, ZeroShotPicksTheCloserDescription) {
   LAT_REQUIRE_MODEL();
-  const Encoder encoder(test::model_dir());
+  // The classifier keeps the encoder alive: the caller's handle may go first.
+  auto encoder = std::make_shared<const Encoder>(test::model_dir());
   const ZeroShotClassifier zs(encoder, {{"sports", "This text is about sports."},
                                         {"cooking", "This text is about cooking food."}});
+  encoder.reset();
   const std::vector<std::string> texts{"The striker scored twice in the final match.",
                                        "Whisk the eggs and bake the cake for 30 minutes."};
   const auto r = zs.classify(texts);

@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lat/export.hpp"
 #include "lat/precision.hpp"
 #include "lat/schedule.hpp"
 #include "lat/tokenizer.hpp"
@@ -78,7 +79,7 @@ struct Embedding : RunInfo {
 
 // A BERT encoder loaded from a Hugging Face model folder. Immutable after construction; every
 // method may be called from many threads at once.
-class Encoder {
+class LAT_EXPORT Encoder {
  public:
   explicit Encoder(const std::filesystem::path& folder, const EncoderOptions& options = {});
   ~Encoder();
@@ -109,20 +110,22 @@ class Encoder {
 };
 
 // Zero-shot classification with an embedding model: each label is described by a sentence,
-// and a text takes the label whose description its embedding is closest to (cosine).
-class ZeroShotClassifier {
+// and a text takes the label whose description its embedding is closest to (cosine). The
+// classifier shares ownership of its encoder, so that neither can outlive the other's use.
+class LAT_EXPORT ZeroShotClassifier {
  public:
   struct Label {
     std::string name;
     std::string description;
   };
-  ZeroShotClassifier(const Encoder& encoder, std::vector<Label> labels);
+  ZeroShotClassifier(std::shared_ptr<const Encoder> encoder, std::vector<Label> labels);
   // logits are the cosine similarities; probs their softmax at temperature 0.05.
   std::vector<Classification> classify(std::span<const std::string> texts) const;
   const std::vector<Label>& labels() const { return labels_; }
+  const Encoder& encoder() const { return *encoder_; }
 
  private:
-  const Encoder& encoder_;
+  std::shared_ptr<const Encoder> encoder_;
   std::vector<Label> labels_;
   std::vector<Embedding> label_embeddings_;
 };

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "lat/export.hpp"
+
 namespace lat {
 
 // What kind of thing went wrong; the message names the file and field at fault.
@@ -15,10 +17,10 @@ enum class ErrorCode {
   kUnsupported,  // a valid model feature lat does not implement
 };
 
-const char* to_string(ErrorCode code) noexcept;
+LAT_EXPORT const char* to_string(ErrorCode code) noexcept;
 
 // The one exception type lat throws.
-class Error : public std::runtime_error {
+class LAT_EXPORT Error : public std::runtime_error {
  public:
   Error(ErrorCode code, const std::string& message);
   ErrorCode code() const noexcept { return code_; }

@@ -3,6 +3,8 @@
 #include <optional>
 #include <string_view>
 
+#include "lat/export.hpp"
+
 namespace lat {
 
 // The number format of the encoder's matrix products. Embeddings, layer norm, softmax and ACC run
@@ -14,8 +16,8 @@ enum class Precision {
 };
 
 // "fp32", "bf16", "int8".
-const char* to_string(Precision precision) noexcept;
+LAT_EXPORT const char* to_string(Precision precision) noexcept;
 // The precision a name means, or nothing for an unknown name.
-std::optional<Precision> precision_from_string(std::string_view name) noexcept;
+LAT_EXPORT std::optional<Precision> precision_from_string(std::string_view name) noexcept;
 
 }  // namespace lat

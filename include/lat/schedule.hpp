@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "lat/export.hpp"
+
 namespace lat {
 
 // What the cost model needs of a model: L layers of width d with feed-forward width dff.
@@ -28,21 +30,22 @@ struct CostModel {
 };
 
 // FLOPs of one layer taking m rows in and keeping k: QKV, scores, P V, output, feed-forward.
-double layer_flops(const ModelShape& shape, double m, double k);
+LAT_EXPORT double layer_flops(const ModelShape& shape, double m, double k);
 
 // Weights of one layer's matrix products: QKV, output, feed-forward in and out.
-double layer_weights(const ModelShape& shape);
+LAT_EXPORT double layer_weights(const ModelShape& shape);
 
 // layer_flops plus, under a calibrated model, the reading of the layer's weights.
-double layer_cost(const ModelShape& shape, double m, double k, const CostModel& cost = {});
+LAT_EXPORT double layer_cost(const ModelShape& shape, double m, double k,
+                             const CostModel& cost = {});
 
 // The geometric schedule with the largest r whose predicted speedup reaches `speedup` (>= 1).
 // When no r does, every layer keeps 1 row, ratio is 0 and reached is false.
-Schedule make_schedule(const ModelShape& shape, int tokens, double speedup,
-                       const CostModel& cost = {});
+LAT_EXPORT Schedule make_schedule(const ModelShape& shape, int tokens, double speedup,
+                                  const CostModel& cost = {});
 
 // The schedule a given ratio r produces, with its predicted speedup.
-Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost = {});
+LAT_EXPORT Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                                       const CostModel& cost = {});
 
 }  // namespace lat

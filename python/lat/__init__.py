@@ -1,0 +1,114 @@
+"""lat: BERT-style encoders on the CPU, with ACC token pruning.
+
+    import lat
+    encoder = lat.Encoder("models/all-MiniLM-L6-v2", speedup=2.0)
+    vectors = encoder.embed(["a gorgeous film", "it is dull"])   # numpy float32, (2, 384)
+
+Every call into lat releases the GIL: threads sharing one Encoder run at once.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _lat
+from ._lat import (
+    Classification,
+    CostModel,
+    EncoderInfo,
+    EncoderOutput,
+    Encoding,
+    Error,
+    LayerTrace,
+    Schedule,
+    ZeroShotClassifier,
+)
+
+__all__ = [
+    "Classification",
+    "CostModel",
+    "Encoder",
+    "EncoderInfo",
+    "EncoderOutput",
+    "Encoding",
+    "Error",
+    "LayerTrace",
+    "Schedule",
+    "ZeroShotClassifier",
+]
+
+
+def _progress(total: int, enabled: bool) -> Any:
+    """A progress bar over `total` texts: tqdm's when it is installed, else a line on stderr."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total, desc="encode", unit="text")
+    except ImportError:
+        return _LineProgress(total)
+
+
+class _LineProgress:
+    def __init__(self, total: int) -> None:
+        self.total, self.done = total, 0
+
+    def update(self, n: int) -> None:
+        self.done += n
+        print(f"\rencode: {self.done}/{self.total}", end="", file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        print(file=sys.stderr, flush=True)
+
+
+class Encoder(_lat.Encoder):
+    """A BERT-style encoder loaded from a Hugging Face model folder.
+
+    Encoder(path, threads=None, speedup=None, precision=None, max_length=None):
+    threads per call (None: every core), the speedup asked of ACC pruning (None: lat.json's,
+    else 1, the dense model), precision "fp32", "bf16" or "int8" (None: lat.json's, else fp32),
+    tokens per input (None: the folder's). Immutable; safe to share between threads.
+    """
+
+    def encode(
+        self,
+        sentences: Union[str, Iterable[str]],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        normalize_embeddings: Optional[bool] = None,
+        convert_to_numpy: bool = True,
+    ) -> Union[np.ndarray, List[np.ndarray]]:
+        """Embeddings as sentence-transformers' SentenceTransformer.encode gives them.
+
+        Texts run in batches of `batch_size`, longest first, so that a batch holds texts of
+        similar length; the result is in the input order. One str gives one vector.
+        normalize_embeddings=True makes every vector unit length; None or False leaves them as
+        the model folder says (a folder whose modules include Normalize gives unit vectors).
+        convert_to_numpy=False gives a list of 1-D arrays instead of one 2-D array.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        single = isinstance(sentences, (str, bytes))
+        texts: Sequence[Any] = [sentences] if single else list(sentences)
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.info.hidden), dtype=np.float32)
+        bar = _progress(len(texts), show_progress_bar)
+        try:
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                out[chunk] = self.embed([texts[i] for i in chunk])
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        if normalize_embeddings:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            np.divide(out, np.maximum(norms, 1e-12), out=out)
+        if single:
+            return out[0]
+        return out if convert_to_numpy else list(out)

@@ -1,0 +1,37 @@
+from typing import Iterable, List, Optional, Union, overload
+
+import numpy as np
+import numpy.typing as npt
+
+from ._lat import (
+    Classification as Classification,
+    CostModel as CostModel,
+    EncoderInfo as EncoderInfo,
+    EncoderOutput as EncoderOutput,
+    Encoding as Encoding,
+    Error as Error,
+    LayerTrace as LayerTrace,
+    Schedule as Schedule,
+    ZeroShotClassifier as ZeroShotClassifier,
+)
+from ._lat import Encoder as _Encoder
+
+class Encoder(_Encoder):
+    @overload
+    def encode(
+        self,
+        sentences: str,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        normalize_embeddings: Optional[bool] = None,
+        convert_to_numpy: bool = True,
+    ) -> npt.NDArray[np.float32]: ...
+    @overload
+    def encode(
+        self,
+        sentences: Iterable[str],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        normalize_embeddings: Optional[bool] = None,
+        convert_to_numpy: bool = True,
+    ) -> Union[npt.NDArray[np.float32], List[npt.NDArray[np.float32]]]: ...

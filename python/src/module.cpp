@@ -1,0 +1,366 @@
+// The Python module lat._lat: lat's C++ API, with the GIL released around every call into lat.
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/filesystem.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstring>
+#include <filesystem>
+#include <lat/encoder.hpp>
+#include <lat/error.hpp>
+#include <lat/precision.hpp>
+#include <lat/schedule.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+// The Python type lat.Error; the module holds the reference that keeps it alive.
+PyObject* error_type = nullptr;
+
+// Owned floats handed to numpy without a copy: the capsule frees them with the array.
+template <typename T>
+nb::ndarray<nb::numpy, T> owned_array(std::vector<T>&& values,
+                                      std::initializer_list<size_t> shape) {
+  auto* heap = new std::vector<T>(std::move(values));
+  nb::capsule owner(heap, [](void* p) noexcept { delete static_cast<std::vector<T>*>(p); });
+  return nb::ndarray<nb::numpy, T>(heap->data(), shape, owner);
+}
+
+// A read-only view of a result's values; the result stays alive as long as the view.
+template <typename T>
+nb::ndarray<nb::numpy, const T> view(const std::vector<T>& values) {
+  return nb::ndarray<nb::numpy, const T>(values.data(), {values.size()});
+}
+
+// Texts from any iterable of str (or UTF-8 bytes); one str is refused, not split into characters.
+std::vector<std::string> texts_of(nb::handle texts) {
+  if (PyUnicode_Check(texts.ptr()) || PyBytes_Check(texts.ptr())) {
+    throw nb::type_error("expected a sequence of texts, got one text; wrap it in a list");
+  }
+  std::vector<std::string> out;
+  if (nb::hasattr(texts, "__len__")) out.reserve(nb::len(texts));
+  for (nb::handle item : texts) {
+    if (PyUnicode_Check(item.ptr())) {
+      Py_ssize_t size = 0;
+      const char* data = PyUnicode_AsUTF8AndSize(item.ptr(), &size);
+      if (!data) throw nb::python_error();
+      out.emplace_back(data, static_cast<std::size_t>(size));
+    } else if (PyBytes_Check(item.ptr())) {
+      out.emplace_back(PyBytes_AS_STRING(item.ptr()),
+                       static_cast<std::size_t>(PyBytes_GET_SIZE(item.ptr())));
+    } else {
+      throw nb::type_error(
+          ("texts must be str or bytes, got " + std::string(nb::type_name(item.type()).c_str()))
+              .c_str());
+    }
+  }
+  return out;
+}
+
+std::string text_of(nb::handle text) {
+  if (PyBytes_Check(text.ptr())) {
+    return {PyBytes_AS_STRING(text.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(text.ptr()))};
+  }
+  return nb::cast<std::string>(text);
+}
+
+lat::Precision precision_of(const std::string& name) {
+  if (auto p = lat::precision_from_string(name)) return *p;
+  throw lat::Error(lat::ErrorCode::kOption,
+                   "precision '" + name + "' is not one of 'fp32', 'bf16', 'int8'");
+}
+
+// Every result carries the same run info; its accessors are bound once for each result type.
+const lat::RunInfo& run_info(const lat::RunInfo& r) { return r; }
+
+template <typename Result, typename Class>
+void bind_run_info(Class& cls) {
+  cls.def_prop_ro(
+         "tokens", [](const Result& r) { return run_info(r).tokens; },
+         "Tokens that entered the encoder, special tokens included.")
+      .def_prop_ro(
+          "truncated", [](const Result& r) { return run_info(r).truncated; },
+          "Whether the text was cut to max_length.")
+      .def_prop_ro(
+          "kept", [](const Result& r) { return run_info(r).kept; }, "Rows kept by each layer.")
+      .def_prop_ro(
+          "ms", [](const Result& r) { return run_info(r).ms; },
+          "Wall time of the call that produced this result, in milliseconds.")
+      .def_prop_ro(
+          "trace", [](const Result& r) { return run_info(r).trace; },
+          "ACC and kept positions of every layer (encoders built with trace=True).");
+}
+
+}  // namespace
+
+NB_MODULE(_lat, m) {
+  m.doc() = "lat: BERT-style encoders on the CPU, with ACC token pruning.";
+
+  error_type = PyErr_NewExceptionWithDoc(
+      "lat.Error", "An error from lat. .code names its kind; the message names the fault.",
+      PyExc_RuntimeError, nullptr);
+  m.attr("Error") = nb::handle(error_type);
+  nb::register_exception_translator([](const std::exception_ptr& p, void*) {
+    try {
+      std::rethrow_exception(p);
+    } catch (const lat::Error& e) {
+      nb::object instance = nb::steal(PyObject_CallFunction(error_type, "s", e.what()));
+      if (!instance.is_valid()) return;  // the call's own Python error stands
+      instance.attr("code") = lat::to_string(e.code());
+      instance.attr("message") = e.what();
+      PyErr_SetObject(error_type, instance.ptr());
+    }
+  });
+
+  nb::class_<lat::Encoding>(m, "Encoding", "Token ids of one input, special tokens included.")
+      .def(
+          "__init__",
+          [](lat::Encoding* self, std::vector<std::int32_t> ids,
+             std::optional<std::vector<std::int32_t>> type_ids, bool truncated) {
+            new (self) lat::Encoding{std::move(ids), type_ids.value_or(std::vector<std::int32_t>{}),
+                                     truncated};
+          },
+          "ids"_a, "type_ids"_a = nb::none(), "truncated"_a = false)
+      .def_rw("ids", &lat::Encoding::ids)
+      .def_rw("type_ids", &lat::Encoding::type_ids, "Empty for all zeros.")
+      .def_rw("truncated", &lat::Encoding::truncated)
+      .def("__len__", [](const lat::Encoding& e) { return e.ids.size(); })
+      .def("__repr__", [](const lat::Encoding& e) {
+        return "Encoding(" + std::to_string(e.ids.size()) + " ids" +
+               (e.truncated ? ", truncated)" : ")");
+      });
+
+  nb::class_<lat::LayerTrace>(m, "LayerTrace", "One layer's view of one input.")
+      .def_prop_ro(
+          "acc", [](const lat::LayerTrace& t) { return view(t.acc); },
+          nb::rv_policy::reference_internal,
+          "ACC of each row that entered the layer, in that order.")
+      .def_ro("kept", &lat::LayerTrace::kept,
+              "Original positions of the rows that left the layer.");
+
+  auto output = nb::class_<lat::EncoderOutput>(
+      m, "EncoderOutput", "Last hidden states of one input (its kept rows) and its embedding.");
+  output
+      .def_prop_ro(
+          "hidden",
+          [](const lat::EncoderOutput& o) {
+            const size_t width = o.embedding.size();
+            const size_t rows = width ? o.hidden.size() / width : 0;
+            return nb::ndarray<nb::numpy, const float, nb::ndim<2>>(o.hidden.data(), {rows, width});
+          },
+          nb::rv_policy::reference_internal, "rows x hidden, float32")
+      .def_prop_ro(
+          "positions", [](const lat::EncoderOutput& o) { return view(o.positions); },
+          nb::rv_policy::reference_internal, "Original position of each row of hidden.")
+      .def_prop_ro(
+          "embedding", [](const lat::EncoderOutput& o) { return view(o.embedding); },
+          nb::rv_policy::reference_internal, "Pooled as the model folder says.")
+      .def_prop_ro(
+          "logits", [](const lat::EncoderOutput& o) { return view(o.logits); },
+          nb::rv_policy::reference_internal, "Classifier models only; empty otherwise.");
+  bind_run_info<lat::EncoderOutput>(output);
+
+  auto classification = nb::class_<lat::Classification>(m, "Classification");
+  classification.def_ro("label", &lat::Classification::label)
+      .def_ro("label_name", &lat::Classification::label_name)
+      .def_prop_ro(
+          "probs", [](const lat::Classification& c) { return view(c.probs); },
+          nb::rv_policy::reference_internal)
+      .def_prop_ro(
+          "logits", [](const lat::Classification& c) { return view(c.logits); },
+          nb::rv_policy::reference_internal)
+      .def("__repr__", [](const lat::Classification& c) {
+        return "Classification(label_name='" + c.label_name + "', p=" +
+               std::to_string(c.probs.empty() ? 0.f : c.probs[static_cast<size_t>(c.label)]) +
+               ", tokens=" + std::to_string(run_info(c).tokens) + ")";
+      });
+  bind_run_info<lat::Classification>(classification);
+
+  nb::class_<lat::CostModel>(m, "CostModel",
+                             "What a layer costs; weight_flops 0 is the FLOP count.")
+      .def(nb::init<>())
+      .def(
+          "__init__",
+          [](lat::CostModel* self, double weight_flops) {
+            new (self) lat::CostModel{weight_flops};
+          },
+          "weight_flops"_a)
+      .def_rw("weight_flops", &lat::CostModel::weight_flops)
+      .def("__repr__", [](const lat::CostModel& c) {
+        return "CostModel(weight_flops=" + std::to_string(c.weight_flops) + ")";
+      });
+
+  nb::class_<lat::Schedule>(m, "Schedule", "Keep counts for one input length.")
+      .def_ro("keep", &lat::Schedule::keep, "Rows that leave each layer.")
+      .def_ro("ratio", &lat::Schedule::ratio)
+      .def_ro("predicted", &lat::Schedule::predicted, "Predicted speedup over the dense model.")
+      .def_ro("reached", &lat::Schedule::reached)
+      .def("__repr__", [](const lat::Schedule& s) {
+        std::string keep;
+        for (int k : s.keep) keep += (keep.empty() ? "" : ", ") + std::to_string(k);
+        return "Schedule(keep=[" + keep + "], predicted=" + std::to_string(s.predicted) + ")";
+      });
+
+  nb::class_<lat::EncoderInfo>(m, "EncoderInfo", "How an encoder behaves.")
+      .def_ro("layers", &lat::EncoderInfo::layers)
+      .def_ro("hidden", &lat::EncoderInfo::hidden)
+      .def_ro("heads", &lat::EncoderInfo::heads)
+      .def_ro("intermediate", &lat::EncoderInfo::intermediate)
+      .def_ro("max_positions", &lat::EncoderInfo::max_positions)
+      .def_ro("model_type", &lat::EncoderInfo::model_type)
+      .def_ro("max_length", &lat::EncoderInfo::max_length)
+      .def_ro("threads", &lat::EncoderInfo::threads)
+      .def_ro("speedup", &lat::EncoderInfo::speedup)
+      .def_prop_ro(
+          "precision",
+          [](const lat::EncoderInfo& i) { return std::string(lat::to_string(i.precision)); })
+      .def_ro("cost", &lat::EncoderInfo::cost)
+      .def_ro("classifier", &lat::EncoderInfo::classifier)
+      .def_ro("labels", &lat::EncoderInfo::labels)
+      .def_ro("mean_pooling", &lat::EncoderInfo::mean_pooling)
+      .def_ro("normalize", &lat::EncoderInfo::normalize)
+      .def("__repr__", [](const lat::EncoderInfo& i) {
+        return "EncoderInfo(model_type='" + i.model_type + "', layers=" + std::to_string(i.layers) +
+               ", hidden=" + std::to_string(i.hidden) + ", threads=" + std::to_string(i.threads) +
+               ", speedup=" + std::to_string(i.speedup) + ", precision='" +
+               lat::to_string(i.precision) + "')";
+      });
+
+  nb::class_<lat::Encoder>(m, "Encoder",
+                           "A BERT-style encoder loaded from a Hugging Face model folder. "
+                           "Immutable; safe to call from many threads at once.")
+      .def(
+          "__init__",
+          [](lat::Encoder* self, const std::filesystem::path& path, std::optional<int> threads,
+             std::optional<double> speedup, std::optional<std::string> precision,
+             std::optional<int> max_length, std::optional<lat::CostModel> cost, bool trace) {
+            lat::EncoderOptions options{
+                .threads = threads,
+                .max_length = max_length.value_or(0),
+                .speedup = speedup,
+                .precision = precision ? std::optional(precision_of(*precision)) : std::nullopt,
+                .cost = cost,
+                .trace = trace,
+            };
+            nb::gil_scoped_release release;
+            new (self) lat::Encoder(path, options);
+          },
+          "path"_a, "threads"_a = nb::none(), "speedup"_a = nb::none(), "precision"_a = nb::none(),
+          "max_length"_a = nb::none(), "cost"_a = nb::none(), "trace"_a = false)
+      .def(
+          "embed",
+          [](const lat::Encoder& e, nb::handle texts) {
+            const std::vector<std::string> in = texts_of(texts);
+            const size_t width = static_cast<size_t>(e.info().hidden);
+            std::vector<float> values(in.size() * width);
+            {
+              nb::gil_scoped_release release;
+              const auto out = e.embed(in);
+              for (size_t i = 0; i < out.size(); ++i) {
+                std::memcpy(values.data() + i * width, out[i].values.data(), width * sizeof(float));
+              }
+            }
+            return owned_array(std::move(values), {in.size(), width});
+          },
+          "texts"_a, "Pooled embeddings of the texts: float32, (len(texts), hidden).")
+      .def(
+          "classify",
+          [](const lat::Encoder& e, nb::handle texts) {
+            const std::vector<std::string> in = texts_of(texts);
+            nb::gil_scoped_release release;
+            return e.classify(in);
+          },
+          "texts"_a, "Labels of the texts, by the model folder's classifier head.")
+      .def(
+          "run",
+          [](const lat::Encoder& e, const std::vector<lat::Encoding>& inputs) {
+            nb::gil_scoped_release release;
+            return e.run(inputs);
+          },
+          "encodings"_a, "Hidden states of pre-tokenised inputs.")
+      .def(
+          "tokenize",
+          [](const lat::Encoder& e, nb::handle text) {
+            const std::string in = text_of(text);
+            nb::gil_scoped_release release;
+            return e.tokenize(in);
+          },
+          "text"_a)
+      .def(
+          "tokenize_pair",
+          [](const lat::Encoder& e, nb::handle first, nb::handle second) {
+            const std::string a = text_of(first), b = text_of(second);
+            nb::gil_scoped_release release;
+            return e.tokenize_pair(a, b);
+          },
+          "first"_a, "second"_a)
+      .def(
+          "token", [](const lat::Encoder& e, std::int32_t id) { return e.tokenizer().token(id); },
+          "id"_a, "The word piece of a token id; '' outside the vocabulary.")
+      .def(
+          "schedule",
+          [](const lat::Encoder& e, int tokens) {
+            nb::gil_scoped_release release;
+            return e.schedule(tokens);
+          },
+          "tokens"_a, "The keep counts this encoder uses for an input of that many tokens.")
+      .def_prop_ro("info", &lat::Encoder::info, nb::rv_policy::reference_internal)
+      .def(
+          "calibrate",
+          [](const lat::Encoder& e, int tokens) {
+            nb::gil_scoped_release release;
+            return e.calibrate(tokens);
+          },
+          "tokens"_a = 128,
+          "Measures this machine's cost model for this model and thread count (seconds).");
+
+  nb::class_<lat::ZeroShotClassifier>(
+      m, "ZeroShotClassifier",
+      "Zero-shot labels for an embedding model: each label described by a sentence.")
+      .def(
+          "__init__",
+          [](lat::ZeroShotClassifier* self, std::shared_ptr<lat::Encoder> encoder,
+             nb::handle labels) {
+            std::vector<lat::ZeroShotClassifier::Label> list;
+            nb::object items =
+                nb::hasattr(labels, "items") ? labels.attr("items")() : nb::borrow(labels);
+            for (nb::handle item : items) {
+              auto pair = nb::cast<std::pair<std::string, std::string>>(item);
+              list.push_back({std::move(pair.first), std::move(pair.second)});
+            }
+            nb::gil_scoped_release release;
+            new (self) lat::ZeroShotClassifier(std::move(encoder), std::move(list));
+          },
+          "encoder"_a, "labels"_a,
+          "labels: {name: description}, or (name, description) pairs, in label order.")
+      .def(
+          "classify",
+          [](const lat::ZeroShotClassifier& z, nb::handle texts) {
+            const std::vector<std::string> in = texts_of(texts);
+            nb::gil_scoped_release release;
+            return z.classify(in);
+          },
+          "texts"_a)
+      .def_prop_ro("labels",
+                   [](const lat::ZeroShotClassifier& z) {
+                     std::vector<std::string> names;
+                     for (const auto& l : z.labels()) names.push_back(l.name);
+                     return names;
+                   })
+      .def_prop_ro("descriptions", [](const lat::ZeroShotClassifier& z) {
+        std::vector<std::string> out;
+        for (const auto& l : z.labels()) out.push_back(l.description);
+        return out;
+      });
+}
