@@ -1,10 +1,14 @@
 // The encoder families beyond BERT against transformers: a small *ForSequenceClassification of
 // each with seeded random weights stored in BF16 (tools/reference/make_family_golden.py), run as
-// stored and converted to F32 (the reference runs the same values in fp32). Tolerance: max abs
-// difference 1e-4 on every compared value; under pruning, the kept positions of every layer equal
-// the reference's (tools/reference/lat_reference.py, pruned_forward_family).
+// stored and converted to F32 and F16 (the reference runs the same values in fp32). Tolerance: max
+// abs difference 1e-4 on every compared value; under pruning, the kept positions of every layer
+// equal the reference's (tools/reference/lat_reference.py, pruned_forward_family).
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <functional>
 
 #include "io/safetensors.hpp"
@@ -20,8 +24,21 @@ constexpr float kTolerance = 1e-4f;
 
 fs::path family_dir(const std::string& family) { return test::golden_dir() / "families" / family; }
 
-// The folder again, its weights stored as F32.
-fs::path f32_copy(const test::TempDir& dir, const fs::path& folder) {
+// IEEE half precision bits of f, rounded to nearest even (finite values within half's range).
+std::uint16_t f16_bits(float f) {
+  const auto x = std::bit_cast<std::uint32_t>(f);
+  const auto sign = static_cast<std::uint16_t>((x >> 16) & 0x8000u);
+  const float a = std::abs(f);
+  if (a < 0x1p-14f)  // subnormal in half: a multiple of 2^-24
+    return static_cast<std::uint16_t>(sign | static_cast<std::uint16_t>(std::lrint(a * 0x1p24f)));
+  const std::uint32_t m = (x & 0x7fffffffu) + 0xfffu + (((x & 0x7fffffffu) >> 13) & 1u);
+  return static_cast<std::uint16_t>(sign | ((m >> 13) - ((127u - 15u) << 10)));
+}
+
+// The folder again, its weights stored as F32 or F16. The BF16 values fit F16 (bar a few tiny ones
+// that round to its subnormals), so the reference's outputs stand for both.
+fs::path converted_copy(const test::TempDir& dir, const fs::path& folder,
+                        const std::string& dtype) {
   for (const auto& f : fs::directory_iterator(folder)) {
     if (f.path().filename() != "model.safetensors")
       fs::copy_file(f.path(), dir.path() / f.path().filename());
@@ -29,7 +46,17 @@ fs::path f32_copy(const test::TempDir& dir, const fs::path& folder) {
   const io::SafeTensors file(folder / "model.safetensors");
   std::map<std::string, test::TensorSpec> tensors;
   for (const auto& [name, t] : file.tensors()) {
-    tensors[name] = test::f32_tensor(t.shape, file.load_f32(name, t.shape));
+    const auto values = file.load_f32(name, t.shape);
+    if (dtype == "F32") {
+      tensors[name] = test::f32_tensor(t.shape, values);
+    } else {
+      std::string bytes(values.size() * 2, '\0');
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        const std::uint16_t h = f16_bits(values[i]);
+        std::memcpy(bytes.data() + 2 * i, &h, 2);
+      }
+      tensors[name] = {"F16", t.shape, std::move(bytes)};
+    }
   }
   test::write_file(dir.path() / "model.safetensors", test::safetensors_bytes(tensors));
   return dir.path();
@@ -49,12 +76,16 @@ float worst_rows(const std::vector<float>& hidden, int d, const nlohmann::json& 
 
 class Families : public ::testing::TestWithParam<std::string> {};
 
-TEST_P(Families, DenseMatchesTransformersAsStoredAndAsF32) {
+TEST_P(Families, DenseMatchesTransformersInBf16F32AndF16) {
   const std::string family = GetParam();
   const auto golden = test::read_json(test::golden_dir() / "families" / (family + ".json"));
   const auto values = test::read_f32(test::golden_dir() / "families" / (family + ".f32"));
-  const test::TempDir dir("family-f32");
-  for (const fs::path& folder : {family_dir(family), f32_copy(dir, family_dir(family))}) {
+  const test::TempDir f32_dir("family-f32"), f16_dir("family-f16");
+  const std::pair<const char*, fs::path> stored[] = {
+      {"BF16", family_dir(family)},
+      {"F32", converted_copy(f32_dir, family_dir(family), "F32")},
+      {"F16", converted_copy(f16_dir, family_dir(family), "F16")}};
+  for (const auto& [dtype, folder] : stored) {
     const Encoder encoder(folder);
     EXPECT_EQ(encoder.info().model_type, family);
     ASSERT_TRUE(encoder.info().classifier);
@@ -74,11 +105,29 @@ TEST_P(Families, DenseMatchesTransformersAsStoredAndAsF32) {
     EXPECT_LE(hidden, kTolerance);
     EXPECT_LE(embedding, kTolerance);
     EXPECT_LE(logits, kTolerance);
-    std::printf("%s (%s): max abs diff hidden %.3g, first row %.3g, logits %.3g over %zu inputs\n",
-                family.c_str(), folder == family_dir(family) ? "BF16 weights" : "F32 weights",
-                static_cast<double>(hidden), static_cast<double>(embedding),
-                static_cast<double>(logits), outputs.size());
+    std::printf(
+        "%s (%s weights): max abs diff hidden %.3g, first row %.3g, logits %.3g over %zu "
+        "inputs\n",
+        family.c_str(), dtype, static_cast<double>(hidden), static_cast<double>(embedding),
+        static_cast<double>(logits), outputs.size());
   }
+}
+
+// The golden texts (hard cases, SST-2 dev and IMDB test) through the family's own tokenizer type;
+// the other inputs are given as ids.
+TEST_P(Families, TokenIdsEqualTheFamilysTokenizer) {
+  const std::string family = GetParam();
+  const auto golden = test::read_json(test::golden_dir() / "families" / (family + ".json"));
+  const Tokenizer tokenizer = Tokenizer::from_folder(family_dir(family));
+  int texts = 0;
+  for (const auto& in : golden["inputs"]) {
+    if (!in.contains("text")) continue;
+    const auto text = in["text"].get<std::string>();
+    EXPECT_EQ(tokenizer.encode(text, 512).ids, in["ids"].get<std::vector<std::int32_t>>())
+        << family << ": " << text.substr(0, 80);
+    ++texts;
+  }
+  EXPECT_GT(texts, 0);
 }
 
 TEST_P(Families, PrunedKeepsTheReferencesPositions) {
@@ -123,6 +172,63 @@ TEST_P(Families, PrunedKeepsTheReferencesPositions) {
       "ACC %.3g\n",
       family.c_str(), cases, static_cast<double>(hidden), static_cast<double>(logits),
       static_cast<double>(acc));
+}
+
+// all-mpnet-base-v2 as published (tools/fetch_model.sh all-mpnet-base-v2) against
+// sentence-transformers (tools/reference/make_mpnet_golden.py): token ids equal, embeddings within
+// 1e-4 (max abs difference of any value).
+fs::path mpnet_dir() {
+  if (const char* env = std::getenv("LAT_TEST_MPNET")) return env;
+  return test::model_dir().parent_path() / "all-mpnet-base-v2";
+}
+
+#define LAT_REQUIRE_MPNET()                                           \
+  do {                                                                \
+    if (!fs::exists(mpnet_dir() / "model.safetensors")) {             \
+      GTEST_SKIP() << "all-mpnet-base-v2 missing at " << mpnet_dir()  \
+                   << "; run tools/fetch_model.sh all-mpnet-base-v2"; \
+    }                                                                 \
+  } while (0)
+
+TEST(AllMpnetBaseV2, EmbeddingsMatchSentenceTransformers) {
+  LAT_REQUIRE_MPNET();
+  const auto golden = test::read_json(test::golden_dir() / "mpnet.json");
+  const auto expected = test::read_f32(test::golden_dir() / "mpnet.f32");
+  const Encoder encoder(mpnet_dir());
+  EXPECT_EQ(encoder.info().model_type, "mpnet");
+  std::vector<std::string> texts;
+  for (const auto& in : golden["inputs"]) texts.push_back(in["text"]);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    EXPECT_EQ(encoder.tokenize(texts[i]).ids, golden["inputs"][i]["ids"].get<std::vector<int>>())
+        << texts[i];
+  }
+  const auto embeddings = encoder.embed(texts);
+  const std::size_t d = golden["dimension"];
+  ASSERT_EQ(embeddings.size(), texts.size());
+  float worst = 0;
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    ASSERT_EQ(embeddings[i].values.size(), d);
+    worst =
+        std::max(worst, test::max_abs_diff(embeddings[i].values,
+                                           {expected.begin() + static_cast<long>(i * d),
+                                            expected.begin() + static_cast<long>((i + 1) * d)}));
+  }
+  EXPECT_LE(worst, kTolerance);
+  std::printf("all-mpnet-base-v2: max abs diff of embeddings %.3g over %zu texts\n",
+              static_cast<double>(worst), texts.size());
+}
+
+TEST(AllMpnetBaseV2, TokenIdsOfEveryEvaluationText) {
+  LAT_REQUIRE_MPNET();
+  const Encoder encoder(mpnet_dir());
+  for (const char* set : {"sst2_dev", "imdb_test"}) {
+    const auto path =
+        test::data_dir() / (std::string(set) == "sst2_dev" ? "sst2/dev.tsv" : "imdb/test.tsv");
+    if (!fs::exists(path)) GTEST_SKIP() << "evaluation data missing at " << path;
+    test::expect_token_digests(
+        path, test::golden_dir() / ("mpnet_token_ids_" + std::string(set) + ".txt"),
+        [&](const std::string& text) { return encoder.tokenize(text).ids; });
+  }
 }
 
 // Fields only some families read are checked like the rest: each refusal names the file and field.

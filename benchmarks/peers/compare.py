@@ -2,7 +2,7 @@
 """lat beside ONNX Runtime, CTranslate2, OpenVINO and PyTorch on the same model, token ids and
 threads, at each precision each runtime offers.
 
-    python benchmarks/peers/compare.py [--models minilm,bert-base] [--seq 32,128,512]
+    python benchmarks/peers/compare.py [--models minilm,mpnet] [--seq 32,128,512]
         [--batch 1,8] [--threads 1,2] [--rounds 15] [--runtimes lat:fp32,onnxruntime:int8,...]
         [--json results.json]
 
@@ -12,9 +12,9 @@ round in a shuffled order, after warm-up. Medians and ratios are printed as a ta
 go to the JSON file. Then, per model, the peak resident memory of each runtime on the largest
 case, each in a fresh process.
 
-Models: all-MiniLM-L6-v2 (real weights, tools/fetch_model.sh) and bert-base (12 layers, hidden 768,
-12 heads, 3072): random weights in bert-base's configuration made by transformers, since no
-package here carries real ones; dense latency does not depend on the weights' values.
+Models, real weights as published (tools/fetch_model.sh NAME): minilm is all-MiniLM-L6-v2 (BERT,
+6 layers, hidden 384), mpnet is all-mpnet-base-v2 (MPNet, 12 layers, hidden 768, 12 heads, 3072).
+CTranslate2 has no MPNet converter, so it runs MiniLM only.
 How each runtime gets each precision, as its own documentation does it:
 - ONNX Runtime: the model exported by torch.onnx, passed through onnxruntime's transformer
   optimizer (fused attention, skip layer norm, bias GELU); int8 is quantize_dynamic of that graph
@@ -23,12 +23,11 @@ How each runtime gets each precision, as its own documentation does it:
 - OpenVINO: the exported ONNX model converted to OpenVINO IR in fp32; fp32 and bf16 by its
   inference precision hint; int8 is NNCF's post-training quantization of that IR, calibrated on
   300 SST-2 training sentences (OpenVINO's documented int8 path).
-- PyTorch: fp32, inference mode, SDPA attention.
+- PyTorch: fp32, inference mode, SDPA attention where transformers has it for the family (not MPNet).
 """
 import argparse
 import json
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,29 +39,25 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 WORKER = Path(__file__).with_name("worker.py")
+MODEL_FOLDERS = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
 RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "onnxruntime:fp32", "onnxruntime:int8",
             "ctranslate2:fp32", "ctranslate2:int8", "openvino:fp32", "openvino:bf16", "openvino:int8",
             "torch:fp32"]
 
 
-def prepare_bert_base():
-    """A bert-base-shaped BertModel with seeded random weights and MiniLM's uncased vocabulary."""
-    out = MODELS / "bert-base-random"
-    if (out / "model.safetensors").exists():
-        return out
-    import torch
-    from transformers import BertConfig, BertModel
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=30522, hidden_size=768, num_hidden_layers=12, num_attention_heads=12,
-                        intermediate_size=3072, max_position_embeddings=512)
-    BertModel(config, add_pooling_layer=False).eval().save_pretrained(out)
-    # Older readers (CTranslate2's converter) expect this field, which BERT checkpoints carry.
-    cfg = json.loads((out / "config.json").read_text())
-    cfg["position_embedding_type"] = "absolute"
-    (out / "config.json").write_text(json.dumps(cfg, indent=2))
-    for name in ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]:
-        shutil.copy(MODELS / "all-MiniLM-L6-v2" / name, out / name)
-    return out
+def input_names(model_dir):
+    """The inputs the model's forward takes: token_type_ids only where the family has them."""
+    from transformers import AutoTokenizer
+    return [n for n in ["input_ids", "attention_mask", "token_type_ids"]
+            if n in AutoTokenizer.from_pretrained(model_dir).model_input_names]
+
+
+def encoder_model(model_dir, **kwargs):
+    """The bare encoder of the folder (no pooler), in fp32 and eval mode."""
+    from transformers import AutoConfig, AutoModel
+    if AutoConfig.from_pretrained(model_dir).model_type == "bert":
+        kwargs["add_pooling_layer"] = False
+    return AutoModel.from_pretrained(model_dir, **kwargs).eval()
 
 
 def prepare_onnx(model_dir):
@@ -73,24 +68,23 @@ def prepare_onnx(model_dir):
         return
     import torch
     from onnxruntime.transformers import optimizer
-    from transformers import BertModel
     onnx_dir.mkdir(exist_ok=True)
-    model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="eager").eval()
-    class ByName(torch.nn.Module):  # positional inputs in the order ONNX gets them
-        def __init__(self, bert):
-            super().__init__()
-            self.bert = bert
+    model = encoder_model(model_dir, attn_implementation="eager")
+    names = input_names(model_dir)
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.bert(input_ids=input_ids, attention_mask=attention_mask,
-                             token_type_ids=token_type_ids).last_hidden_state
+    class ByName(torch.nn.Module):  # positional inputs in the order ONNX gets them
+        def __init__(self, encoder):
+            super().__init__()
+            self.encoder = encoder
+
+        def forward(self, *inputs):
+            return self.encoder(**dict(zip(names, inputs))).last_hidden_state
 
     ids = torch.ones((2, 16), dtype=torch.long)
-    torch.onnx.export(ByName(model), (ids, torch.ones_like(ids), torch.zeros_like(ids)), onnx_dir / "model.onnx",
-                      input_names=["input_ids", "attention_mask", "token_type_ids"],
-                      output_names=["last_hidden_state"], opset_version=17, dynamo=False,
-                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in
-                                    ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+    example = {"input_ids": ids, "attention_mask": torch.ones_like(ids), "token_type_ids": torch.zeros_like(ids)}
+    torch.onnx.export(ByName(model), tuple(example[n] for n in names), onnx_dir / "model.onnx",
+                      input_names=names, output_names=["last_hidden_state"], opset_version=17, dynamo=False,
+                      dynamic_axes={n: {0: "batch", 1: "seq"} for n in names + ["last_hidden_state"]})
     cfg = model.config
     opt = optimizer.optimize_model(str(onnx_dir / "model.onnx"), model_type="bert",
                                    num_heads=cfg.num_attention_heads, hidden_size=cfg.hidden_size)
@@ -124,9 +118,11 @@ def prepare_openvino(model_dir):
     tok = AutoTokenizer.from_pretrained(model_dir)
     with open(ROOT.parent / "shared" / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
         texts = [line.split("\t")[0] for line in f.read().split("\n")[1:301] if line]
+    names = input_names(model_dir)
+
     def item(text):
         e = tok(text, return_tensors="np")
-        return {k: e[k].astype(np.int64) for k in ["input_ids", "attention_mask", "token_type_ids"]}
+        return {k: e[k].astype(np.int64) for k in names}
     quantized = nncf.quantize(model, nncf.Dataset(texts, item), model_type=nncf.ModelType.TRANSFORMER,
                               subset_size=len(texts))
     ov.save_model(quantized, str(out / "model_int8.xml"), compress_to_fp16=False)
@@ -174,7 +170,7 @@ class Worker:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != "ready":
-            raise RuntimeError(f"{runtime} worker did not start")
+            raise RuntimeError(f"{spec} worker did not start")
 
     def ask(self, command):
         self.proc.stdin.write(command + "\n")
@@ -192,7 +188,7 @@ class Worker:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="minilm,bert-base")
+    ap.add_argument("--models", default="minilm,mpnet")
     ap.add_argument("--seq", default="32,128,512")
     ap.add_argument("--batch", default="1,8")
     ap.add_argument("--threads", default="1,2")
@@ -212,7 +208,9 @@ def main():
     results = {"peak_gflops": peak, "cases": [], "memory": []}
     rows = []
     for name in args.models.split(","):
-        model_dir = MODELS / "all-MiniLM-L6-v2" if name == "minilm" else prepare_bert_base()
+        model_dir = MODELS / MODEL_FOLDERS[name]
+        if not (model_dir / "model.safetensors").exists():
+            sys.exit(f"{model_dir} missing: run tools/fetch_model.sh {MODEL_FOLDERS[name]}")
         prepare_onnx(model_dir)
         specs = args.runtimes.split(",")
         if "onnxruntime:int8" in specs:

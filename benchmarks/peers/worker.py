@@ -61,10 +61,13 @@ def make_runner(runtime, precision, model_dir, threads, speedup):
 
     if runtime == "torch":
         import torch
-        from transformers import BertModel
+        from compare import encoder_model
         assert precision == "fp32"
         torch.set_num_threads(threads)
-        model = BertModel.from_pretrained(model_dir, add_pooling_layer=False, attn_implementation="sdpa").eval()
+        try:
+            model = encoder_model(model_dir, attn_implementation="sdpa")
+        except ValueError:  # a family without SDPA in transformers (MPNet) runs its own attention
+            model = encoder_model(model_dir)
 
         def run(ids):
             t = torch.from_numpy(ids.astype(np.int64))

@@ -1,16 +1,21 @@
 #!/usr/bin/env python3
 """Writes the golden files of the encoder families beyond BERT: for RoBERTa, XLM-RoBERTa,
 DistilBERT, ELECTRA and MPNet, a small *ForSequenceClassification with seeded random weights made
-by transformers (stored in BF16; the reference runs those weights in fp32, as lat does), and what
-transformers computes with it, dense and pruned (lat_reference.py's pruned forward).
+by transformers (stored in BF16; the reference runs those weights in fp32, as lat does), with a
+tokenizer of the family's own type (tests/golden/tokenizers/, written by make_tokenizer_golden.py:
+byte-level BPE for RoBERTa, Unigram with a Precompiled normalizer for XLM-RoBERTa, WordPiece for
+DistilBERT and ELECTRA, WordPiece with RobertaProcessing for MPNet), and what transformers computes
+with it, dense and pruned (lat_reference.py's pruned forward).
 
     python tools/reference/make_family_golden.py --out tests/golden
 
 Outputs, per family F:
-  families/F/              config.json, model.safetensors (BF16) and a vocab.txt that names
-                           [CLS], [SEP], [UNK] (the ids are given, not tokenized)
-  families/F.json/.f32     inputs (ids, type ids; one with a padding id inside where the family
-                           counts positions after padding), their last hidden states (sampled
+  families/F/              config.json, model.safetensors (BF16), the family's tokenizer.json
+                           and tokenizer_config.json
+  families/F.json/.f32     inputs: texts (the hard cases, SST-2 dev and IMDB test sentences; each
+                           with the ids AutoTokenizer gives, truncated to 512) and given ids (one
+                           with a padding id inside where the family counts positions after
+                           padding), their last hidden states (sampled
                            rows), mean and first-row embeddings and logits; the pruned forward at
                            speedups 1.5, 2 and 3: keep counts, kept positions and ACC of every
                            layer, hidden rows and logits
@@ -18,36 +23,50 @@ Outputs, per family F:
 import argparse
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import (AutoModelForSequenceClassification, DistilBertConfig, ElectraConfig, MPNetConfig,
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig, ElectraConfig, MPNetConfig,
                           RobertaConfig, XLMRobertaConfig)
 
 from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward_family
-from make_golden import sampled_rows, short
+from make_golden import read_tsv, sampled_rows, short
+from make_tokenizer_golden import HARD_CASES
 
-VOCAB = 4096
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+TOKENIZERS = Path(__file__).resolve().parents[2] / "tests" / "golden" / "tokenizers"
+TOKENIZER_KIND = {"roberta": "roberta", "xlm-roberta": "xlmr", "distilbert": "distilbert",
+                  "electra": "electra", "mpnet": "mpnet"}
+
 SPEEDUPS = [1.5, 2.0, 3.0]
 LENGTHS = [1, 2, 3, 5, 8, 13, 31, 64, 100, 200, 300]
+MAX_LENGTH = 512
 LABELS = {0: "red", 1: "green", 2: "blue"}
-COMMON = dict(vocab_size=VOCAB, num_labels=3, id2label=LABELS, label2id={v: k for k, v in LABELS.items()})
 
 
-def configs():
-    small = dict(hidden_size=48, num_hidden_layers=3, num_attention_heads=3, intermediate_size=100,
-                 initializer_range=0.2, **COMMON)
-    return {
-        "roberta": RobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1, **small),
-        "xlm-roberta": XLMRobertaConfig(max_position_embeddings=514, type_vocab_size=1, pad_token_id=1,
-                                        hidden_act="gelu_new", **small),
-        "distilbert": DistilBertConfig(dim=48, n_layers=3, n_heads=3, hidden_dim=100, max_position_embeddings=512,
-                                       initializer_range=0.2, activation="gelu", **COMMON),
-        "electra": ElectraConfig(embedding_size=32, max_position_embeddings=512, type_vocab_size=2, **small),
-        "mpnet": MPNetConfig(max_position_embeddings=514, pad_token_id=1, relative_attention_num_buckets=32,
-                             **small),
-    }
+def configs(tokenizers):
+    """Each family's configuration, sized to its tokenizer: vocabulary and special ids."""
+    out = {}
+    for kind, tok in tokenizers.items():
+        common = dict(vocab_size=len(tok), num_labels=3, id2label=LABELS,
+                      label2id={v: k for k, v in LABELS.items()}, pad_token_id=tok.pad_token_id)
+        small = dict(hidden_size=48, num_hidden_layers=3, num_attention_heads=3, intermediate_size=100,
+                     initializer_range=0.2, **common)
+        if kind == "roberta":
+            out[kind] = RobertaConfig(max_position_embeddings=514, type_vocab_size=1, **small)
+        elif kind == "xlm-roberta":
+            out[kind] = XLMRobertaConfig(max_position_embeddings=514, type_vocab_size=1, hidden_act="gelu_new",
+                                         **small)
+        elif kind == "distilbert":
+            out[kind] = DistilBertConfig(dim=48, n_layers=3, n_heads=3, hidden_dim=100, max_position_embeddings=512,
+                                         initializer_range=0.2, activation="gelu", **common)
+        elif kind == "electra":
+            out[kind] = ElectraConfig(embedding_size=32, max_position_embeddings=512, type_vocab_size=2, **small)
+        else:
+            out[kind] = MPNetConfig(max_position_embeddings=514, relative_attention_num_buckets=32, **small)
+    return out
 
 
 def make_model(kind, config, folder, seed):
@@ -57,25 +76,38 @@ def make_model(kind, config, folder, seed):
     model.to(torch.bfloat16).save_pretrained(folder)
     if (folder / "model.safetensors.index.json").exists():
         os.remove(folder / "model.safetensors.index.json")
-    tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + [f"t{i}" for i in range(5, VOCAB)]
-    (folder / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"do_lower_case": True, "model_max_length": 512}))
+    for stale in ["vocab.txt", "special_tokens_map.json"]:
+        (folder / stale).unlink(missing_ok=True)
+    for name in ["tokenizer.json", "tokenizer_config.json"]:
+        shutil.copy(TOKENIZERS / TOKENIZER_KIND[kind] / name, folder / name)
     return AutoModelForSequenceClassification.from_pretrained(folder, torch_dtype=torch.float32).eval()
 
 
-def make_inputs(kind, config, seed):
+def evaluation_texts():
+    """The hard cases, then sentences of SST-2 dev and reviews of IMDB test (the long ones run
+    past 512 tokens and are truncated)."""
+    sst2 = read_tsv(DATA / "sst2" / "dev.tsv")
+    imdb = read_tsv(DATA / "imdb" / "test.tsv")
+    return HARD_CASES + [t for t, _ in sst2[:12]] + [t for t, _ in imdb[:4]]
+
+
+def make_inputs(kind, config, tok, seed):
     rng = np.random.default_rng(seed)
     with_types = getattr(config, "type_vocab_size", 0) > 1
     inputs = []
+    for text in evaluation_texts():
+        e = tok(text, truncation=True, max_length=MAX_LENGTH)
+        inputs.append({"text": text, "ids": e["input_ids"], "type_ids": [0] * len(e["input_ids"])})
+    plain = np.array(sorted(set(range(len(tok))) - set(tok.all_special_ids)))
     for n in LENGTHS:
-        ids = [0] + rng.integers(5, VOCAB, n - 1).tolist() if n > 1 else [0]
+        ids = [tok.cls_token_id] + rng.choice(plain, n - 1).tolist()
         types = [0] * n
         if with_types and n >= 8:  # a second segment
             types = [0] * (n // 2) + [1] * (n - n // 2)
         inputs.append({"ids": ids, "type_ids": types})
-    if getattr(config, "pad_token_id", None) == 1 and kind != "distilbert":
-        ids = [0] + rng.integers(5, VOCAB, 20).tolist()
-        ids[7] = ids[12] = 1  # padding ids inside: their position is padding_idx, the rest count on
+    if kind in ("roberta", "xlm-roberta", "mpnet"):
+        ids = [tok.cls_token_id] + rng.choice(plain, 20).tolist()
+        ids[7] = ids[12] = tok.pad_token_id  # their position is padding_idx, the rest count on
         inputs.append({"ids": ids, "type_ids": [0] * len(ids)})
     return inputs
 
@@ -135,9 +167,10 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(os.cpu_count() or 1)
     out = Path(args.out) / "families"
-    for i, (kind, config) in enumerate(configs().items()):
+    tokenizers = {kind: AutoTokenizer.from_pretrained(TOKENIZERS / folder) for kind, folder in TOKENIZER_KIND.items()}
+    for i, (kind, config) in enumerate(configs(tokenizers).items()):
         model = make_model(kind, config, out / kind, args.seed + i)
-        inputs = make_inputs(kind, config, args.seed + 100 + i)
+        inputs = make_inputs(kind, config, tokenizers[kind], args.seed + 100 + i)
         write_golden(kind, model, inputs, out / f"{kind}.json")
         print(f"{kind}: {len(inputs)} inputs")
 
