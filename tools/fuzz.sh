@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(fuzz_safetensors fuzz_config fuzz_vocab fuzz_tokenize fuzz_folder)
+((${#targets[@]})) || targets=(fuzz_safetensors fuzz_config fuzz_vocab fuzz_tokenize fuzz_folder fuzz_tokenizer_json)
 
 # oneDNN from Debian runs on GNU OpenMP: clang is told to use the same runtime.
 gomp=$(g++ -print-file-name=libgomp.so)
