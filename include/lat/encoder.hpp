@@ -105,7 +105,7 @@ class LAT_EXPORT Encoder {
   CostModel calibrate(int tokens = 128) const;
 
  private:
-  struct Impl;
+  struct LAT_HIDDEN Impl;
   std::unique_ptr<const Impl> impl_;
 };
 

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lat/export.hpp"
+
 namespace lat {
 
 // Token ids of one input, ready for the encoder: special tokens around one text or two, as the
@@ -31,7 +33,7 @@ enum class SpecialToken {
 // the raw text, then normalizer -> pre-tokenizer -> model -> post-processor as tokenizer.json
 // composes them (BERT's, from vocab.txt, when there is no tokenizer.json), with longest-first
 // truncation for pairs. Input is UTF-8; invalid bytes are an Error naming the offset.
-class Tokenizer {
+class LAT_EXPORT Tokenizer {
  public:
   // Reads tokenizer.json or vocab.txt, and tokenizer_config.json, from a model folder.
   static Tokenizer from_folder(const std::filesystem::path& folder);
@@ -50,8 +52,8 @@ class Tokenizer {
   int model_max_length() const;  // from tokenizer_config.json; 0 when it sets none
 
  private:
-  struct Impl;
-  explicit Tokenizer(std::shared_ptr<const Impl> impl);
+  struct LAT_HIDDEN Impl;
+  LAT_HIDDEN explicit Tokenizer(std::shared_ptr<const Impl> impl);
   std::shared_ptr<const Impl> impl_;
 };
 

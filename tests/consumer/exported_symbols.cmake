@@ -1,0 +1,25 @@
+# Fails when LIBRARY exports a symbol of lat's internals (any namespace or class that
+# include/lat/ does not declare) or of its private dependencies, and when it lacks the API's.
+execute_process(COMMAND nm -DC --defined-only "${LIBRARY}" RESULT_VARIABLE rc
+                OUTPUT_VARIABLE symbols ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "nm ${LIBRARY} failed: ${err}")
+endif()
+string(REPLACE "\n" ";" lines "${symbols}")
+set(internal "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "lat::(io|model|kernels|text|detail)::|::Impl::|lat::\\(anonymous|lat::CallThreads|dnnl|nlohmann|icu_")
+    string(APPEND internal "  ${line}\n")
+  endif()
+endforeach()
+if(internal)
+  message(FATAL_ERROR "${LIBRARY} exports internal symbols:\n${internal}")
+endif()
+foreach(api "lat::Encoder::embed" "lat::Tokenizer::from_folder" "lat::ZeroShotClassifier::classify"
+            "typeinfo for lat::Error" "lat::make_schedule" "lat::precision_from_string")
+  string(FIND "${symbols}" "${api}" at)
+  if(at EQUAL -1)
+    message(FATAL_ERROR "${LIBRARY} does not export ${api}")
+  endif()
+endforeach()
+message(STATUS "${LIBRARY} exports the API and none of lat's internals")
