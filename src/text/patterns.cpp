@@ -1,7 +1,11 @@
 // Hand-written matchers for the regular expressions of tokenizer.json files.
 #include "text/patterns.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "lat/error.hpp"
 #include "text/unicode.hpp"
+#include "text/utf8.hpp"
 
 namespace lat::text {
 namespace {
@@ -25,6 +29,26 @@ class Matches {
   std::size_t done_ = 0;
   std::vector<Match> out_;
 };
+
+// Runs of characters for which in_class holds.
+template <class Class>
+std::vector<Match> runs(const std::u32string& t, Class in_class, std::size_t min_length) {
+  Matches m(t.size());
+  for (std::size_t i = 0; i < t.size();) {
+    if (!in_class(t[i])) {
+      ++i;
+      continue;
+    }
+    std::size_t j = i;
+    while (j < t.size() && in_class(t[j])) ++j;
+    if (j - i >= min_length) m.add(i, j);
+    i = j;
+  }
+  return m.take();
+}
+
+const char kGpt2Pattern[] =
+    R"('s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+)";
 
 bool is_other(char32_t c) { return !is_white_space(c) && !is_letter(c) && !is_number(c); }
 
@@ -72,6 +96,93 @@ std::vector<Match> gpt2_matches(const std::u32string& t) {
     i = end;
   }
   return m.take();
+}
+
+std::vector<Match> char_matches(const std::u32string& text,
+                                const std::function<bool(char32_t)>& is_match) {
+  Matches m(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i)
+    if (is_match(text[i])) m.add(i, i + 1);
+  return m.take();
+}
+
+std::vector<Match> word_matches(const std::u32string& t) {
+  Matches m(t.size());
+  for (std::size_t i = 0; i < t.size();) {
+    if (is_white_space(t[i])) {
+      ++i;
+      continue;
+    }
+    const bool word = is_rust_word(t[i]);
+    std::size_t j = i;
+    while (j < t.size() && !is_white_space(t[j]) && is_rust_word(t[j]) == word) ++j;
+    m.add(i, j);
+    i = j;
+  }
+  return m.take();
+}
+
+Pattern::Pattern(const nlohmann::json& json, const std::string& where) {
+  if (!json.is_object() || json.size() != 1 || !json.begin().value().is_string()) {
+    throw Error(ErrorCode::kFormat,
+                where + ": field 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
+  }
+  const std::string& value = json.begin().value().get_ref<const std::string&>();
+  if (json.begin().key() == "String") {
+    literal_ = decode_utf8(value);
+    if (literal_.empty()) throw Error(ErrorCode::kFormat, where + ": the pattern string is empty");
+    return;
+  }
+  if (json.begin().key() != "Regex") {
+    throw Error(ErrorCode::kFormat,
+                where + ": pattern kind '" + json.begin().key() + "' is neither String nor Regex");
+  }
+  if (value == " {2,}") {
+    kind_ = Kind::kSpaces;
+  } else if (value == "\\s+") {
+    kind_ = Kind::kWhitespace;
+  } else if (value == "\\w+|[^\\w\\s]+") {
+    kind_ = Kind::kWords;
+  } else if (value == kGpt2Pattern) {
+    kind_ = Kind::kGpt2;
+  } else {
+    throw Error(ErrorCode::kUnsupported,
+                where + ": regular expression '" + value +
+                    "' is not one lat runs (\" {2,}\", \"\\s+\", \"\\w+|[^\\w\\s]+\", GPT-2's)");
+  }
+}
+
+std::vector<Match> Pattern::find(const std::u32string& text) const {
+  switch (kind_) {
+    case Kind::kSpaces:
+      return runs(
+          text, [](char32_t c) { return c == U' '; }, 2);
+    case Kind::kWhitespace:
+      return runs(text, is_white_space, 1);
+    case Kind::kWords:
+      return word_matches(text);
+    case Kind::kGpt2:
+      return gpt2_matches(text);
+    case Kind::kLiteral:
+      break;
+  }
+  Matches m(text.size());
+  for (std::size_t i = text.find(literal_); i != std::u32string::npos;
+       i = text.find(literal_, i + literal_.size())) {
+    m.add(i, i + literal_.size());
+  }
+  return m.take();
+}
+
+Behavior parse_behavior(const std::string& name, const std::string& where) {
+  if (name == "Removed") return Behavior::kRemoved;
+  if (name == "Isolated") return Behavior::kIsolated;
+  if (name == "MergedWithPrevious") return Behavior::kMergedWithPrevious;
+  if (name == "MergedWithNext") return Behavior::kMergedWithNext;
+  if (name == "Contiguous") return Behavior::kContiguous;
+  throw Error(ErrorCode::kFormat, where + ": field 'behavior' is '" + name +
+                                      "'; it must be Removed, Isolated, MergedWithPrevious, "
+                                      "MergedWithNext or Contiguous");
 }
 
 }  // namespace lat::text

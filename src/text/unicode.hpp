@@ -28,4 +28,17 @@ bool is_rust_word(char32_t cp);    // regex \w: Alphabetic, M, Nd, Pc, Join_Cont
 bool is_letter(char32_t cp);       // \p{L}
 bool is_number(char32_t cp);       // \p{N}
 
+// Unicode normalization as the reference's unicode-normalization data does it: that data is of
+// Unicode 11, so characters assigned later pass unchanged (ICU's data is newer; e.g. U+1F16C,
+// U+32FF and U+1E030 decompose in ICU 72, not in the reference).
+enum class NormalForm { kNfc, kNfd, kNfkc, kNfkd };
+std::u32string normalize(NormalForm form, const std::u32string& text);
+// Whether normalization never changes text across a boundary before cp: the text can be
+// normalized in pieces that begin at such characters.
+bool has_boundary_before(NormalForm form, char32_t cp);
+
+// The reference's StripAccents test (unicode-normalization's is_combining_mark): General
+// Category M as of Unicode 9, where U+1CF2 and U+1CF3 were still marks and U+111C9 was not.
+bool is_combining_mark(char32_t cp);
+
 }  // namespace lat::text

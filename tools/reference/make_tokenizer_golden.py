@@ -27,7 +27,9 @@ as AutoTokenizer on every text: lat reads tokenizer.json, so the two references 
 
 components.json covers options the five families do not use: each entry names a base folder, the
 tokenizer.json fields it replaces, and the ids the tokenizers library gives (no truncation) for
-the hard cases and a slice of SST-2 dev.
+the hard cases and a slice of SST-2 dev (texts and pairs stored once). pair_truncation.json in
+each folder holds AutoTokenizer's pairs cut at every length up to 32. With --keep-families the
+script trains nothing and rewrites only these files.
 """
 import argparse
 import base64
@@ -314,7 +316,75 @@ def variants():
         ("xlmr", "unigram_byte_fallback", {"/model/byte_fallback": True}),
         ("mpnet", "mask_flags", {"/added_tokens/0/lstrip": True, "/added_tokens/2/rstrip": True,
                                  "/added_tokens/3/single_word": True}),
+    ] + normalizer_variants()
+
+
+def sequence(kind, *steps):
+    key = "normalizers" if kind == "normalizer" else "pretokenizers"
+    return {"type": "Sequence", key: list(steps)}
+
+
+def normalizer_variants():
+    """Normalizers on RoBERTa's byte-level BPE, which keeps every byte, and on XLM-R's Unigram."""
+    n = "/normalizer"
+    variants = [("roberta", form.lower(), {n: {"type": form}})
+                for form in ("NFC", "NFD", "NFKC", "NFKD")]
+    replace = lambda pattern, content: {"type": "Replace", "pattern": pattern, "content": content}
+    variants += [
+        ("roberta", "lowercase", {n: {"type": "Lowercase"}}),
+        ("roberta", "strip_accents", {n: {"type": "StripAccents"}}),
+        ("roberta", "nfd_strip_accents_lowercase", {n: sequence(
+            "normalizer", {"type": "NFD"}, {"type": "StripAccents"}, {"type": "Lowercase"})}),
+        ("roberta", "replace_string", {n: sequence(
+            "normalizer", replace({"String": "``"}, '"'), replace({"String": "''"}, '"'))}),
+        ("roberta", "replace_spaces", {n: replace({"Regex": " {2,}"}, " ")}),
+        ("roberta", "replace_whitespace", {n: replace({"Regex": "\\s+"}, " ")}),
+        ("roberta", "strip_both", {n: {"type": "Strip", "strip_left": True, "strip_right": True}}),
+        ("roberta", "strip_left", {n: {"type": "Strip", "strip_left": True, "strip_right": False}}),
+        ("roberta", "strip_right", {n: {"type": "Strip", "strip_left": False, "strip_right": True}}),
+        ("roberta", "prepend", {n: {"type": "Prepend", "prepend": "\u0120"}}),
+        # transformers' SentencePiece converters, and Llama's form (no pre-tokenizer).
+        ("xlmr", "replace_spaces_precompiled", {n: sequence(
+            "normalizer", replace({"Regex": " {2,}"}, " "), "PRECOMPILED")}),
+        ("xlmr", "prepend_replace", {n: sequence(
+            "normalizer", {"type": "Prepend", "prepend": "\u2581"},
+            replace({"String": " "}, "\u2581")), "/pre_tokenizer": None}),
     ]
+    return variants
+
+
+def pre_tokenizer_variants():
+    """Pre-tokenizers on ELECTRA's cased WordPiece, and GPT-2's Split on RoBERTa's BPE."""
+    p = "/pre_tokenizer"
+    ws = {"type": "WhitespaceSplit"}
+    behaviors = ("Removed", "Isolated", "MergedWithPrevious", "MergedWithNext", "Contiguous")
+    split = lambda pattern, behavior, invert=False: {
+        "type": "Split", "pattern": pattern, "behavior": behavior, "invert": invert}
+    variants = [("electra", "whitespace", {p: {"type": "Whitespace"}})]
+    variants += [("electra", "punctuation_" + b.lower(), {p: sequence(
+        "pre_tokenizer", ws, {"type": "Punctuation", "behavior": b})}) for b in behaviors]
+    variants += [("electra", "split_" + b.lower(), {p: sequence(
+        "pre_tokenizer", ws, split({"String": "e"}, b))}) for b in behaviors]
+    variants += [
+        ("electra", "digits_individual", {p: sequence(
+            "pre_tokenizer", ws, {"type": "Digits", "individual_digits": True})}),
+        ("electra", "digits_contiguous", {p: sequence(
+            "pre_tokenizer", ws, {"type": "Digits", "individual_digits": False})}),
+        ("electra", "split_string_inverted", {p: sequence(
+            "pre_tokenizer", ws, split({"String": "e"}, "Isolated", True))}),
+        ("electra", "split_whitespace_regex", {p: split({"Regex": "\\s+"}, "Removed")}),
+        ("electra", "split_spaces_inverted", {p: split({"Regex": " {2,}"}, "Contiguous", True)}),
+        ("electra", "split_words_regex", {p: split({"Regex": "\\w+|[^\\w\\s]+"}, "Removed",
+                                                   True)}),
+        ("electra", "char_delimiter", {p: {"type": "CharDelimiterSplit", "delimiter": " "}}),
+        ("roberta", "split_gpt2", {p: sequence(
+            "pre_tokenizer",
+            split({"Regex": "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|"
+                            "\\s+(?!\\S)|\\s+"}, "Isolated"),
+            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True,
+             "use_regex": False})}),
+    ]
+    return variants
 
 
 def set_path(obj, path, value):
@@ -328,8 +398,26 @@ def set_path(obj, path, value):
         obj[last] = value
 
 
+def with_precompiled(value, precompiled):
+    """"PRECOMPILED" in a Sequence stands for the base's own Precompiled normalizer (its charsmap
+    is not repeated in components.json)."""
+    if not isinstance(value, dict) or "PRECOMPILED" not in value.get("normalizers", []):
+        return value
+    value = copy.deepcopy(value)
+    value["normalizers"] = [precompiled if n == "PRECOMPILED" else n
+                            for n in value["normalizers"]]
+    return value
+
+
+def compact(obj):
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
 def write_components(out):
+    """components.json: the texts and pairs once, then each variant's ids for them (singles
+    have type ids 0)."""
     texts = HARD_CASES[:-1] + read_texts(DATA / "sst2" / "dev.tsv")[:10]
+    pairs = [[a, b] for a, b in HARD_PAIRS if a and b]
     entries = []
     for base, name, change in variants():
         tokenizer_json = json.loads((out / base / "tokenizer.json").read_text(encoding="utf-8"))
@@ -338,23 +426,53 @@ def write_components(out):
                                                  tokenizer_json["model"]["merges"]]
         else:
             for path, value in change.items():
-                if path == "/normalizer" and "PRECOMPILED" in value.get("normalizers", []):
-                    value = copy.deepcopy(value)  # the base's charsmap, not repeated here
-                    value["normalizers"][1] = tokenizer_json["normalizer"]
-                set_path(tokenizer_json, path, value)
+                set_path(tokenizer_json, path,
+                         with_precompiled(value, tokenizer_json.get("normalizer")))
         ref = exact_backend(json.dumps(tokenizer_json))
-        cases = []
+        ids = []
         for text in texts:
             e = ref.encode(text)
-            cases.append({"text": text, "ids": e.ids, "type_ids": e.type_ids})
-        for a, b in HARD_PAIRS:
-            if a and b:
-                e = ref.encode(a, b)
-                cases.append({"text": a, "pair": b, "ids": e.ids, "type_ids": e.type_ids})
-        entries.append({"name": name, "base": base, "set": change, "cases": cases})
+            assert not any(e.type_ids), (name, text)
+            ids.append(e.ids)
+        pair_ids, pair_type_ids = [], []
+        for a, b in pairs:
+            e = ref.encode(a, b)
+            pair_ids.append(e.ids)
+            pair_type_ids.append(e.type_ids)
+        entries.append({"name": name, "base": base, "set": change, "ids": ids,
+                        "pair_ids": pair_ids, "pair_type_ids": pair_type_ids})
         print(f"component variant {base}/{name}")
     with open(out / "components.json", "w", encoding="utf-8") as f:
-        f.write("[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in entries) + "\n]\n")
+        f.write('{"texts": ' + compact(texts) + ',\n"pairs": ' + compact(pairs) +
+                ',\n"variants": [\n' + ",\n".join(compact(e) for e in entries) + "\n]}\n")
+
+
+# Pairs cut at every length from the special tokens alone up: odd and even, both texts long,
+# one long.
+SWEEP_PAIRS = [
+    (" ".join(["alpha"] * 30), " ".join(["beta"] * 30)),
+    (" ".join(["alpha"] * 30), " ".join(["beta"] * 5)),
+    (" ".join(["alpha"] * 5), " ".join(["beta"] * 30)),
+    (" ".join(["alpha"] * 25), " ".join(["beta"] * 26)),
+    ("What is the capital of France?", "Paris is the capital of France, and its largest city."),
+]
+
+
+def write_pair_truncation(folder):
+    """pair_truncation.json: AutoTokenizer's tokenizer(a, b, truncation=True, max_length=n), as
+    [pair index, n, ids, type ids]."""
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(folder)
+    specials = len(tok("", "x")["input_ids"]) - len(tok("x", add_special_tokens=False)["input_ids"])
+    cases = []
+    for a, b in SWEEP_PAIRS:
+        for max_length in range(specials, 33):
+            e = tok(a, b, truncation=True, max_length=max_length, return_token_type_ids=True)
+            cases.append([SWEEP_PAIRS.index((a, b)), max_length, e["input_ids"],
+                          e["token_type_ids"]])
+    with open(folder / "pair_truncation.json", "w", encoding="utf-8") as f:
+        f.write('{"pairs": ' + compact(SWEEP_PAIRS) + ',\n"cases": [\n' +
+                ",\n".join(compact(c) for c in cases) + "\n]}\n")
 
 
 def main():
@@ -362,13 +480,16 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="tests/golden/tokenizers")
     ap.add_argument("--only", nargs="*", help="families to rewrite (default: all)")
+    ap.add_argument("--keep-families", action="store_true",
+                    help="train nothing: rewrite only the files written from existing folders")
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    train = training_texts()
-    with tempfile.TemporaryDirectory() as work:
-        for name in args.only or FAMILIES:
-            write_family(name, out / name, Path(work), train)
+    if not args.keep_families:
+        train = training_texts()
+        with tempfile.TemporaryDirectory() as work:
+            for name in args.only or FAMILIES:
+                write_family(name, out / name, Path(work), train)
     write_components(out)
 
 
