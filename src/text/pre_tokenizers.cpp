@@ -1,5 +1,6 @@
 // Pre-tokenizers, as tokenizer.json names them.
 #include <array>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "io/json_file.hpp"
@@ -158,6 +159,34 @@ class SequencePreTokenizer final : public PreTokenizer {
   std::vector<std::unique_ptr<PreTokenizer>> steps_;
 };
 
+// Pieces where a pattern matches, split as `behavior` says (the matches and the text between
+// them swapped when `invert`).
+class Split final : public PreTokenizer {
+ public:
+  Split(std::function<std::vector<Match>(const std::u32string&)> find, Behavior behavior,
+        bool invert)
+      : find_(std::move(find)), behavior_(behavior), invert_(invert) {}
+  void split(const Text& text, std::vector<Text>& pieces) const override {
+    auto matches = find_(text.chars);
+    if (invert_)
+      for (auto& m : matches) m.is_match = !m.is_match;
+    split_at(text, matches, behavior_, pieces);
+  }
+
+ private:
+  std::function<std::vector<Match>(const std::u32string&)> find_;
+  Behavior behavior_;
+  bool invert_;
+};
+
+// Matches of a character test, each character a match of its own.
+std::unique_ptr<PreTokenizer> split_chars(std::function<bool(char32_t)> is_match,
+                                          Behavior behavior) {
+  return std::make_unique<Split>([is_match = std::move(is_match)](
+                                     const std::u32string& t) { return char_matches(t, is_match); },
+                                 behavior, false);
+}
+
 }  // namespace
 
 void split_at(const Text& text, const std::vector<Match>& matches, Behavior behavior,
@@ -226,6 +255,32 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
                                        f.boolean("use_regex").value_or(true));
   }
   if (type == "WhitespaceSplit") return std::make_unique<WhitespaceSplit>();
+  // \w+|[^\w\s]+ kept, the text between matches removed.
+  if (type == "Whitespace") return std::make_unique<Split>(word_matches, Behavior::kRemoved, true);
+  if (type == "Punctuation") {
+    return split_chars(is_bert_punctuation,
+                       parse_behavior(f.string("behavior").value_or("Isolated"), where));
+  }
+  if (type == "Digits") {
+    // Rust's char::is_numeric: General Category N.
+    return split_chars(is_number, f.boolean("individual_digits").value_or(false)
+                                      ? Behavior::kIsolated
+                                      : Behavior::kContiguous);
+  }
+  if (type == "CharDelimiterSplit") {
+    const std::u32string delimiter = decode_utf8(f.string("delimiter").value_or(""));
+    if (delimiter.size() != 1) f.fail("delimiter", "must be one character");
+    return split_chars([d = delimiter[0]](char32_t c) { return c == d; }, Behavior::kRemoved);
+  }
+  if (type == "Split") {
+    const auto pattern = json.find("pattern");
+    if (pattern == json.end()) f.fail("pattern", "is missing");
+    const auto behavior = f.string("behavior");
+    if (!behavior) f.fail("behavior", "must be a string");
+    return std::make_unique<Split>(
+        [p = Pattern(*pattern, where)](const std::u32string& t) { return p.find(t); },
+        parse_behavior(*behavior, where), f.boolean("invert").value_or(false));
+  }
   if (type == "Metaspace") {
     const std::u32string replacement = decode_utf8(f.string("replacement").value_or("\u2581"));
     if (replacement.size() != 1) f.fail("replacement", "must be one character");
@@ -258,7 +313,8 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
   throw Error(ErrorCode::kUnsupported,
               where + ": pre-tokenizer '" + type +
                   "' is not one lat runs (BertPreTokenizer, ByteLevel, WhitespaceSplit, "
-                  "Metaspace, Sequence)");
+                  "Whitespace, Punctuation, Digits, CharDelimiterSplit, Split, Metaspace, "
+                  "Sequence)");
 }
 
 }  // namespace lat::text

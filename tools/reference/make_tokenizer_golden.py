@@ -316,7 +316,7 @@ def variants():
         ("xlmr", "unigram_byte_fallback", {"/model/byte_fallback": True}),
         ("mpnet", "mask_flags", {"/added_tokens/0/lstrip": True, "/added_tokens/2/rstrip": True,
                                  "/added_tokens/3/single_word": True}),
-    ] + normalizer_variants()
+    ] + normalizer_variants() + pre_tokenizer_variants()
 
 
 def sequence(kind, *steps):
