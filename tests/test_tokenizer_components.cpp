@@ -61,6 +61,25 @@ TEST_P(TokenizerKinds, EvaluationTextsEqualReference) {
   }
 }
 
+// tokenizer(a, b, truncation=True, max_length=n) for every n from the special tokens alone up:
+// longest-first, odd and even room, both texts long and one long.
+TEST_P(TokenizerKinds, PairTruncationEqualsReference) {
+  const auto dir = kind_dir(GetParam());
+  const auto golden = test::read_json(dir / "pair_truncation.json");
+  const auto tok = Tokenizer::from_folder(dir);
+  ASSERT_GT(golden["cases"].size(), 100u);
+  for (const auto& c : golden["cases"]) {
+    const auto& pair = golden["pairs"][c[0].get<std::size_t>()];
+    const int max_length = c[1];
+    const Encoding e =
+        tok.encode_pair(pair[0].get<std::string>(), pair[1].get<std::string>(), max_length);
+    EXPECT_EQ(e.ids, c[2].get<std::vector<std::int32_t>>())
+        << "pair " << c[0] << " max_length " << max_length;
+    EXPECT_EQ(e.type_ids, c[3].get<std::vector<std::int32_t>>())
+        << "pair " << c[0] << " max_length " << max_length;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Golden, TokenizerKinds,
                          ::testing::Values("mpnet", "distilbert", "electra", "roberta", "xlmr"));
 

@@ -490,6 +490,8 @@ def main():
         with tempfile.TemporaryDirectory() as work:
             for name in args.only or FAMILIES:
                 write_family(name, out / name, Path(work), train)
+    for name in FAMILIES:
+        write_pair_truncation(out / name)
     write_components(out)
 
 
