@@ -92,6 +92,8 @@ def parse_args(argv: List[str]) -> argparse.Namespace:
             p.error(f"--label needs NAME=DESCRIPTION, got {item!r}")
         labels[name] = description
     args.labels = labels
+    if os.path.isdir(args.output) and any(f.endswith(".parquet") for f in os.listdir(args.output)):
+        p.error(f"{args.output} already holds Parquet files; give an empty or new folder")
     return args
 
 
@@ -108,7 +110,10 @@ def main(argv: List[str]) -> int:
     # Reading and writing take no core of their own: the actors hold every core, and a read
     # waiting for one would wait for ever.
     light = {"num_cpus": 0}
-    ds = ray.data.read_text(args.input, ray_remote_args=light)
+    try:
+        ds = ray.data.read_text(args.input, **light)
+    except TypeError:  # a Ray whose read_text takes them only as ray_remote_args
+        ds = ray.data.read_text(args.input, ray_remote_args=light)
     ds = ds.map_batches(
         LatBatches,
         fn_constructor_kwargs=dict(model=model, task=args.task, threads=args.threads,
