@@ -163,10 +163,10 @@ int run(const Args& a) {
     std::vector<std::string> texts;
     for (std::size_t i = start; i < end; ++i) texts.push_back(lines[i].text);
     const auto results = zero_shot ? zero_shot->classify(texts) : encoder.classify(texts);
-    total_ms += results.front().ms;
+    total_ms += results.front().run.ms;
     for (std::size_t i = start; i < end; ++i) {
       const auto& r = results[i - start];
-      times.push_back(r.ms);
+      times.push_back(r.run.ms);
       std::optional<bool> right;
       if (lines[i].gold) {
         right = lat::cli::gold_index(*lines[i].gold, names) == r.label;
@@ -174,16 +174,13 @@ int run(const Args& a) {
         correct += *right ? 1 : 0;
       }
       if (a.json) {
-        nlohmann::json j{{"label", r.label_name},
-                         {"probs", array(r.probs)},
-                         {"logits", array(r.logits)},
-                         {"tokens", r.tokens},
-                         {"truncated", r.truncated},
-                         {"kept", array(r.kept)},
-                         {"ms", r.ms}};
+        nlohmann::json j{
+            {"label", r.label_name},  {"probs", array(r.probs)},      {"logits", array(r.logits)},
+            {"tokens", r.run.tokens}, {"truncated", r.run.truncated}, {"kept", array(r.run.kept)},
+            {"ms", r.run.ms}};
         if (right) j["correct"] = *right;
         if (a.ids) j["ids"] = array(encoder.tokenize(lines[i].text).ids);
-        if (a.explain) j["explain"] = kept_pieces(encoder, lines[i].text, r);
+        if (a.explain) j["explain"] = kept_pieces(encoder, lines[i].text, r.run);
         std::cout << j.dump() << "\n";
       } else {
         std::cout << std::left << std::setw(12) << r.label_name << std::fixed
@@ -195,10 +192,10 @@ int run(const Args& a) {
           std::cout << "\n";
         }
         if (a.explain) {
-          const auto layers = kept_pieces(encoder, lines[i].text, r);
+          const auto layers = kept_pieces(encoder, lines[i].text, r.run);
           for (std::size_t l = 0; l < layers.size(); ++l) {
             std::cout << "            layer " << l + 1 << " keeps " << layers[l].size() << "/"
-                      << (l == 0 ? r.tokens : static_cast<int>(layers[l - 1].size())) << ":";
+                      << (l == 0 ? r.run.tokens : static_cast<int>(layers[l - 1].size())) << ":";
             for (const auto& piece : layers[l]) std::cout << ' ' << piece;
             std::cout << "\n";
           }

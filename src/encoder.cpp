@@ -263,9 +263,9 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
     batch.offsets.push_back(batch.offsets.back() + n);
     keep.push_back(make_schedule(shape(), n, info.speedup, info.cost).keep);
-    outputs[i].tokens = n;
-    outputs[i].truncated = e.truncated;
-    outputs[i].kept = keep.back();
+    outputs[i].run.tokens = n;
+    outputs[i].run.truncated = e.truncated;
+    outputs[i].run.kept = keep.back();
   }
   if (inputs.empty()) return outputs;
   // Refuse, before allocating, a batch whose activations could not fit in memory.
@@ -309,9 +309,9 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
                         logits.begin() + static_cast<std::int64_t>((i + 1) * labels));
     }
     if (trace) {
-      out.trace = std::move(result.trace[i]);
+      out.run.trace = std::move(result.trace[i]);
     }
-    out.ms = ms;
+    out.run.ms = ms;
   }
   return outputs;
 }
@@ -333,10 +333,6 @@ std::vector<Encoding> tokenize_all(const Encoder& encoder, std::span<const std::
     }
   }
   return encodings;
-}
-
-void move_run_info(EncoderOutput& from, RunInfo& to) {
-  to = std::move(static_cast<RunInfo&>(from));
 }
 
 // Fills probs (softmax of logits / temperature, or sigmoid) and the chosen label from logits.
@@ -370,7 +366,7 @@ std::vector<Classification> Encoder::classify(std::span<const std::string> texts
   std::vector<Classification> results(outputs.size());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     results[i].logits = std::move(outputs[i].logits);
-    move_run_info(outputs[i], results[i]);
+    results[i].run = std::move(outputs[i].run);
     decide(results[i], impl_->weights.config.multi_label, impl_->info.labels);
   }
   return results;
@@ -381,7 +377,7 @@ std::vector<Embedding> Encoder::embed(std::span<const std::string> texts) const 
   std::vector<Embedding> results(outputs.size());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     results[i].values = std::move(outputs[i].embedding);
-    move_run_info(outputs[i], results[i]);
+    results[i].run = std::move(outputs[i].run);
   }
   return results;
 }
@@ -414,7 +410,7 @@ std::vector<Classification> ZeroShotClassifier::classify(std::span<const std::st
   std::vector<Classification> results(embeddings.size());
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     Classification& c = results[i];
-    static_cast<RunInfo&>(c) = std::move(static_cast<RunInfo&>(embeddings[i]));
+    c.run = std::move(embeddings[i].run);
     for (const auto& l : label_embeddings_)
       c.logits.push_back(cosine(embeddings[i].values, l.values));
     decide(c, false, names, kTemperature);

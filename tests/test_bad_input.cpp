@@ -251,8 +251,8 @@ TEST(BadInput, IdsAndTexts) {
   std::string longest;
   for (int i = 0; i < 100000; ++i) longest += "the ";
   const auto r = encoder.classify(std::vector<std::string>{longest});
-  EXPECT_TRUE(r[0].truncated);
-  EXPECT_EQ(r[0].tokens, 512);
+  EXPECT_TRUE(r[0].run.truncated);
+  EXPECT_EQ(r[0].run.tokens, 512);
 }
 
 }  // namespace
@@ -306,7 +306,7 @@ TEST(BadInput, ActivationsBeyondMemoryAreRefusedBeforeAllocating) {
   const Encoder encoder(dir.path());
   EXPECT_EQ(encoder.info().max_length, positions);
   const auto small = encoder.run(std::vector<Encoding>{{{101, 1000, 102}, {}, false}});
-  EXPECT_EQ(small[0].tokens, 3);
+  EXPECT_EQ(small[0].run.tokens, 3);
   expect_error(
       [&] {
         encoder.run(std::vector<Encoding>{{std::vector<std::int32_t>(positions, 1000), {}, false}});

@@ -43,7 +43,7 @@ TEST(Concurrency, EightThreadsMixedLengthsAndSpeedupsEqualSerial) {
       ASSERT_EQ(parallel[t].size(), serial[t].size());
       for (std::size_t i = 0; i < serial[t].size(); ++i) {
         EXPECT_EQ(parallel[t][i].logits, serial[t][i].logits) << "thread " << t << " text " << i;
-        EXPECT_EQ(parallel[t][i].kept, serial[t][i].kept);
+        EXPECT_EQ(parallel[t][i].run.kept, serial[t][i].run.kept);
       }
     }
   }
@@ -57,7 +57,7 @@ TEST(Encoder, ThreadsPerCallAgree) {
   const auto a = one.classify(texts), b = two.classify(texts);
   for (std::size_t i = 0; i < texts.size(); ++i) {
     EXPECT_LE(test::max_abs_diff(a[i].logits, b[i].logits), 1e-5f);
-    EXPECT_EQ(a[i].kept, b[i].kept);
+    EXPECT_EQ(a[i].run.kept, b[i].run.kept);
   }
 }
 

@@ -104,7 +104,7 @@ TEST(Encoder, MiniLmClassifierLogitsMatchTransformers) {
     EXPECT_EQ(r.label, std::max_element(r.logits.begin(), r.logits.end()) - r.logits.begin());
     EXPECT_EQ(r.label_name, encoder.info().labels[static_cast<std::size_t>(r.label)]);
   }
-  EXPECT_EQ(results[2].tokens, 2) << "an empty text runs as [CLS] [SEP]";
+  EXPECT_EQ(results[2].run.tokens, 2) << "an empty text runs as [CLS] [SEP]";
 }
 
 TEST(Encoder, UnusualShapeBf16ModelMatchesTransformers) {
@@ -123,10 +123,10 @@ TEST(Encoder, ResultsCarryTokensKeepCountsAndTime) {
   const Encoder encoder(golden_dir() / "tiny-bert");
   const std::vector<std::string> texts{"the cat sat", "a"};
   const auto results = encoder.classify(texts);
-  EXPECT_EQ(results[0].tokens, 5);
-  EXPECT_EQ(results[0].kept, (std::vector<int>(5, 5)));
-  EXPECT_EQ(results[1].kept, (std::vector<int>(5, 3)));
-  EXPECT_GT(results[0].ms, 0.0);
+  EXPECT_EQ(results[0].run.tokens, 5);
+  EXPECT_EQ(results[0].run.kept, (std::vector<int>(5, 5)));
+  EXPECT_EQ(results[1].run.kept, (std::vector<int>(5, 3)));
+  EXPECT_GT(results[0].run.ms, 0.0);
 }
 
 TEST(Encoder, EmbeddingModelWithoutHeadRefusesClassify) {

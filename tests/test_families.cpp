@@ -148,12 +148,12 @@ TEST_P(Families, PrunedKeepsTheReferencesPositions) {
       const auto& out = outputs[c["input"].get<std::size_t>()];
       const std::string where =
           family + " input " + c["input"].dump() + " at " + std::to_string(speedup);
-      EXPECT_EQ(out.kept, c["keep"].get<std::vector<int>>()) << where;
-      ASSERT_EQ(out.trace.size(), c["layers"].size()) << where;
-      for (std::size_t l = 0; l < out.trace.size(); ++l) {
-        EXPECT_EQ(out.trace[l].kept, c["layers"][l]["kept"].get<std::vector<int>>())
+      EXPECT_EQ(out.run.kept, c["keep"].get<std::vector<int>>()) << where;
+      ASSERT_EQ(out.run.trace.size(), c["layers"].size()) << where;
+      for (std::size_t l = 0; l < out.run.trace.size(); ++l) {
+        EXPECT_EQ(out.run.trace[l].kept, c["layers"][l]["kept"].get<std::vector<int>>())
             << where << ", layer " << l + 1;
-        acc = std::max(acc, test::max_abs_diff(out.trace[l].acc,
+        acc = std::max(acc, test::max_abs_diff(out.run.trace[l].acc,
                                                c["layers"][l]["acc"].get<std::vector<float>>()));
       }
       ASSERT_EQ(out.positions, c["positions"].get<std::vector<int>>()) << where;

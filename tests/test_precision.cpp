@@ -117,7 +117,7 @@ TEST_P(LowerPrecision, PrunedRunsKeepTheScheduledCounts) {
   const std::vector<std::string> texts{
       "A warm, funny and beautifully acted film that stays with you long after it ends.", "ok"};
   const auto results = encoder.embed(texts);
-  for (const auto& r : results) EXPECT_EQ(r.kept, encoder.schedule(r.tokens).keep);
+  for (const auto& r : results) EXPECT_EQ(r.run.kept, encoder.schedule(r.run.tokens).keep);
 }
 
 INSTANTIATE_TEST_SUITE_P(Precision, LowerPrecision,

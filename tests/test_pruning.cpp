@@ -32,19 +32,19 @@ void compare(const std::filesystem::path& folder, const nlohmann::json& golden,
       const auto& out = outputs[c["input"].get<std::size_t>()];
       const std::string where =
           "input " + c["input"].dump() + " at speedup " + std::to_string(speedup);
-      const auto schedule = encoder.schedule(out.tokens);
+      const auto schedule = encoder.schedule(out.run.tokens);
       EXPECT_EQ(schedule.keep, c["keep"].get<std::vector<int>>()) << where;
       EXPECT_EQ(schedule.ratio, c["ratio"].get<double>()) << where;
-      EXPECT_EQ(out.kept, c["keep"].get<std::vector<int>>()) << where;
-      if (out.trace.size() != c["layers"].size()) {
+      EXPECT_EQ(out.run.kept, c["keep"].get<std::vector<int>>()) << where;
+      if (out.run.trace.size() != c["layers"].size()) {
         ADD_FAILURE() << where << ": no trace of every layer";
         continue;
       }
-      for (std::size_t l = 0; l < out.trace.size(); ++l) {
+      for (std::size_t l = 0; l < out.run.trace.size(); ++l) {
         const auto& ref = c["layers"][l];
         w.acc = std::max(
-            w.acc, test::max_abs_diff(out.trace[l].acc, ref["acc"].get<std::vector<float>>()));
-        if (out.trace[l].kept != ref["kept"].get<std::vector<int>>()) {
+            w.acc, test::max_abs_diff(out.run.trace[l].acc, ref["acc"].get<std::vector<float>>()));
+        if (out.run.trace[l].kept != ref["kept"].get<std::vector<int>>()) {
           ++w.position_mismatches;
           ADD_FAILURE() << where << ", layer " << l + 1 << ": kept positions differ";
         }
@@ -100,7 +100,7 @@ TEST(Pruning, MeanPoolingAveragesKeptRows) {
   for (int i = 0; i < 40; ++i) text += "word" + std::to_string(i) + " ";
   const auto out = encoder.run(std::vector{encoder.tokenize(text)});
   const auto& o = out[0];
-  ASSERT_LT(o.positions.size(), static_cast<std::size_t>(o.tokens));
+  ASSERT_LT(o.positions.size(), static_cast<std::size_t>(o.run.tokens));
   const std::size_t d = o.embedding.size();
   std::vector<float> mean(d, 0.f);
   for (std::size_t r = 0; r < o.positions.size(); ++r) {
@@ -140,14 +140,14 @@ TEST(Pruning, CalibrationGivesAUsableCostModel) {
   EXPECT_GE(cost.weight_flops, 0.0);
   const Encoder calibrated(test::golden_dir() / "tiny-bert", {.speedup = 2.0, .cost = cost});
   const auto r = calibrated.classify(std::vector<std::string>{"the cat sat on the mat today"});
-  EXPECT_EQ(r[0].kept, calibrated.schedule(r[0].tokens).keep);
+  EXPECT_EQ(r[0].run.kept, calibrated.schedule(r[0].run.tokens).keep);
 }
 
 TEST(Pruning, TraceIsOffUnlessAsked) {
   const Encoder encoder(test::golden_dir() / "tiny-bert", {.speedup = 2.0});
   const auto r = encoder.classify(std::vector<std::string>{"the cat sat on the mat today"});
-  EXPECT_TRUE(r[0].trace.empty());
-  EXPECT_LT(r[0].kept.back(), r[0].tokens);
+  EXPECT_TRUE(r[0].run.trace.empty());
+  EXPECT_LT(r[0].run.kept.back(), r[0].run.tokens);
 }
 
 }  // namespace

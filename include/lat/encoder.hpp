@@ -49,7 +49,7 @@ struct LayerTrace {
   std::vector<int> kept;   // original positions of the rows that left the layer
 };
 
-// What every result carries.
+// What every result carries, as its member `run`.
 struct RunInfo {
   int tokens = 0;          // tokens that entered the encoder, [CLS] and [SEP] included
   bool truncated = false;  // the text was cut to max_length
@@ -59,26 +59,29 @@ struct RunInfo {
 };
 
 // Last hidden states of an input (its kept rows) and its pooled embedding.
-struct EncoderOutput : RunInfo {
+struct EncoderOutput {
+  RunInfo run;
   std::vector<float> hidden;     // rows x hidden, row-major
   std::vector<int> positions;    // original position of each row of hidden
   std::vector<float> embedding;  // pooled as the model folder says (normalised if it says so)
   std::vector<float> logits;     // classifier models only
 };
 
-struct Classification : RunInfo {
+struct Classification {
+  RunInfo run;
   int label = 0;
   std::string label_name;
   std::vector<float> probs;  // softmax of logits (sigmoid for multi-label models)
   std::vector<float> logits;
 };
 
-struct Embedding : RunInfo {
+struct Embedding {
+  RunInfo run;
   std::vector<float> values;
 };
 
-// A BERT encoder loaded from a Hugging Face model folder. Immutable after construction; every
-// method may be called from many threads at once.
+// An encoder (any family of README's table) loaded from a Hugging Face model folder. Immutable
+// after construction; every method may be called from many threads at once.
 class LAT_EXPORT Encoder {
  public:
   explicit Encoder(const std::filesystem::path& folder, const EncoderOptions& options = {});

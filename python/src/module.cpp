@@ -81,24 +81,23 @@ lat::Precision precision_of(const std::string& name) {
                    "precision '" + name + "' is not one of 'fp32', 'bf16', 'int8'");
 }
 
-// Every result carries the same run info; its accessors are bound once for each result type.
-const lat::RunInfo& run_info(const lat::RunInfo& r) { return r; }
-
+// Every result carries the same run info (its member `run`); its accessors are bound once for
+// each result type, so that Python reads them on the result itself.
 template <typename Result, typename Class>
 void bind_run_info(Class& cls) {
   cls.def_prop_ro(
-         "tokens", [](const Result& r) { return run_info(r).tokens; },
+         "tokens", [](const Result& r) { return r.run.tokens; },
          "Tokens that entered the encoder, special tokens included.")
       .def_prop_ro(
-          "truncated", [](const Result& r) { return run_info(r).truncated; },
+          "truncated", [](const Result& r) { return r.run.truncated; },
           "Whether the text was cut to max_length.")
       .def_prop_ro(
-          "kept", [](const Result& r) { return run_info(r).kept; }, "Rows kept by each layer.")
+          "kept", [](const Result& r) { return r.run.kept; }, "Rows kept by each layer.")
       .def_prop_ro(
-          "ms", [](const Result& r) { return run_info(r).ms; },
+          "ms", [](const Result& r) { return r.run.ms; },
           "Wall time of the call that produced this result, in milliseconds.")
       .def_prop_ro(
-          "trace", [](const Result& r) { return run_info(r).trace; },
+          "trace", [](const Result& r) { return r.run.trace; },
           "ACC and kept positions of every layer (encoders built with trace=True).");
 }
 
@@ -183,7 +182,7 @@ NB_MODULE(_lat, m) {
       .def("__repr__", [](const lat::Classification& c) {
         return "Classification(label_name='" + c.label_name + "', p=" +
                std::to_string(c.probs.empty() ? 0.f : c.probs[static_cast<size_t>(c.label)]) +
-               ", tokens=" + std::to_string(run_info(c).tokens) + ")";
+               ", tokens=" + std::to_string(c.run.tokens) + ")";
       });
   bind_run_info<lat::Classification>(classification);
 

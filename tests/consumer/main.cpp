@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
     const lat::Encoder encoder(argv[1]);
     const std::vector<std::string> texts{"the cat sat on the mat", "a dog"};
     for (const auto& r : encoder.classify(texts)) {
-      std::cout << r.label_name << " " << r.tokens << "\n";
+      std::cout << r.label_name << " " << r.run.tokens << "\n";
     }
   } catch (const lat::Error& e) {
     std::cerr << e.what() << "\n";

@@ -131,9 +131,9 @@ Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
     for (std::size_t i = start; i < end; ++i) {
       const auto& r = results[i - start];
       correct += lat::cli::gold_index(*lines[i].gold, info.labels) == r.label ? 1 : 0;
-      int previous = r.tokens;
-      for (int k : r.kept) {
-        dense_cost += lat::layer_cost(shape, r.tokens, r.tokens, cost);
+      int previous = r.run.tokens;
+      for (int k : r.run.kept) {
+        dense_cost += lat::layer_cost(shape, r.run.tokens, r.run.tokens, cost);
         pruned_cost += lat::layer_cost(shape, previous, k, cost);
         previous = k;
       }
