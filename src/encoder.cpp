@@ -66,8 +66,8 @@ CostModel checked_cost(CostModel c, const std::string& source) {
 // A speedup that no input of up to `max_length` tokens reaches, even keeping one row after the
 // first layer, is refused: longer inputs reach more, so the longest one bounds them all.
 void check_reachable(const ModelShape& shape, int max_length, double speedup, const CostModel& cost,
-                     const std::string& source) {
-  const double most = schedule_for_ratio(shape, max_length, 0.0, cost).predicted;
+                     KeepExponents exponents, const std::string& source) {
+  const double most = schedule_for_ratio(shape, max_length, 0.0, cost, exponents).predicted;
   if (speedup > most) {
     throw Error(ErrorCode::kOption,
                 source + ": speedup " + number_text(speedup) + " is out of reach: an input of " +
@@ -149,13 +149,16 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .speedup = speedup,
       .precision = precision,
       .cost = cost,
+      .exponents = options.exponents.value_or(settings.exponents),
       .classifier = false,
       .labels = {},
       .mean_pooling = pooling.mode == io::Pooling::kMean,
       .normalize = pooling.normalize,
   };
+  check_exponents(info.exponents, info.layers,
+                  options.exponents ? "options" : settings_file.c_str());
   check_reachable({info.layers, info.hidden, info.intermediate}, info.max_length, speedup, cost,
-                  speedup_source);
+                  info.exponents, speedup_source);
   auto weights = model::load_weights(file, config, precision);
   info.classifier = weights.head.out.has_value();
   if (info.classifier) {
@@ -176,7 +179,8 @@ const Tokenizer& Encoder::tokenizer() const { return impl_->tokenizer; }
 const EncoderInfo& Encoder::info() const { return impl_->info; }
 
 Schedule Encoder::schedule(int tokens) const {
-  return make_schedule(impl_->shape(), tokens, impl_->info.speedup, impl_->info.cost);
+  return make_schedule(impl_->shape(), tokens, impl_->info.speedup, impl_->info.cost,
+                       impl_->info.exponents);
 }
 
 CostModel Encoder::calibrate(int tokens) const {
@@ -262,7 +266,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     }
     batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
     batch.offsets.push_back(batch.offsets.back() + n);
-    keep.push_back(make_schedule(shape(), n, info.speedup, info.cost).keep);
+    keep.push_back(make_schedule(shape(), n, info.speedup, info.cost, info.exponents).keep);
     outputs[i].run.tokens = n;
     outputs[i].run.truncated = e.truncated;
     outputs[i].run.kept = keep.back();

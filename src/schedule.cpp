@@ -23,15 +23,37 @@ double layer_cost(const ModelShape& shape, double m, double k, const CostModel& 
   return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape);
 }
 
+void check_exponents(KeepExponents exponents, int layers, const char* source) {
+  if (exponents.empty()) return;
+  auto fail = [&](const std::string& why) {
+    throw Error(ErrorCode::kOption, std::string(source) + ": exponents " + why);
+  };
+  if (std::ssize(exponents) != layers) {
+    fail("give " + std::to_string(exponents.size()) + " values for a model of " +
+         std::to_string(layers) + " layers");
+  }
+  double previous = 0.0;
+  for (std::size_t l = 0; l < exponents.size(); ++l) {
+    const double w = exponents[l];
+    if (!std::isfinite(w) || w < previous) {
+      fail("must be finite, >= 0 and non-decreasing; value " + std::to_string(l + 1) + " is " +
+           number_text(w));
+    }
+    previous = w;
+  }
+}
+
 Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost) {
+                            const CostModel& cost, KeepExponents exponents) {
+  check_exponents(exponents, shape.layers, "schedule");
   Schedule s;
   s.ratio = ratio;
   s.keep.resize(static_cast<std::size_t>(shape.layers));
   double dense = 0, pruned = 0;
   int previous = tokens;
   for (int l = 1; l <= shape.layers; ++l) {
-    const double target = std::ceil(tokens * std::pow(ratio, l));
+    const double w = exponents.empty() ? l : exponents[static_cast<std::size_t>(l - 1)];
+    const double target = std::ceil(tokens * std::pow(ratio, w));
     const int k = std::min(previous, static_cast<int>(std::max(1.0, target)));
     dense += layer_cost(shape, tokens, tokens, cost);
     pruned += layer_cost(shape, previous, k, cost);
@@ -42,7 +64,8 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
   return s;
 }
 
-Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost) {
+Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
+                       KeepExponents exponents) {
   if (!(speedup >= 1.0) || !std::isfinite(speedup)) {
     throw Error(ErrorCode::kOption,
                 "speedup " + number_text(speedup) + " is not a finite number >= 1");
@@ -52,9 +75,9 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
     throw Error(ErrorCode::kOption, "weight_flops " + std::to_string(cost.weight_flops) +
                                         " is not a finite number >= 0");
   }
-  Schedule dense = schedule_for_ratio(shape, tokens, 1.0, cost);
+  Schedule dense = schedule_for_ratio(shape, tokens, 1.0, cost, exponents);
   if (dense.predicted >= speedup) return dense;
-  Schedule fastest = schedule_for_ratio(shape, tokens, 0.0, cost);
+  Schedule fastest = schedule_for_ratio(shape, tokens, 0.0, cost, exponents);
   if (fastest.predicted < speedup) {
     fastest.reached = false;
     return fastest;
@@ -63,13 +86,13 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
   double lo = 0.0, hi = 1.0;
   for (int i = 0; i < 64; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (schedule_for_ratio(shape, tokens, mid, cost).predicted >= speedup) {
+    if (schedule_for_ratio(shape, tokens, mid, cost, exponents).predicted >= speedup) {
       lo = mid;
     } else {
       hi = mid;
     }
   }
-  return schedule_for_ratio(shape, tokens, lo, cost);
+  return schedule_for_ratio(shape, tokens, lo, cost, exponents);
 }
 
 }  // namespace lat

@@ -223,6 +223,10 @@ TEST(BadInput, Options) {
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "precision", "'int4'"});
   test::write_file(m.path() / "lat.json", R"({"precision": 8})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "precision"});
+  test::write_file(m.path() / "lat.json", R"({"exponents": "steep"})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "exponents"});
+  test::write_file(m.path() / "lat.json", R"({"exponents": [1, 2]})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "exponents give 2 values"});
   // Beyond what any input reaches: refused, and the number is written as a number.
   test::write_file(m.path() / "lat.json", R"({"speedup": 1e300})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "speedup 1e+300 is out of reach"});

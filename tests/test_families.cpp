@@ -135,19 +135,28 @@ TEST_P(Families, PrunedKeepsTheReferencesPositions) {
   const auto golden = test::read_json(test::golden_dir() / "families" / (family + ".json"));
   const auto values = test::read_f32(test::golden_dir() / "families" / (family + ".f32"));
   const auto inputs = test::encodings_of(golden["inputs"]);
-  std::map<double, std::vector<const nlohmann::json*>> by_speedup;
-  for (const auto& c : golden["cases"]) by_speedup[c["speedup"].get<double>()].push_back(&c);
-  ASSERT_FALSE(by_speedup.empty());
+  // One encoder per speedup and schedule: DESIGN.md's geometric one, or the case's exponents.
+  using Setting = std::pair<double, std::vector<double>>;
+  std::map<Setting, std::vector<const nlohmann::json*>> by_setting;
+  for (const auto& c : golden["cases"]) {
+    by_setting[{c["speedup"].get<double>(), c.value("exponents", std::vector<double>{})}].push_back(
+        &c);
+  }
+  ASSERT_GT(by_setting.size(), 3u) << "geometric cases and others";
   float hidden = 0, logits = 0, acc = 0;
   int cases = 0;
-  for (const auto& [speedup, list] : by_speedup) {
-    const Encoder encoder(family_dir(family), {.speedup = speedup, .trace = true});
+  for (const auto& [setting, list] : by_setting) {
+    const auto& [speedup, exponents] = setting;
+    EncoderOptions options{.speedup = speedup, .trace = true};
+    if (!exponents.empty()) options.exponents = exponents;
+    const Encoder encoder(family_dir(family), options);
     const auto outputs = test::run_in_batches(encoder, inputs);
     for (const nlohmann::json* cp : list) {
       const auto& c = *cp;
       const auto& out = outputs[c["input"].get<std::size_t>()];
-      const std::string where =
-          family + " input " + c["input"].dump() + " at " + std::to_string(speedup);
+      const std::string where = family + " input " + c["input"].dump() + " at " +
+                                std::to_string(speedup) +
+                                (exponents.empty() ? "" : " with keep exponents");
       EXPECT_EQ(out.run.kept, c["keep"].get<std::vector<int>>()) << where;
       ASSERT_EQ(out.run.trace.size(), c["layers"].size()) << where;
       for (std::size_t l = 0; l < out.run.trace.size(); ++l) {

@@ -101,5 +101,41 @@ TEST(Schedule, BadCostModelsAreErrors) {
   }
 }
 
+TEST(Schedule, ExponentsOneToLAreTheGeometricSchedule) {
+  const std::vector<double> geometric{1, 2, 3, 4, 5, 6};
+  for (int n : {2, 17, 128, 512}) {
+    for (double asked : {1.5, 2.0, 3.0, 8.0}) {
+      const auto a = make_schedule(kMiniLm, n, asked);
+      const auto b = make_schedule(kMiniLm, n, asked, {}, geometric);
+      EXPECT_EQ(a.keep, b.keep);
+      EXPECT_DOUBLE_EQ(a.ratio, b.ratio);
+      EXPECT_EQ(a.reached, b.reached);
+    }
+  }
+}
+
+TEST(Schedule, ZeroExponentsSpareTheirLayersAndTheAskedSpeedupIsStillReached) {
+  const std::vector<double> spare_first{0, 1, 2, 3, 4, 5};
+  for (int n : {32, 128, 512}) {
+    for (double asked : {1.5, 2.0, 3.0}) {
+      const auto s = make_schedule(kMiniLm, n, asked, {}, spare_first);
+      EXPECT_EQ(s.keep.front(), n);
+      EXPECT_TRUE(s.reached);
+      EXPECT_GE(s.predicted, asked);
+      // Under the same speedup the later layers keep fewer rows than the geometric schedule's.
+      EXPECT_LE(s.keep.back(), make_schedule(kMiniLm, n, asked).keep.back());
+    }
+  }
+  // Every layer spared: no speedup is reachable beyond 1.
+  const std::vector<double> none(6, 0.0);
+  EXPECT_FALSE(make_schedule(kMiniLm, 64, 2.0, {}, none).reached);
+}
+
+TEST(Schedule, BadExponentsAreErrors) {
+  const std::vector<std::vector<double>> bad{
+      {1, 2, 3}, {-1, 1, 2, 3, 4, 5}, {2, 1, 3, 4, 5, 6}, {1, 2, 3, 4, 5, std::nan("")}};
+  for (const auto& w : bad) EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {}, w), Error);
+}
+
 }  // namespace
 }  // namespace lat

@@ -24,6 +24,9 @@ struct EncoderOptions {
   // The schedule's cost model; unset: lat.json's when it was measured at this precision, else
   // the FLOP count.
   std::optional<CostModel> cost;
+  // Where the schedule cuts (lat/schedule.hpp): one exponent per layer; unset: lat.json's, else
+  // DESIGN.md's geometric schedule.
+  std::optional<std::vector<double>> exponents;
   bool trace = false;  // record ACC and kept positions of every layer
 };
 
@@ -37,6 +40,7 @@ struct EncoderInfo {
   double speedup = 1.0;  // the knob in force
   Precision precision = Precision::kFp32;
   CostModel cost;                   // the cost model the schedule uses
+  std::vector<double> exponents;    // the schedule's keep exponents; empty: geometric
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
   bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <span>
 #include <vector>
 
 #include "lat/export.hpp"
@@ -16,7 +17,7 @@ struct ModelShape {
 // Keep counts for one input length and one asked speedup (DESIGN.md, section 2).
 struct Schedule {
   std::vector<int> keep;   // k_1..k_L: rows that leave each layer
-  double ratio = 1.0;      // r: k_l = min(k_{l-1}, max(1, ceil(n r^l)))
+  double ratio = 1.0;      // r: k_l = min(k_{l-1}, max(1, ceil(n r^(w_l))))
   double predicted = 1.0;  // predicted speedup of this schedule over the dense model
   bool reached = true;     // false when even k_l = 1 everywhere cannot reach the asked speedup
 };
@@ -39,13 +40,22 @@ LAT_EXPORT double layer_weights(const ModelShape& shape);
 LAT_EXPORT double layer_cost(const ModelShape& shape, double m, double k,
                              const CostModel& cost = {});
 
-// The geometric schedule with the largest r whose predicted speedup reaches `speedup` (>= 1).
-// When no r does, every layer keeps 1 row, ratio is 0 and reached is false.
+// Where a schedule makes its cuts (DESIGN.md, section 2): layer l keeps the fraction r^(w_l) of
+// the rows, with exponents 0 <= w_1 <= ... <= w_L, one per layer. No exponents is DESIGN's
+// geometric schedule, w_l = l; w_l = max(0, l - 1) spares the first layer.
+using KeepExponents = std::span<const double>;
+
+// An error naming `source` unless the exponents are empty or one per layer, finite, >= 0 and
+// non-decreasing.
+LAT_EXPORT void check_exponents(KeepExponents exponents, int layers, const char* source);
+
+// The schedule with the largest r whose predicted speedup reaches `speedup` (>= 1). When no r
+// does, ratio is 0 (every layer with w_l > 0 keeps 1 row) and reached is false.
 LAT_EXPORT Schedule make_schedule(const ModelShape& shape, int tokens, double speedup,
-                                  const CostModel& cost = {});
+                                  const CostModel& cost = {}, KeepExponents exponents = {});
 
 // The schedule a given ratio r produces, with its predicted speedup.
 LAT_EXPORT Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                                       const CostModel& cost = {});
+                                       const CostModel& cost = {}, KeepExponents exponents = {});
 
 }  // namespace lat

@@ -250,6 +250,7 @@ NB_MODULE(_lat, m) {
                 .speedup = speedup,
                 .precision = precision ? std::optional(precision_of(*precision)) : std::nullopt,
                 .cost = cost,
+                .exponents = std::nullopt,  // the folder's lat.json's, else geometric
                 .trace = trace,
             };
             nb::gil_scoped_release release;

@@ -11,9 +11,11 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
                                std::optional<int> threads, Precision precision) {
   if (value == "flops") return {};
   if (value == "calibrated") {
-    return Encoder(
-               folder,
-               {.threads = threads, .speedup = 1.0, .precision = precision, .cost = CostModel{}})
+    return Encoder(folder, {.threads = threads,
+                            .speedup = 1.0,
+                            .precision = precision,
+                            .cost = CostModel{},
+                            .exponents = std::nullopt})
         .calibrate();
   }
   const auto weight_flops = whole_number(value);

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from lat_reference import make_schedule, pruned_forward, pruned_forward_batch  # noqa: E402
+from lat_reference import make_schedule, pruned_forward, pruned_forward_batch, sparing  # noqa: E402
 
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
@@ -73,10 +73,10 @@ def length_grouped_batches(lengths, batch_size, pool=50):
 
 
 def keep_counts(cfg, ids, speedup, spared=0):
-    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2; see make_schedule
-    for `spared`)."""
+    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2), sparing the first
+    `spared` layers."""
     return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup,
-                          spared)[0] for i in ids]
+                          sparing(cfg.num_hidden_layers, spared))[0] for i in ids]
 
 
 def pruned_logits(model, ids, types, keep):

@@ -13,10 +13,18 @@ def layer_flops(m, k, d, dff):
     return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 4 * k * d * dff
 
 
-def schedule_for_ratio(n, layers, d, dff, r, spared=0):
+def sparing(layers, spared):
+    """The keep exponents that spare the first `spared` layers: w_l = max(0, l - spared)."""
+    return [max(0, l - spared) for l in range(1, layers + 1)]
+
+
+def schedule_for_ratio(n, layers, d, dff, r, exponents=None):
+    """Keep counts and predicted speedup at ratio r: layer l keeps ceil(n r^(w_l)) rows, w_l = l
+    (DESIGN.md's geometric schedule) unless `exponents` gives them."""
     keep, prev, dense, pruned = [], n, 0.0, 0.0
     for l in range(1, layers + 1):
-        k = prev if l <= spared else min(prev, int(max(1.0, math.ceil(n * r ** (l - spared)))))
+        w = l if exponents is None else exponents[l - 1]
+        k = min(prev, int(max(1.0, math.ceil(n * r ** w))))
         dense += layer_flops(n, n, d, dff)
         pruned += layer_flops(prev, k, d, dff)
         keep.append(k)
@@ -24,24 +32,24 @@ def schedule_for_ratio(n, layers, d, dff, r, spared=0):
     return keep, dense / pruned
 
 
-def make_schedule(n, layers, d, dff, speedup, spared=0):
-    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule. With spared > 0,
-    an alternative that is not DESIGN.md's: the first `spared` layers keep every row and the
-    geometric decay starts after them."""
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, spared)
+def make_schedule(n, layers, d, dff, speedup, exponents=None):
+    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule, for DESIGN.md's
+    geometric schedule or the keep exponents given (sparing() gives those that spare the first
+    layers)."""
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents)
     if pred >= speedup:
         return keep, 1.0, pred, True
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, spared)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, exponents)
     if pred < speedup:
         return keep, 0.0, pred, False
     lo, hi = 0.0, 1.0
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        if schedule_for_ratio(n, layers, d, dff, mid, spared)[1] >= speedup:
+        if schedule_for_ratio(n, layers, d, dff, mid, exponents)[1] >= speedup:
             lo = mid
         else:
             hi = mid
-    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, spared)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, exponents)
     return keep, lo, pred, True
 
 

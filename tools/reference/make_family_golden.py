@@ -17,7 +17,8 @@ Outputs, per family F:
                            with a padding id inside where the family counts positions after
                            padding), their last hidden states (sampled
                            rows), mean and first-row embeddings and logits; the pruned forward at
-                           speedups 1.5, 2 and 3: keep counts, kept positions and ACC of every
+                           speedups 1.5, 2 and 3 (and at 2 with two other keep exponents:
+                           the first layer spared, and [0.5, 1, 2.5]): keep counts, kept positions and ACC of every
                            layer, hidden rows and logits
 """
 import argparse
@@ -31,7 +32,7 @@ import torch
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig, ElectraConfig, MPNetConfig,
                           RobertaConfig, XLMRobertaConfig)
 
-from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward_family
+from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward_family, sparing
 from make_golden import read_tsv, sampled_rows, short
 from make_tokenizer_golden import HARD_CASES
 
@@ -144,18 +145,26 @@ def write_golden(kind, model, inputs, path):
             item["mean_embedding"] = (mean / mean.norm().clamp_min(1e-12)).tolist()
             item["cls_embedding"] = hidden[0].tolist()
             item["rows"], item["offset"] = sampled(hidden)
+        # DESIGN.md's geometric schedule at every speedup; at s = 2, on every third input, two
+        # others: the first layer spared, and free exponents.
+        schedules = [(s, None) for s in SPEEDUPS] + [(2.0, sparing(layers, 1)), (2.0, [0.5, 1.0, 2.5])]
         for index, item in enumerate(inputs):
             n = len(item["ids"])
             if n < 2:
                 continue
-            for s in SPEEDUPS:
-                keep, r, predicted, reached = make_schedule(n, layers, hidden_size, intermediate, s)
+            for s, exponents in schedules:
+                if exponents is not None and index % 3:
+                    continue
+                keep, r, predicted, reached = make_schedule(n, layers, hidden_size, intermediate, s, exponents)
                 hidden, positions, trace = pruned_forward_family(
                     encoder, torch.tensor(item["ids"]), torch.tensor(item["type_ids"]), keep)
                 rows, at = sampled(hidden)
-                cases.append({"input": index, "speedup": s, "keep": keep, "ratio": r, "positions": positions.tolist(),
-                              "layers": [{"kept": kept.tolist(), "acc": short(acc)} for acc, kept in trace],
-                              "rows": rows, "offset": at, "logits": short(head_logits(model, hidden))})
+                case = {"input": index, "speedup": s, "keep": keep, "ratio": r, "positions": positions.tolist(),
+                        "layers": [{"kept": kept.tolist(), "acc": short(acc)} for acc, kept in trace],
+                        "rows": rows, "offset": at, "logits": short(head_logits(model, hidden))}
+                if exponents is not None:
+                    case["exponents"] = exponents
+                cases.append(case)
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"family": kind, "tolerance": 1e-4, "inputs": inputs, "cases": cases}, f)
 

@@ -42,6 +42,7 @@ struct Args {
 
 struct Point {
   double speedup, accuracy, predicted, measured, seconds;
+  std::vector<double> exponents;  // the schedule's, as the folder's lat.json set them
 };
 
 [[noreturn]] void usage(const std::string& problem) {
@@ -139,8 +140,12 @@ Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
       }
     }
   }
-  return {speedup, 100.0 * correct / static_cast<double>(lines.size()), dense_cost / pruned_cost,
-          0.0, seconds};
+  return {speedup,
+          100.0 * correct / static_cast<double>(lines.size()),
+          dense_cost / pruned_cost,
+          0.0,
+          seconds,
+          info.exponents};
 }
 
 std::string svg_curve(const std::vector<Point>& points, double chosen, double floor_accuracy,
@@ -236,6 +241,8 @@ int run(const Args& a) {
                      {"dense_accuracy", points.front().accuracy},
                      {"curve", curve}};
   if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
+  // The schedule the curve was measured with (the folder's lat.json's) goes with the knob.
+  if (!points.front().exponents.empty()) out["exponents"] = points.front().exponents;
   std::ofstream(a.out) << out.dump(1) << "\n";
   std::ofstream(a.plot) << svg_curve(
       points, chosen, floor_accuracy,
