@@ -43,9 +43,11 @@ void check_exponents(KeepExponents exponents, int layers, const char* source) {
   }
 }
 
-Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost, KeepExponents exponents) {
-  check_exponents(exponents, shape.layers, "schedule");
+namespace {
+
+// schedule_for_ratio on exponents already checked: bisection calls it some 66 times per input.
+Schedule checked_schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                                    const CostModel& cost, KeepExponents exponents) {
   Schedule s;
   s.ratio = ratio;
   s.keep.resize(static_cast<std::size_t>(shape.layers));
@@ -64,6 +66,14 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
   return s;
 }
 
+}  // namespace
+
+Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                            const CostModel& cost, KeepExponents exponents) {
+  check_exponents(exponents, shape.layers, "schedule");
+  return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents);
+}
+
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
                        KeepExponents exponents) {
   if (!(speedup >= 1.0) || !std::isfinite(speedup)) {
@@ -75,9 +85,10 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
     throw Error(ErrorCode::kOption, "weight_flops " + std::to_string(cost.weight_flops) +
                                         " is not a finite number >= 0");
   }
-  Schedule dense = schedule_for_ratio(shape, tokens, 1.0, cost, exponents);
+  check_exponents(exponents, shape.layers, "schedule");
+  Schedule dense = checked_schedule_for_ratio(shape, tokens, 1.0, cost, exponents);
   if (dense.predicted >= speedup) return dense;
-  Schedule fastest = schedule_for_ratio(shape, tokens, 0.0, cost, exponents);
+  Schedule fastest = checked_schedule_for_ratio(shape, tokens, 0.0, cost, exponents);
   if (fastest.predicted < speedup) {
     fastest.reached = false;
     return fastest;
@@ -86,13 +97,13 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
   double lo = 0.0, hi = 1.0;
   for (int i = 0; i < 64; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (schedule_for_ratio(shape, tokens, mid, cost, exponents).predicted >= speedup) {
+    if (checked_schedule_for_ratio(shape, tokens, mid, cost, exponents).predicted >= speedup) {
       lo = mid;
     } else {
       hi = mid;
     }
   }
-  return schedule_for_ratio(shape, tokens, lo, cost, exponents);
+  return checked_schedule_for_ratio(shape, tokens, lo, cost, exponents);
 }
 
 }  // namespace lat

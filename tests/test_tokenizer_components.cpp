@@ -142,6 +142,7 @@ TEST(TokenizerComponents, RefusalsNameFileAndField) {
     const char* path;
     nlohmann::json value;
     std::vector<std::string> named;
+    ErrorCode code = ErrorCode::kUnsupported;  // else a malformed file
   } cases[] = {
       {"/normalizer", {{"type", "ByteLevel"}}, {"(normalizer)", "normalizer 'ByteLevel'"}},
       {"/pre_tokenizer",
@@ -160,6 +161,23 @@ TEST(TokenizerComponents, RefusalsNameFileAndField) {
       {"/model/type", "WordLevel", {"'model.type' is 'WordLevel'"}},
       {"/model/dropout", 0.1, {"(model)", "'dropout' is 0.1"}},
       {"/post_processor", {{"type", "Reversed"}}, {"(post_processor)", "'Reversed'"}},
+      // The second text in the template of one text: there is none to put there.
+      {"/post_processor",
+       {{"type", "TemplateProcessing"},
+        {"single", {{{"Sequence", {{"id", "B"}, {"type_id", 0}}}}}},
+        {"pair", {{{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"special_tokens", nlohmann::json::object()}},
+       {"(single)", "is B in the template of a single text"},
+       ErrorCode::kConfig},
+      // Steps nested past any real file's depth are refused before anything recurses into them.
+      {"/normalizer",
+       [] {
+         nlohmann::json n = {{"type", "Lowercase"}};
+         for (int i = 0; i < 40; ++i) n = {{"type", "Sequence"}, {"normalizers", {n}}};
+         return n;
+       }(),
+       {"tokenizer.json", "nested deeper than 64 levels"},
+       ErrorCode::kFormat},
   };
   for (const auto& c : cases) {
     const test::TempDir dir("tokenizer-refusal");
@@ -170,7 +188,7 @@ TEST(TokenizerComponents, RefusalsNameFileAndField) {
       Tokenizer::from_folder(dir.path());
       ADD_FAILURE() << c.path << ": no error";
     } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::kUnsupported) << e.what();
+      EXPECT_EQ(e.code(), c.code) << e.what();
       EXPECT_NE(std::string(e.what()).find("tokenizer.json"), std::string::npos) << e.what();
       for (const auto& part : c.named)
         EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();

@@ -24,7 +24,14 @@ nlohmann::json parse_json(std::string_view text, const std::string& where) {
   using Event = nlohmann::json::parse_event_t;
   std::vector<std::set<std::string>> open_objects;  // the keys seen so far in each
   std::string duplicate;
-  auto watch = [&](int, Event event, nlohmann::json& parsed) {
+  // Far deeper than any model file; deeper nesting would only make the readers that recurse
+  // into it (a tokenizer's Sequence steps) exhaust the stack.
+  constexpr int kMaxDepth = 64;
+  auto watch = [&](int depth, Event event, nlohmann::json& parsed) {
+    if (depth > kMaxDepth) {
+      throw Error(ErrorCode::kFormat,
+                  where + ": nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
     if (event == Event::object_start) {
       open_objects.emplace_back();
     } else if (event == Event::object_end) {

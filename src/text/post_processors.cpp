@@ -1,5 +1,6 @@
 // Post-processors: where the special tokens go around one or two sequences.
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
@@ -24,6 +25,8 @@ std::vector<Piece> template_pieces(const nlohmann::json& json, const io::JsonFie
       const io::JsonFields sf(*s, pf.file());
       const std::string id = sf.string("id").value_or("");
       if (id != "A" && id != "B") sf.fail("id", "must be A or B");
+      if (id == "B" && std::string_view(field) == "single")
+        sf.fail("id", "is B in the template of a single text");
       out.push_back(
           {-1, id == "A" ? 0 : 1, static_cast<std::int32_t>(sf.integer_in("type_id", 0, 1 << 16))});
     } else if (const auto t = item.find("SpecialToken"); t != item.end()) {

@@ -51,7 +51,6 @@ class Precompiled final : public Normalizer {
   void normalize(Text& text) const override {
     if (text.empty()) return;
     // Grapheme clusters, as the reference's unicode-segmentation finds them.
-    const std::string utf8 = encode_utf8(text.chars);
     const icu::UnicodeString u = icu::UnicodeString::fromUTF32(
         reinterpret_cast<const UChar32*>(text.chars.data()), static_cast<int32_t>(text.size()));
     UErrorCode status = U_ZERO_ERROR;

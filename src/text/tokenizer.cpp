@@ -35,6 +35,8 @@ struct Tokenizer::Impl {
   void add_words(const text::Text& text, std::vector<std::int32_t>& out) const;
   Encoding process(std::vector<std::int32_t> a, const std::vector<std::int32_t>* b,
                    bool truncated) const;
+  // Tokens left for the text(s) within max_length once the template's special tokens are in.
+  std::size_t room(bool pair, int max_length) const;
 };
 
 void Tokenizer::Impl::read_vocab_txt(const fs::path& file) {
@@ -258,15 +260,19 @@ Encoding Tokenizer::Impl::process(std::vector<std::int32_t> a, const std::vector
   return e;
 }
 
-Encoding Tokenizer::encode(std::string_view text, int max_length) const {
-  const int specials = impl_->post.specials(false);
+std::size_t Tokenizer::Impl::room(bool pair, int max_length) const {
+  const int specials = post.specials(pair);
   if (max_length < specials) {
     throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
                                         " leaves no room for the " + std::to_string(specials) +
-                                        " special tokens");
+                                        " special tokens" + (pair ? " of a pair" : ""));
   }
+  return static_cast<std::size_t>(max_length - specials);
+}
+
+Encoding Tokenizer::encode(std::string_view text, int max_length) const {
   auto ids = token_ids(text);
-  const auto room = static_cast<std::size_t>(max_length - specials);
+  const std::size_t room = impl_->room(false, max_length);
   const bool truncated = ids.size() > room;
   if (truncated) ids.resize(room);
   return impl_->process(std::move(ids), nullptr, truncated);
@@ -276,17 +282,11 @@ Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
                                 int max_length) const {
   // transformers takes an empty second text for no second text at all.
   if (second.empty()) return encode(first, max_length);
-  const int specials = impl_->post.specials(true);
-  if (max_length < specials) {
-    throw Error(ErrorCode::kOption, "maximum length " + std::to_string(max_length) +
-                                        " leaves no room for the " + std::to_string(specials) +
-                                        " special tokens of a pair");
-  }
+  const std::size_t room = impl_->room(true, max_length);
   auto a = token_ids(first);
   auto b = token_ids(second);
   // Longest-first truncation with the split of Hugging Face tokenizers: the shorter text keeps
   // what it can up to half, the longer one takes the rest (the odd token goes to the second).
-  const auto room = static_cast<std::size_t>(max_length - specials);
   bool truncated = false;
   if (a.size() + b.size() > room) {
     std::size_t n1 = std::min(a.size(), b.size());
