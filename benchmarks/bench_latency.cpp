@@ -171,7 +171,7 @@ int main(int argc, char** argv) {
             lat::bench::real_inputs(dense, texts, seq, batch));
         for (double s : speedup_list) {
           const auto encoder = encoders.at(s);
-          g_cases.push_back({seq, batch, s, encoder->schedule(seq).predicted});
+          g_cases.push_back({seq, batch, s, encoder->schedule(seq, batch).predicted});
           std::ostringstream name;
           name << "latency/seq:" << seq << "/batch:" << batch << "/speedup:" << s;
           benchmark::RegisterBenchmark(name.str().c_str(),
@@ -182,7 +182,7 @@ int main(int argc, char** argv) {
                                              static_cast<double>(seq) * batch,
                                              benchmark::Counter::kIsIterationInvariantRate);
                                          state.counters["predicted_speedup"] =
-                                             encoder->schedule(seq).predicted;
+                                             encoder->schedule(seq, batch).predicted;
                                          state.counters["threads"] = encoder->info().threads;
                                        })
               ->UseRealTime()

@@ -66,8 +66,8 @@ CostModel checked_cost(CostModel c, const std::string& source) {
 // A speedup that no input of up to `max_length` tokens reaches, even keeping one row after the
 // first layer, is refused: longer inputs reach more, so the longest one bounds them all.
 void check_reachable(const ModelShape& shape, int max_length, double speedup, const CostModel& cost,
-                     KeepExponents exponents, const std::string& source) {
-  const double most = schedule_for_ratio(shape, max_length, 0.0, cost, exponents).predicted;
+                     KeepExponents exponents, double floor, const std::string& source) {
+  const double most = schedule_for_ratio(shape, max_length, 0.0, cost, exponents, floor).predicted;
   if (speedup > most) {
     throw Error(ErrorCode::kOption,
                 source + ": speedup " + number_text(speedup) + " is out of reach: an input of " +
@@ -150,6 +150,7 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .precision = precision,
       .cost = cost,
       .exponents = options.exponents.value_or(settings.exponents),
+      .floor = options.floor.value_or(settings.floor.value_or(0.0)),
       .classifier = false,
       .labels = {},
       .mean_pooling = pooling.mode == io::Pooling::kMean,
@@ -157,8 +158,9 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   };
   check_exponents(info.exponents, info.layers,
                   options.exponents ? "options" : settings_file.c_str());
+  check_floor(info.floor, options.floor ? "options" : settings_file.c_str());
   check_reachable({info.layers, info.hidden, info.intermediate}, info.max_length, speedup, cost,
-                  info.exponents, speedup_source);
+                  info.exponents, info.floor, speedup_source);
   auto weights = model::load_weights(file, config, precision);
   info.classifier = weights.head.out.has_value();
   if (info.classifier) {
@@ -178,9 +180,9 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 const Tokenizer& Encoder::tokenizer() const { return impl_->tokenizer; }
 const EncoderInfo& Encoder::info() const { return impl_->info; }
 
-Schedule Encoder::schedule(int tokens) const {
-  return make_schedule(impl_->shape(), tokens, impl_->info.speedup, impl_->info.cost,
-                       impl_->info.exponents);
+Schedule Encoder::schedule(int tokens, int batch) const {
+  return make_schedule(impl_->shape(), tokens, impl_->info.speedup,
+                       impl_->info.cost.in_batch(batch), impl_->info.exponents, impl_->info.floor);
 }
 
 CostModel Encoder::calibrate(int tokens) const {
@@ -237,6 +239,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
   model::PackedBatch batch;
   std::vector<std::vector<int>> keep;
   std::vector<EncoderOutput> outputs(inputs.size());
+  const CostModel call_cost = info.cost.in_batch(static_cast<int>(inputs.size()));
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Encoding& e = inputs[i];
     const auto n = static_cast<int>(e.ids.size());
@@ -266,7 +269,8 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     }
     batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
     batch.offsets.push_back(batch.offsets.back() + n);
-    keep.push_back(make_schedule(shape(), n, info.speedup, info.cost, info.exponents).keep);
+    keep.push_back(
+        make_schedule(shape(), n, info.speedup, call_cost, info.exponents, info.floor).keep);
     outputs[i].run.tokens = n;
     outputs[i].run.truncated = e.truncated;
     outputs[i].run.kept = keep.back();

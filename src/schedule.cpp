@@ -20,7 +20,7 @@ double layer_weights(const ModelShape& s) {
 }
 
 double layer_cost(const ModelShape& shape, double m, double k, const CostModel& cost) {
-  return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape);
+  return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape) / cost.batch;
 }
 
 void check_exponents(KeepExponents exponents, int layers, const char* source) {
@@ -43,11 +43,24 @@ void check_exponents(KeepExponents exponents, int layers, const char* source) {
   }
 }
 
+int floor_rows(int tokens, double floor) {
+  if (floor <= 0.0) return 1;
+  return std::min(tokens, std::max(2, static_cast<int>(std::ceil(floor * tokens))));
+}
+
+void check_floor(double floor, const char* source) {
+  if (!(floor >= 0.0 && floor < 1.0)) {
+    throw Error(ErrorCode::kOption,
+                std::string(source) + ": floor " + number_text(floor) + " must lie in [0, 1)");
+  }
+}
+
 namespace {
 
 // schedule_for_ratio on exponents already checked: bisection calls it some 66 times per input.
 Schedule checked_schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                                    const CostModel& cost, KeepExponents exponents) {
+                                    const CostModel& cost, KeepExponents exponents, double floor) {
+  const double fewest = floor_rows(tokens, floor);
   Schedule s;
   s.ratio = ratio;
   s.keep.resize(static_cast<std::size_t>(shape.layers));
@@ -56,7 +69,7 @@ Schedule checked_schedule_for_ratio(const ModelShape& shape, int tokens, double 
   for (int l = 1; l <= shape.layers; ++l) {
     const double w = exponents.empty() ? l : exponents[static_cast<std::size_t>(l - 1)];
     const double target = std::ceil(tokens * std::pow(ratio, w));
-    const int k = std::min(previous, static_cast<int>(std::max(1.0, target)));
+    const int k = std::min(previous, static_cast<int>(std::max(fewest, target)));
     dense += layer_cost(shape, tokens, tokens, cost);
     pruned += layer_cost(shape, previous, k, cost);
     s.keep[static_cast<std::size_t>(l - 1)] = k;
@@ -69,13 +82,14 @@ Schedule checked_schedule_for_ratio(const ModelShape& shape, int tokens, double 
 }  // namespace
 
 Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost, KeepExponents exponents) {
+                            const CostModel& cost, KeepExponents exponents, double floor) {
   check_exponents(exponents, shape.layers, "schedule");
-  return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents);
+  check_floor(floor, "schedule");
+  return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
 }
 
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
-                       KeepExponents exponents) {
+                       KeepExponents exponents, double floor) {
   if (!(speedup >= 1.0) || !std::isfinite(speedup)) {
     throw Error(ErrorCode::kOption,
                 "speedup " + number_text(speedup) + " is not a finite number >= 1");
@@ -85,10 +99,18 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
     throw Error(ErrorCode::kOption, "weight_flops " + std::to_string(cost.weight_flops) +
                                         " is not a finite number >= 0");
   }
+  if (cost.batch < 1) {
+    throw Error(ErrorCode::kOption,
+                "cost model batch " + std::to_string(cost.batch) + " must be at least 1");
+  }
   check_exponents(exponents, shape.layers, "schedule");
-  Schedule dense = checked_schedule_for_ratio(shape, tokens, 1.0, cost, exponents);
+  check_floor(floor, "schedule");
+  const auto at = [&](double ratio) {
+    return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
+  };
+  Schedule dense = at(1.0);
   if (dense.predicted >= speedup) return dense;
-  Schedule fastest = checked_schedule_for_ratio(shape, tokens, 0.0, cost, exponents);
+  Schedule fastest = at(0.0);
   if (fastest.predicted < speedup) {
     fastest.reached = false;
     return fastest;
@@ -97,13 +119,13 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
   double lo = 0.0, hi = 1.0;
   for (int i = 0; i < 64; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (checked_schedule_for_ratio(shape, tokens, mid, cost, exponents).predicted >= speedup) {
+    if (at(mid).predicted >= speedup) {
       lo = mid;
     } else {
       hi = mid;
     }
   }
-  return checked_schedule_for_ratio(shape, tokens, lo, cost, exponents);
+  return at(lo);
 }
 
 }  // namespace lat

@@ -227,6 +227,11 @@ TEST(BadInput, Options) {
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "exponents"});
   test::write_file(m.path() / "lat.json", R"({"exponents": [1, 2]})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "exponents give 2 values"});
+  for (const char* floor : {"1", "-0.1", "\"tenth\""}) {
+    test::write_file(m.path() / "lat.json", std::string(R"({"floor": )") + floor + "}");
+    expect_error([&] { Encoder{m.path()}; }, {"lat.json", "floor"});
+  }
+  expect_error([&] { Encoder(tiny, {.floor = 1.5}); }, {"options", "floor 1.5"});
   // Beyond what any input reaches: refused, and the number is written as a number.
   test::write_file(m.path() / "lat.json", R"({"speedup": 1e300})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "speedup 1e+300 is out of reach"});

@@ -130,6 +130,24 @@ TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
   const ModelShape shape{i.layers, i.hidden, i.intermediate};
   EXPECT_EQ(calibrated.schedule(64).keep, make_schedule(shape, 64, 2.0, {40.0}).keep);
   EXPECT_EQ(Encoder(dir.path(), {.cost = CostModel{}}).info().cost.weight_flops, 0.0);
+
+  // The inputs of one call share the weights' reading: a batch of 8 is cut less than one input,
+  // and each of its inputs runs the schedule of its batch.
+  const std::vector<std::string> texts(8, "the cat sat on the mat today while the dog slept");
+  const auto batch = calibrated.classify(texts);
+  const auto one = calibrated.classify(std::span(texts).first(1));
+  EXPECT_EQ(one[0].run.kept, calibrated.schedule(one[0].run.tokens).keep);
+  EXPECT_EQ(batch[0].run.kept, calibrated.schedule(batch[0].run.tokens, 8).keep);
+  EXPECT_EQ(batch[0].run.kept, make_schedule(shape, batch[0].run.tokens, 2.0, {40.0, 8}).keep);
+  EXPECT_GT(batch[0].run.kept.back(), one[0].run.kept.back());
+
+  // The row floor: from lat.json or options, never below it.
+  test::write_file(dir.path() / "lat.json", R"({"speedup": 3.0, "floor": 0.25})");
+  const Encoder floored(dir.path());
+  EXPECT_EQ(floored.info().floor, 0.25);
+  const auto r = floored.classify(std::span(texts).first(1));
+  for (int k : r[0].run.kept) EXPECT_GE(k, floor_rows(r[0].run.tokens, 0.25));
+  EXPECT_EQ(Encoder(dir.path(), {.floor = 0.0}).info().floor, 0.0);
 }
 
 TEST(Pruning, CalibrationGivesAUsableCostModel) {

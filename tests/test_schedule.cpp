@@ -99,6 +99,24 @@ TEST(Schedule, BadCostModelsAreErrors) {
   for (double w : {-1.0, std::nan(""), HUGE_VAL}) {
     EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {w}), Error) << w;
   }
+  EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {40.0, 0}), Error);
+}
+
+TEST(Schedule, ABatchSharesTheWeightsReading) {
+  EXPECT_DOUBLE_EQ(layer_cost(kMiniLm, 100, 40, {40.0, 8}),
+                   layer_flops(kMiniLm, 100, 40) + 5.0 * layer_weights(kMiniLm));
+  for (int n : {8, 32, 128, 512}) {
+    for (double asked : {1.5, 2.0, 3.0}) {
+      const auto one = make_schedule(kMiniLm, n, asked, {40.0});
+      const auto eight = make_schedule(kMiniLm, n, asked, {40.0, 8});
+      EXPECT_GE(eight.ratio, one.ratio) << "n " << n << " s " << asked;
+      EXPECT_LE(eight.ratio, make_schedule(kMiniLm, n, asked).ratio);
+      // The FLOP model has no weights to share.
+      EXPECT_EQ(make_schedule(kMiniLm, n, asked, {0.0, 8}).keep,
+                make_schedule(kMiniLm, n, asked).keep);
+    }
+  }
+  EXPECT_EQ((CostModel{40.0}.in_batch(0).batch), 1);
 }
 
 TEST(Schedule, ExponentsOneToLAreTheGeometricSchedule) {
@@ -135,6 +153,67 @@ TEST(Schedule, BadExponentsAreErrors) {
   const std::vector<std::vector<double>> bad{
       {1, 2, 3}, {-1, 1, 2, 3, 4, 5}, {2, 1, 3, 4, 5, 6}, {1, 2, 3, 4, 5, std::nan("")}};
   for (const auto& w : bad) EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {}, w), Error);
+}
+
+TEST(Schedule, FloorKeepsAFractionOfTheRowsAndAtLeastTwo) {
+  EXPECT_EQ(floor_rows(512, 0.0), 1);  // DESIGN.md's default
+  EXPECT_EQ(floor_rows(1, 0.05), 1);
+  EXPECT_EQ(floor_rows(2, 0.05), 2);
+  EXPECT_EQ(floor_rows(20, 0.05), 2);
+  EXPECT_EQ(floor_rows(100, 0.05), 5);
+  EXPECT_EQ(floor_rows(101, 0.05), 6);
+  for (const auto& shape : {kMiniLm, kBertBase}) {
+    for (int n : {2, 3, 8, 25, 128, 512}) {
+      for (double floor : {0.0, 0.05, 0.2}) {
+        for (double asked : {1.5, 2.0, 3.0, 6.0, 50.0}) {
+          for (const CostModel cost : {CostModel{}, CostModel{40.0}}) {
+            const auto s = make_schedule(shape, n, asked, cost, {}, floor);
+            int previous = n;
+            for (int k : s.keep) {
+              EXPECT_GE(k, floor_rows(n, floor));
+              EXPECT_LE(k, previous);
+              previous = k;
+            }
+            if (s.reached) {
+              EXPECT_GE(s.predicted, asked);
+            } else {
+              // Out of reach: every layer at the floor, not below it.
+              EXPECT_EQ(s.keep, std::vector<int>(s.keep.size(), floor_rows(n, floor)));
+              EXPECT_LT(s.predicted, asked);
+            }
+          }
+        }
+      }
+    }
+  }
+  // Where the floor does not bind the schedule is the one without it.
+  EXPECT_EQ(make_schedule(kMiniLm, 250, 2.0, {}, {}, 0.05).keep,
+            make_schedule(kMiniLm, 250, 2.0).keep);
+}
+
+TEST(Schedule, BadFloorsAreErrors) {
+  for (double floor : {-0.1, 1.0, 2.0, std::nan("")}) {
+    EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {}, {}, floor), Error) << floor;
+    EXPECT_THROW(schedule_for_ratio(kMiniLm, 10, 0.5, {}, {}, floor), Error) << floor;
+  }
+}
+
+// Keep counts written by the reference (tools/reference/make_schedule_golden.py) for geometric,
+// spared and free exponents, with and without a floor: lat's are the same, and so is the
+// predicted speedup to the last bits that bisection leaves.
+TEST(Schedule, AgreesWithTheReference) {
+  const auto golden = test::read_json(test::golden_dir() / "schedules.json");
+  int cases = 0;
+  for (const auto& c : golden["cases"]) {
+    const ModelShape shape{c["layers"], c["hidden"], c["intermediate"]};
+    const auto exponents = c["exponents"].get<std::vector<double>>();
+    const auto s = make_schedule(shape, c["tokens"], c["speedup"], {}, exponents, c["floor"]);
+    EXPECT_EQ(s.keep, c["keep"].get<std::vector<int>>()) << c.dump();
+    EXPECT_EQ(s.reached, c["reached"].get<bool>()) << c.dump();
+    EXPECT_NEAR(s.predicted, c["predicted"].get<double>(), 1e-9 * s.predicted) << c.dump();
+    ++cases;
+  }
+  EXPECT_GT(cases, 500);
 }
 
 }  // namespace

@@ -27,6 +27,9 @@ struct EncoderOptions {
   // Where the schedule cuts (lat/schedule.hpp): one exponent per layer; unset: lat.json's, else
   // DESIGN.md's geometric schedule.
   std::optional<std::vector<double>> exponents;
+  // The fewest rows a layer keeps, as a fraction of the input (lat/schedule.hpp, floor_rows);
+  // unset: lat.json's, else 0, DESIGN.md's one row.
+  std::optional<double> floor;
   bool trace = false;  // record ACC and kept positions of every layer
 };
 
@@ -41,6 +44,7 @@ struct EncoderInfo {
   Precision precision = Precision::kFp32;
   CostModel cost;                   // the cost model the schedule uses
   std::vector<double> exponents;    // the schedule's keep exponents; empty: geometric
+  double floor = 0.0;               // the schedule's row floor; 0: one row
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
   bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row
@@ -103,8 +107,9 @@ class LAT_EXPORT Encoder {
   Encoding tokenize_pair(std::string_view first, std::string_view second) const;
   const Tokenizer& tokenizer() const;
   const EncoderInfo& info() const;
-  // The keep counts this encoder uses for an input of `tokens` tokens.
-  Schedule schedule(int tokens) const;
+  // The keep counts this encoder uses for an input of `tokens` tokens in a call of `batch` inputs
+  // (the batch matters under a calibrated cost model only: its inputs share the weights' reading).
+  Schedule schedule(int tokens, int batch = 1) const;
   // Measures this machine's cost model for this model and thread count: times the dense model
   // and the most pruned one (one row after the first layer) on an input of `tokens` tokens and
   // solves for the sustained FLOP rate and the cost of reading a weight. Takes 110 runs of each;

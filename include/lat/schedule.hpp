@@ -19,15 +19,20 @@ struct Schedule {
   std::vector<int> keep;   // k_1..k_L: rows that leave each layer
   double ratio = 1.0;      // r: k_l = min(k_{l-1}, max(1, ceil(n r^(w_l))))
   double predicted = 1.0;  // predicted speedup of this schedule over the dense model
-  bool reached = true;     // false when even k_l = 1 everywhere cannot reach the asked speedup
+  bool reached = true;     // false when even the floor everywhere cannot reach the asked speedup
 };
 
 // What a layer costs. By default its FLOPs (DESIGN.md, section 2). Where a layer's weights do not
 // stay in cache, reading them takes time that does not shrink with the rows, and at few rows it
 // dominates; `weight_flops` adds it: reading one weight costs as much as that many FLOPs.
 // Encoder::calibrate measures it on the machine at hand; lat.json may carry it.
+//
+// Inputs packed into one call share each reading of the weights: at `batch` inputs, each pays
+// weight_flops / batch of it, so a batch is cut less than one input for the same speedup.
 struct CostModel {
   double weight_flops = 0.0;  // >= 0; 0 is the FLOP model
+  int batch = 1;              // >= 1: inputs in the call
+  CostModel in_batch(int inputs) const { return {weight_flops, inputs < 1 ? 1 : inputs}; }
 };
 
 // FLOPs of one layer taking m rows in and keeping k: QKV, scores, P V, output, feed-forward.
@@ -49,13 +54,24 @@ using KeepExponents = std::span<const double>;
 // non-decreasing.
 LAT_EXPORT void check_exponents(KeepExponents exponents, int layers, const char* source);
 
-// The schedule with the largest r whose predicted speedup reaches `speedup` (>= 1). When no r
-// does, ratio is 0 (every layer with w_l > 0 keeps 1 row) and reached is false.
+// The fewest rows a layer keeps of an input of `tokens` tokens: DESIGN.md's one row when
+// `floor` is 0; otherwise the fraction `floor` of them (rounded up) and at least 2, so that no
+// input collapses to its [CLS] row where the asked speedup is out of its reach.
+LAT_EXPORT int floor_rows(int tokens, double floor);
+
+// An error naming `source` unless the floor lies in [0, 1).
+LAT_EXPORT void check_floor(double floor, const char* source);
+
+// The schedule with the largest r whose predicted speedup reaches `speedup` (>= 1); every layer
+// keeps at least floor_rows(tokens, floor). When no r reaches it, ratio is 0 (every layer with
+// w_l > 0 keeps the floor) and reached is false.
 LAT_EXPORT Schedule make_schedule(const ModelShape& shape, int tokens, double speedup,
-                                  const CostModel& cost = {}, KeepExponents exponents = {});
+                                  const CostModel& cost = {}, KeepExponents exponents = {},
+                                  double floor = 0.0);
 
 // The schedule a given ratio r produces, with its predicted speedup.
 LAT_EXPORT Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                                       const CostModel& cost = {}, KeepExponents exponents = {});
+                                       const CostModel& cost = {}, KeepExponents exponents = {},
+                                       double floor = 0.0);
 
 }  // namespace lat

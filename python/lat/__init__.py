@@ -68,10 +68,13 @@ class _LineProgress:
 class Encoder(_lat.Encoder):
     """A BERT-style encoder loaded from a Hugging Face model folder.
 
-    Encoder(path, threads=None, speedup=None, precision=None, max_length=None):
+    Encoder(path, threads=None, speedup=None, precision=None, max_length=None, cost=None,
+            exponents=None, floor=None):
     threads per call (None: every core), the speedup asked of ACC pruning (None: lat.json's,
     else 1, the dense model), precision "fp32", "bf16" or "int8" (None: lat.json's, else fp32),
-    tokens per input (None: the folder's). Immutable; safe to share between threads.
+    tokens per input (None: the folder's); the schedule's cost model, keep exponents (one per
+    layer) and row floor (a fraction of the input), each None for lat.json's, else the FLOP
+    model, the geometric schedule and one row. Immutable; safe to share between threads.
     """
 
     def encode(

@@ -225,6 +225,10 @@ NB_MODULE(_lat, m) {
           "precision",
           [](const lat::EncoderInfo& i) { return std::string(lat::to_string(i.precision)); })
       .def_ro("cost", &lat::EncoderInfo::cost)
+      .def_ro("exponents", &lat::EncoderInfo::exponents,
+              "The schedule's keep exponents, one per layer; empty: the geometric schedule.")
+      .def_ro("floor", &lat::EncoderInfo::floor,
+              "The fewest rows a layer keeps, as a fraction of the input; 0: one row.")
       .def_ro("classifier", &lat::EncoderInfo::classifier)
       .def_ro("labels", &lat::EncoderInfo::labels)
       .def_ro("mean_pooling", &lat::EncoderInfo::mean_pooling)
@@ -243,21 +247,25 @@ NB_MODULE(_lat, m) {
           "__init__",
           [](lat::Encoder* self, const std::filesystem::path& path, std::optional<int> threads,
              std::optional<double> speedup, std::optional<std::string> precision,
-             std::optional<int> max_length, std::optional<lat::CostModel> cost, bool trace) {
+             std::optional<int> max_length, std::optional<lat::CostModel> cost,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             bool trace) {
             lat::EncoderOptions options{
                 .threads = threads,
                 .max_length = max_length.value_or(0),
                 .speedup = speedup,
                 .precision = precision ? std::optional(precision_of(*precision)) : std::nullopt,
                 .cost = cost,
-                .exponents = std::nullopt,  // the folder's lat.json's, else geometric
+                .exponents = std::move(exponents),
+                .floor = floor,
                 .trace = trace,
             };
             nb::gil_scoped_release release;
             new (self) lat::Encoder(path, options);
           },
           "path"_a, "threads"_a = nb::none(), "speedup"_a = nb::none(), "precision"_a = nb::none(),
-          "max_length"_a = nb::none(), "cost"_a = nb::none(), "trace"_a = false)
+          "max_length"_a = nb::none(), "cost"_a = nb::none(), "exponents"_a = nb::none(),
+          "floor"_a = nb::none(), "trace"_a = false)
       .def(
           "embed",
           [](const lat::Encoder& e, nb::handle texts) {
@@ -310,11 +318,13 @@ NB_MODULE(_lat, m) {
           "id"_a, "The word piece of a token id; '' outside the vocabulary.")
       .def(
           "schedule",
-          [](const lat::Encoder& e, int tokens) {
+          [](const lat::Encoder& e, int tokens, int batch) {
             nb::gil_scoped_release release;
-            return e.schedule(tokens);
+            return e.schedule(tokens, batch);
           },
-          "tokens"_a, "The keep counts this encoder uses for an input of that many tokens.")
+          "tokens"_a, "batch"_a = 1,
+          "The keep counts this encoder uses for an input of that many tokens in a call of "
+          "`batch` inputs.")
       .def_prop_ro("info", &lat::Encoder::info, nb::rv_policy::reference_internal)
       .def(
           "calibrate",

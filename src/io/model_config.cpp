@@ -70,16 +70,18 @@ LatSettings read_lat_settings(const fs::path& folder) {
   const auto json = read_json(file);
   const JsonFields f(json, file.string());
   // The settings, and the record lat_tune keeps beside them of how it chose them.
-  constexpr std::string_view kKnown[] = {"speedup",  "precision",     "weight_flops",   "exponents",
-                                         "tuned_on", "budget_points", "dense_accuracy", "curve"};
+  constexpr std::string_view kKnown[] = {"speedup", "precision", "weight_flops",  "exponents",
+                                         "floor",   "tuned_on",  "budget_points", "dense_accuracy",
+                                         "curve",   "search"};
   for (const auto& [key, value] : json.items()) {
     if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
       throw Error(ErrorCode::kConfig,
                   file.string() + ": unknown key '" + key +
-                      "'; lat.json sets speedup, precision, weight_flops and exponents");
+                      "'; lat.json sets speedup, precision, weight_flops, exponents and floor");
     }
   }
-  LatSettings settings{f.number("speedup"), std::nullopt, f.number("weight_flops"), {}};
+  LatSettings settings{
+      f.number("speedup"), std::nullopt, f.number("weight_flops"), {}, f.number("floor")};
   if (const auto it = json.find("exponents"); it != json.end()) {
     if (!it->is_array()) f.fail("exponents", "must be an array of numbers, one per layer");
     for (const auto& w : *it) {

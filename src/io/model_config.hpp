@@ -30,6 +30,7 @@ struct LatSettings {
   std::optional<Precision> precision;
   std::optional<double> weight_flops;  // calibrated cost model (lat/schedule.hpp), at `precision`
   std::vector<double> exponents;       // the schedule's keep exponents; empty when not set
+  std::optional<double> floor;         // the schedule's row floor (lat/schedule.hpp)
 };
 // Strict: an unknown key, a key given twice or a value of the wrong kind is an error naming it.
 LatSettings read_lat_settings(const std::filesystem::path& folder);

@@ -40,6 +40,20 @@ def test_info_and_schedule(minilm):
     assert s.keep == [40] * 6 and s.predicted == 1.0 and s.reached
 
 
+def test_schedule_options_exponents_floor_and_batch():
+    spare_first = [0.0, 1.0, 2.0, 3.0, 4.0]  # one per layer of the tiny model
+    encoder = lat.Encoder(TINY, threads=1, speedup=2.0, exponents=spare_first, floor=0.25)
+    assert encoder.info.exponents == spare_first and encoder.info.floor == 0.25
+    s = encoder.schedule(40)
+    assert s.keep[0] == 40 and min(s.keep) >= 10 and s.predicted >= 2.0
+    calibrated = lat.Encoder(TINY, threads=1, speedup=2.0, cost=lat.CostModel(40.0))
+    assert calibrated.schedule(40, batch=8).keep[-1] >= calibrated.schedule(40).keep[-1]
+    with pytest.raises(lat.Error, match="floor"):
+        lat.Encoder(TINY, floor=1.0)
+    with pytest.raises(lat.Error, match="exponents"):
+        lat.Encoder(TINY, exponents=[2.0, 1.0])
+
+
 def test_classify_with_a_classifier_head():
     encoder = lat.Encoder(TINY, threads=1)
     assert encoder.info.classifier and encoder.info.labels == ["red", "green", "blue"]

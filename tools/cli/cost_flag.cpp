@@ -15,7 +15,8 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
                             .speedup = 1.0,
                             .precision = precision,
                             .cost = CostModel{},
-                            .exponents = std::nullopt})
+                            .exponents = std::nullopt,
+                            .floor = std::nullopt})
         .calibrate();
   }
   const auto weight_flops = whole_number(value);

@@ -18,13 +18,19 @@ def sparing(layers, spared):
     return [max(0, l - spared) for l in range(1, layers + 1)]
 
 
-def schedule_for_ratio(n, layers, d, dff, r, exponents=None):
-    """Keep counts and predicted speedup at ratio r: layer l keeps ceil(n r^(w_l)) rows, w_l = l
-    (DESIGN.md's geometric schedule) unless `exponents` gives them."""
+def floor_rows(n, floor=0.0):
+    """The fewest rows a layer keeps: one when `floor` is 0, else ceil(floor n) and at least 2."""
+    return 1 if floor <= 0 else min(n, max(2, math.ceil(floor * n)))
+
+
+def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0):
+    """Keep counts and predicted speedup at ratio r: layer l keeps ceil(n r^(w_l)) rows (and at
+    least floor_rows), w_l = l (DESIGN.md's geometric schedule) unless `exponents` gives them."""
     keep, prev, dense, pruned = [], n, 0.0, 0.0
+    fewest = floor_rows(n, floor)
     for l in range(1, layers + 1):
-        w = l if exponents is None else exponents[l - 1]
-        k = min(prev, int(max(1.0, math.ceil(n * r ** w))))
+        w = l if not exponents else exponents[l - 1]
+        k = min(prev, int(max(fewest, math.ceil(n * r ** w))))
         dense += layer_flops(n, n, d, dff)
         pruned += layer_flops(prev, k, d, dff)
         keep.append(k)
@@ -32,24 +38,24 @@ def schedule_for_ratio(n, layers, d, dff, r, exponents=None):
     return keep, dense / pruned
 
 
-def make_schedule(n, layers, d, dff, speedup, exponents=None):
+def make_schedule(n, layers, d, dff, speedup, exponents=None, floor=0.0):
     """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule, for DESIGN.md's
     geometric schedule or the keep exponents given (sparing() gives those that spare the first
-    layers)."""
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents)
+    layers), with the row floor `floor`."""
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents, floor)
     if pred >= speedup:
         return keep, 1.0, pred, True
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, exponents)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, exponents, floor)
     if pred < speedup:
         return keep, 0.0, pred, False
     lo, hi = 0.0, 1.0
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        if schedule_for_ratio(n, layers, d, dff, mid, exponents)[1] >= speedup:
+        if schedule_for_ratio(n, layers, d, dff, mid, exponents, floor)[1] >= speedup:
             lo = mid
         else:
             hi = mid
-    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, exponents)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, exponents, floor)
     return keep, lo, pred, True
 
 
