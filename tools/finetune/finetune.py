@@ -14,6 +14,8 @@
                pulls the pruned model towards the dense one rather than only towards the labels.
                The pruned pass runs the whole batch at once (pruned_forward_batch), checked on the
                first batch against the per-sequence reference that lat's tests use.
+--schedule F   acc mode: prune with the keep exponents and row floor of the lat.json F (as
+               lat_tune --search writes it) rather than DESIGN.md's geometric schedule.
 
 The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
 model's tokenizer files; with --subset, also holdout.tsv: up to 2,000 training rows left out of the
@@ -33,7 +35,7 @@ import torch.nn.functional as F
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from lat_reference import make_schedule, pruned_forward, pruned_forward_batch, sparing  # noqa: E402
+from lat_reference import make_schedule, pruned_forward, pruned_forward_batch  # noqa: E402
 
 TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
 
@@ -72,11 +74,23 @@ def length_grouped_batches(lengths, batch_size, pool=50):
     return batches
 
 
-def keep_counts(cfg, ids, speedup, spared=0):
-    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2), sparing the first
-    `spared` layers."""
+def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
+    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2), under the keep
+    exponents and row floor given (None and 0: the geometric schedule, one row)."""
     return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup,
-                          sparing(cfg.num_hidden_layers, spared))[0] for i in ids]
+                          exponents, floor)[0] for i in ids]
+
+
+def read_schedule(path, layers):
+    """The keep exponents and row floor of a lat.json (as lat_tune writes it)."""
+    settings = json.loads(Path(path).read_text(encoding="utf-8"))
+    exponents, floor = settings.get("exponents"), float(settings.get("floor", 0.0))
+    if exponents is not None and (len(exponents) != layers or any(b < a for a, b in zip(exponents, exponents[1:]))
+                                  or min(exponents) < 0):
+        sys.exit(f"{path}: exponents must be {layers} non-decreasing numbers >= 0")
+    if not 0 <= floor < 1:
+        sys.exit(f"{path}: floor must lie in [0, 1)")
+    return exponents, floor
 
 
 def pruned_logits(model, ids, types, keep):
@@ -86,13 +100,13 @@ def pruned_logits(model, ids, types, keep):
     return model.classifier(model.dropout(model.bert.pooler(hidden)))
 
 
-def check_batched_forward(model, ids, types, speedup):
+def check_batched_forward(model, ids, types, speedup, schedule):
     """The batched pruned forward must keep the rows and give the outputs of the per-sequence
     reference; checked once on the first batch, so training never runs through a wrong forward."""
     was_training = model.training
     model.eval()
     with torch.no_grad():
-        keep = keep_counts(model.config, ids, speedup)
+        keep = keep_counts(model.config, ids, speedup, *schedule)
         tensors = [torch.tensor(i) for i in ids], [torch.tensor(t) for t in types]
         hidden, live, positions = pruned_forward_batch(model.bert, *tensors, keep)
         for b, (i, t, k) in enumerate(zip(*tensors, keep)):
@@ -125,6 +139,7 @@ def main():
     ap.add_argument("--max-speedup", type=float, default=4.0)
     ap.add_argument("--distill", type=float, default=0.0,
                     help="acc mode: weight of the KL divergence of the pruned logits from the dense ones")
+    ap.add_argument("--schedule", help="lat.json whose keep exponents and row floor the pruned pass uses")
     ap.add_argument("--labels", default="negative,positive", help="names of labels 0, 1, ...")
     ap.add_argument("--subset", type=int, default=0, help="train on this many random rows (0: all)")
     ap.add_argument("--min-tokens", type=int, default=0,
@@ -147,6 +162,7 @@ def main():
     model = BertForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)})
+    schedule = read_schedule(args.schedule, model.config.num_hidden_layers) if args.schedule else (None, 0.0)
     rows = read_tsv(args.train)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
     rows = list(zip(rows, enc["input_ids"], enc["token_type_ids"]))
@@ -163,7 +179,8 @@ def main():
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
     print(f"{args.mode} fine-tuning of {args.base} on {len(data)} rows of {args.train}: "
           f"{total_steps} steps of {args.batch_size}, max length {args.max_length}"
-          + (f", speedups drawn from [1, {args.max_speedup}]" if args.mode == "acc" else ""), flush=True)
+          + (f", speedups drawn from [1, {args.max_speedup}]" if args.mode == "acc" else "")
+          + (f", exponents {schedule[0]}, floor {schedule[1]}" if args.schedule else ""), flush=True)
 
     model.train()
     step, epoch_start, start, loss_avg = 0, time.time(), time.time(), None
@@ -182,8 +199,8 @@ def main():
         if args.mode == "acc":
             s = random.uniform(1.0, args.max_speedup)
             if step == 0:
-                check_batched_forward(model, ids, types, s)
-            pruned = pruned_logits(model, ids, types, keep_counts(model.config, ids, s))
+                check_batched_forward(model, ids, types, s, schedule)
+            pruned = pruned_logits(model, ids, types, keep_counts(model.config, ids, s, *schedule))
             loss = loss + F.cross_entropy(pruned, labels)
             if args.distill:
                 teacher = F.log_softmax(dense.detach(), dim=-1)

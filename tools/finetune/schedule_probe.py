@@ -12,6 +12,7 @@ import argparse
 
 import torch
 from finetune import keep_counts, pruned_logits, read_tsv
+from lat_reference import sparing
 from transformers import AutoTokenizer, BertForSequenceClassification
 
 
@@ -40,10 +41,10 @@ def main():
                 batch = order[start:start + 16]
                 ids = [enc["input_ids"][i] for i in batch]
                 types = [enc["token_type_ids"][i] for i in batch]
-                keep = keep_counts(cfg, ids, args.speedup, spared)
+                keep = keep_counts(cfg, ids, args.speedup, sparing(cfg.num_hidden_layers, spared))
                 predicted = pruned_logits(model, ids, types, keep).argmax(-1).tolist()
                 correct += sum(p == labels[i] for p, i in zip(predicted, batch))
-        example = keep_counts(cfg, [range(250)], args.speedup, spared)[0]
+        example = keep_counts(cfg, [range(250)], args.speedup, sparing(cfg.num_hidden_layers, spared))[0]
         print(f"speedup {args.speedup:g}, {spared} layer(s) spared: accuracy {100 * correct / len(rows):.2f} "
               f"on {len(rows)} rows (keep counts at 250 tokens: {example})", flush=True)
 

@@ -1,15 +1,24 @@
-// lat_tune: offline tuning of the speedup knob. Runs a labelled set at a grid of speedups,
-// prints accuracy, predicted and measured speedup for each, picks the largest speedup whose
-// accuracy drop against speedup 1 stays within the budget, writes it to lat.json beside the model
-// (where classify and every Encoder built without an explicit speedup read it), and draws the
-// accuracy-versus-speedup curve as an SVG picture. Everything runs at --precision (fp32 unless
-// given), which lat.json records beside the speedup. With --cost calibrated it first measures
-// this machine's cost model at that precision (Encoder::calibrate), tunes under it and writes it
-// to lat.json too.
+// lat_tune: offline tuning of the speedup knob and of the schedule. Runs a labelled set at a
+// grid of speedups, prints accuracy, predicted and measured speedup for each and how many inputs
+// reached it, picks the largest speedup whose accuracy drop against speedup 1 stays within the
+// budget, writes it to lat.json beside the model (where classify and every Encoder built without
+// an explicit speedup read it), and draws accuracy against measured speedup as an SVG picture.
+//
+// The schedule is DESIGN.md's geometric one unless --search is given: then, for every speedup, a
+// seeded coordinate search over the keep exponents (lat/schedule.hpp) maximizes accuracy on the
+// set within a time budget, every candidate at the same predicted speedup under the cost model,
+// and the exponents of the chosen speedup go to lat.json with it. --schedules FILE evaluates the
+// exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on the
+// evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
+// measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
+// fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
+// --rounds timed passes over the set per schedule (3 unless given), against the dense one's.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
-//            [--cost flops|calibrated|WEIGHT_FLOPS] [--out FILE] [--plot FILE]
+//            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--seed N]
+//            [--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -20,6 +29,7 @@
 #include <lat/schedule.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -31,26 +41,43 @@
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+
 struct Args {
-  std::string model, data, out, plot, cost = "flops";
+  std::string model, data, out, plot, cost = "flops", schedules;
   double budget = 1.0;  // accuracy points
   std::vector<double> speedups{1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6};
   std::optional<int> threads;
   lat::Precision precision = lat::Precision::kFp32;
   int max_length = 0, batch = 32;
+  double floor = 0.05;
+  double search_seconds = 0;  // per speedup; 0: no search
+  unsigned seed = 0;
+  int rounds = 3;  // timed passes over the set per schedule, after the accuracy pass
 };
 
+// One schedule at one speedup, run over the whole set.
 struct Point {
-  double speedup, accuracy, predicted, measured, seconds;
-  std::vector<double> exponents;  // the schedule's, as the folder's lat.json set them
+  double speedup = 1, accuracy = 0, predicted = 1, measured = 1, seconds = 0;
+  int correct = 0, reached = 0, layers = 0;
+  std::vector<double> exponents;  // empty: the geometric schedule
+};
+
+// The geometric schedule and, when searched or read from --schedules, the other one.
+struct Row {
+  Point geometric;
+  std::optional<Point> other;
+  const Point& best() const {
+    return other && other->correct > geometric.correct ? *other : geometric;
+  }
 };
 
 [[noreturn]] void usage(const std::string& problem) {
   std::cerr << "lat_tune: " << problem
             << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
                "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
-               "[--cost flops|calibrated|WEIGHT_FLOPS] "
-               "[--out FILE] [--plot FILE]\n";
+               "[--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--seed N] "
+               "[--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]\n";
   std::exit(2);
 }
 
@@ -95,6 +122,16 @@ Args parse(int argc, char** argv) {
     } else if (arg == "--cost") {
       a.cost = value;
       if (a.cost != "flops" && a.cost != "calibrated") number(arg, value);
+    } else if (arg == "--floor") {
+      a.floor = number(arg, value);
+    } else if (arg == "--search") {
+      a.search_seconds = number(arg, value);
+    } else if (arg == "--seed") {
+      a.seed = static_cast<unsigned>(number(arg, value));
+    } else if (arg == "--rounds") {
+      a.rounds = static_cast<int>(number(arg, value));
+    } else if (arg == "--schedules") {
+      a.schedules = value;
     } else {
       usage("unknown flag " + arg);
     }
@@ -102,70 +139,224 @@ Args parse(int argc, char** argv) {
   if (a.model.empty() || a.data.empty()) usage("--model and --data are required");
   if (a.batch < 1) usage("--batch must be at least 1");
   if (a.budget < 0) usage("--budget must not be negative");
+  if (a.search_seconds < 0) usage("--search must not be negative");
+  if (a.rounds < 0) usage("--rounds must not be negative");
+  if (a.search_seconds > 0 && !a.schedules.empty())
+    usage("--search and --schedules exclude each other");
   if (a.speedups.empty() || a.speedups.front() != 1.0) a.speedups.insert(a.speedups.begin(), 1.0);
   if (a.out.empty()) a.out = a.model + "/lat.json";
   if (a.plot.empty()) a.plot = a.model + "/lat_curve.svg";
   return a;
 }
 
-// Accuracy, cost-weighted predicted speedup and wall time of one speedup over the whole set.
-Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
-               const std::vector<lat::cli::LabelledText>& lines) {
-  const lat::Encoder encoder(a.model, {.threads = a.threads,
-                                       .max_length = a.max_length,
-                                       .speedup = speedup,
-                                       .precision = a.precision,
-                                       .cost = cost});
-  if (!encoder.info().classifier)
-    throw std::runtime_error(a.model + " has no classifier head to tune");
-  const auto& info = encoder.info();
-  const lat::ModelShape shape{info.layers, info.hidden, info.intermediate};
-  int correct = 0;
-  double dense_cost = 0, pruned_cost = 0, seconds = 0;
+lat::Encoder encoder_for(const Args& a, double speedup, const lat::CostModel& cost,
+                         const std::vector<double>& exponents) {
+  return lat::Encoder(a.model, {.threads = a.threads,
+                                .max_length = a.max_length,
+                                .speedup = speedup,
+                                .precision = a.precision,
+                                .cost = cost,
+                                .exponents = exponents,
+                                .floor = a.floor});
+}
+
+// Runs the set through the encoder in batches of --batch; hands each batch's results to `use`
+// and returns the wall time of the classify calls alone.
+template <typename Use>
+double run_set(const Args& a, const lat::Encoder& encoder,
+               const std::vector<lat::cli::LabelledText>& lines, Use use) {
+  double seconds = 0;
   for (std::size_t start = 0; start < lines.size(); start += static_cast<std::size_t>(a.batch)) {
     const std::size_t end = std::min(lines.size(), start + static_cast<std::size_t>(a.batch));
     std::vector<std::string> texts;
     for (std::size_t i = start; i < end; ++i) texts.push_back(lines[i].text);
-    const auto t0 = std::chrono::steady_clock::now();
+    const auto t0 = Clock::now();
     const auto results = encoder.classify(texts);
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    for (std::size_t i = start; i < end; ++i) {
-      const auto& r = results[i - start];
-      correct += lat::cli::gold_index(*lines[i].gold, info.labels) == r.label ? 1 : 0;
+    seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    use(start, results);
+  }
+  return seconds;
+}
+
+// Accuracy, cost-weighted predicted speedup, inputs that reached the speedup and wall time of
+// one schedule over the whole set. Throws lat::Error where the schedule cannot reach `speedup`.
+Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
+               const std::vector<lat::cli::LabelledText>& lines,
+               const std::vector<double>& exponents) {
+  const lat::Encoder encoder = encoder_for(a, speedup, cost, exponents);
+  const auto& info = encoder.info();
+  if (!info.classifier) throw std::runtime_error(a.model + " has no classifier head to tune");
+  const lat::ModelShape shape{info.layers, info.hidden, info.intermediate};
+  Point p{.speedup = speedup, .layers = info.layers, .exponents = exponents};
+  double dense_cost = 0, pruned_cost = 0;
+  p.seconds = run_set(a, encoder, lines, [&](std::size_t start, const auto& results) {
+    const int inputs = static_cast<int>(results.size());
+    const lat::CostModel call_cost = cost.in_batch(inputs);
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      p.correct += lat::cli::gold_index(*lines[start + i].gold, info.labels) == r.label ? 1 : 0;
+      p.reached += encoder.schedule(r.run.tokens, inputs).reached ? 1 : 0;
       int previous = r.run.tokens;
       for (int k : r.run.kept) {
-        dense_cost += lat::layer_cost(shape, r.run.tokens, r.run.tokens, cost);
-        pruned_cost += lat::layer_cost(shape, previous, k, cost);
+        dense_cost += lat::layer_cost(shape, r.run.tokens, r.run.tokens, call_cost);
+        pruned_cost += lat::layer_cost(shape, previous, k, call_cost);
         previous = k;
       }
     }
-  }
-  return {speedup,
-          100.0 * correct / static_cast<double>(lines.size()),
-          dense_cost / pruned_cost,
-          0.0,
-          seconds,
-          info.exponents};
+  });
+  p.accuracy = 100.0 * p.correct / static_cast<double>(lines.size());
+  p.predicted = dense_cost / pruned_cost;
+  return p;
 }
 
-std::string svg_curve(const std::vector<Point>& points, double chosen, double floor_accuracy,
+double median(std::vector<double> v) {
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+// Measured speedups that do not rest on one pass: every schedule of the table and the dense one
+// timed again over the set, `rounds` times in turn, medians against the dense median.
+void time_again(const Args& a, const lat::CostModel& cost,
+                const std::vector<lat::cli::LabelledText>& lines, std::vector<Point*> points) {
+  std::vector<lat::Encoder> encoders;
+  for (const Point* p : points) encoders.push_back(encoder_for(a, p->speedup, cost, p->exponents));
+  std::vector<std::vector<double>> seconds(points.size());
+  for (int round = 0; round < a.rounds; ++round) {
+    for (std::size_t i = 0; i < points.size(); ++i) {
+      seconds[i].push_back(run_set(a, encoders[i], lines, [](std::size_t, const auto&) {}));
+    }
+  }
+  const double dense = median(seconds.front());
+  for (std::size_t i = 0; i < points.size(); ++i) {
+    points[i]->seconds = median(seconds[i]);
+    points[i]->measured = dense / points[i]->seconds;
+  }
+}
+
+// Keep exponents from their increments (w_l = step_1 + ... + step_l), scaled to w_L = L (the
+// schedule does not change with the scale: one r selects it) and rounded for lat.json.
+std::optional<std::vector<double>> exponents_of(const std::vector<double>& steps) {
+  double total = 0;
+  for (double step : steps) total += step;
+  if (total <= 0) return std::nullopt;
+  std::vector<double> w;
+  double sum = 0;
+  for (double step : steps) {
+    sum += step;
+    w.push_back(std::round(sum / total * static_cast<double>(steps.size()) * 1e4) / 1e4);
+  }
+  return w;
+}
+
+// A seeded coordinate search over the increments of the keep exponents, from the geometric
+// schedule (every increment 1): each move scales one layer's increment by 0, 1/2 or 2 (or gives
+// a zero one half or twice the mean), and a move is kept when it labels more inputs correctly.
+// Sweeps in a seeded random order until one keeps nothing or `seconds` run out.
+Point search(const Args& a, double speedup, const lat::CostModel& cost,
+             const std::vector<lat::cli::LabelledText>& lines, const Point& geometric,
+             double dense_seconds, std::mt19937& rng) {
+  const auto deadline = Clock::now() + std::chrono::duration<double>(a.search_seconds);
+  std::vector<double> steps(static_cast<std::size_t>(geometric.layers), 1.0);
+  Point best = geometric;
+  int tried = 0;
+  for (bool improved = true; improved && Clock::now() < deadline;) {
+    improved = false;
+    std::vector<std::pair<std::size_t, double>> moves;
+    for (std::size_t l = 0; l < steps.size(); ++l) {
+      for (double factor : {0.0, 0.5, 2.0}) moves.emplace_back(l, factor);
+    }
+    std::shuffle(moves.begin(), moves.end(), rng);
+    for (const auto& [l, factor] : moves) {
+      if (Clock::now() >= deadline) break;
+      double mean = 0;
+      for (double step : steps) mean += step / static_cast<double>(steps.size());
+      auto candidate = steps;
+      candidate[l] = steps[l] > 0 ? steps[l] * factor : factor * mean;
+      const auto exponents = exponents_of(candidate);
+      if (candidate == steps || !exponents) continue;
+      Point p;
+      try {
+        p = evaluate(a, speedup, cost, lines, *exponents);
+      } catch (const lat::Error&) {
+        continue;  // this schedule cannot reach the speedup at the maximum length
+      }
+      p.measured = dense_seconds / p.seconds;
+      ++tried;
+      if (p.correct > best.correct) {
+        best = p;
+        steps = candidate;
+        improved = true;
+        std::cout << "    search " << speedup << ": " << std::setprecision(2) << p.accuracy
+                  << " with exponents";
+        for (double w : p.exponents) std::cout << " " << w;
+        std::cout << std::endl;
+      }
+    }
+  }
+  std::cout << "    search " << speedup << ": " << tried << " schedules tried" << std::endl;
+  return best;
+}
+
+// The exponents an earlier run wrote per speedup to its curve.
+std::vector<std::pair<double, std::vector<double>>> read_schedules(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error(path + ": cannot open");
+  nlohmann::json json;
+  try {
+    json = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": not JSON: " + e.what());
+  }
+  if (!json.contains("curve") || !json["curve"].is_array())
+    throw std::runtime_error(path + ": no 'curve' array, as lat_tune writes it");
+  std::vector<std::pair<double, std::vector<double>>> schedules;
+  for (const auto& point : json["curve"]) {
+    if (!point.is_object() || !point.contains("speedup") || !point["speedup"].is_number())
+      throw std::runtime_error(path + ": a 'curve' entry without a numeric 'speedup'");
+    std::vector<double> w;
+    if (point.contains("exponents")) {
+      for (const auto& x : point["exponents"]) {
+        if (!x.is_number()) throw std::runtime_error(path + ": 'exponents' must hold numbers");
+        w.push_back(x.get<double>());
+      }
+    }
+    schedules.emplace_back(point["speedup"].get<double>(), std::move(w));
+  }
+  return schedules;
+}
+
+nlohmann::json point_json(const Point& p, std::size_t inputs) {
+  nlohmann::json j{{"speedup", p.speedup},
+                   {"accuracy", p.accuracy},
+                   {"predicted_speedup", p.predicted},
+                   {"measured_speedup", p.measured},
+                   {"reached", p.reached},
+                   {"inputs", inputs}};
+  if (!p.exponents.empty()) j["exponents"] = p.exponents;
+  return j;
+}
+
+std::string svg_curve(const std::vector<Row>& rows, const Point& chosen, double floor_accuracy,
                       const std::string& title) {
   const double w = 640, h = 400, left = 70, right = 30, top = 50, bottom = 60;
-  double lo = floor_accuracy, hi = floor_accuracy, max_s = 1;
-  for (const auto& p : points) {
-    lo = std::min(lo, p.accuracy);
-    hi = std::max(hi, p.accuracy);
-    max_s = std::max(max_s, p.speedup);
+  double lo = floor_accuracy, hi = floor_accuracy, max_s = 1.5;
+  for (const auto& r : rows) {
+    for (const Point* p : {&r.geometric, r.other ? &*r.other : nullptr}) {
+      if (!p) continue;
+      lo = std::min(lo, p->accuracy);
+      hi = std::max(hi, p->accuracy);
+      max_s = std::max(max_s, p->measured);
+    }
   }
-  lo = std::floor(lo - 1), hi = std::ceil(hi + 1);
-  auto x = [&](double s) { return left + (s - 1) / (max_s - 1 + 1e-9) * (w - left - right); };
+  lo = std::floor(lo - 1), hi = std::ceil(hi + 1), max_s = std::ceil(max_s * 2) / 2;
+  auto x = [&](double s) { return left + (s - 1) / (max_s - 1) * (w - left - right); };
   auto y = [&](double acc) { return top + (hi - acc) / (hi - lo) * (h - top - bottom); };
   std::ostringstream svg;
   svg << std::fixed << std::setprecision(1);
   svg << "<svg xmlns='http://www.w3.org/2000/svg' width='" << w << "' height='" << h
       << "' font-family='sans-serif' font-size='12'>\n<rect width='100%' height='100%' "
          "fill='white'/>\n"
-      << "<text x='" << w / 2 << "' y='24' text-anchor='middle' font-size='15'>" << title
+      << "<text x='" << w / 2 << "' y='24' text-anchor='middle' font-size='13'>" << title
       << "</text>\n";
   const double step = (hi - lo) > 20 ? 5 : (hi - lo) > 8 ? 2 : 1;
   for (double acc = std::ceil(lo / step) * step; acc <= hi; acc += step) {
@@ -173,30 +364,55 @@ std::string svg_curve(const std::vector<Point>& points, double chosen, double fl
         << "' stroke='#ddd'/><text x='" << left - 8 << "' y='" << y(acc) + 4
         << "' text-anchor='end'>" << acc << "</text>\n";
   }
-  for (const auto& p : points) {
-    svg << "<line x1='" << x(p.speedup) << "' x2='" << x(p.speedup) << "' y1='" << top << "' y2='"
-        << h - bottom << "' stroke='#eee'/><text x='" << x(p.speedup) << "' y='" << h - bottom + 18
-        << "' text-anchor='middle'>" << p.speedup << "</text>\n";
+  for (double s = 1; s <= max_s + 1e-9; s += 0.5) {
+    svg << "<line x1='" << x(s) << "' x2='" << x(s) << "' y1='" << top << "' y2='" << h - bottom
+        << "' stroke='#eee'/><text x='" << x(s) << "' y='" << h - bottom + 18
+        << "' text-anchor='middle'>" << s << "</text>\n";
   }
   svg << "<line x1='" << left << "' x2='" << w - right << "' y1='" << y(floor_accuracy) << "' y2='"
       << y(floor_accuracy) << "' stroke='#c33' stroke-dasharray='6 4'/><text x='" << w - right
       << "' y='" << y(floor_accuracy) - 6 << "' text-anchor='end' fill='#c33'>budget</text>\n";
-  svg << "<polyline fill='none' stroke='#2563eb' stroke-width='2' points='";
-  for (const auto& p : points) svg << x(p.speedup) << "," << y(p.accuracy) << " ";
-  svg << "'/>\n";
-  for (const auto& p : points) {
-    const bool pick = p.speedup == chosen;
-    svg << "<circle cx='" << x(p.speedup) << "' cy='" << y(p.accuracy) << "' r='" << (pick ? 7 : 4)
-        << "' fill='" << (pick ? "#16a34a" : "#2563eb") << "'/><text x='" << x(p.speedup) << "' y='"
-        << y(p.accuracy) - 10 << "' text-anchor='middle' font-size='10'>" << std::setprecision(2)
-        << p.measured << "x</text>\n"
-        << std::setprecision(1);
+  struct Curve {
+    const char* name;
+    const char* colour;
+    std::vector<const Point*> points;
+  };
+  std::vector<Curve> curves{{"geometric (DESIGN.md)", "#2563eb", {}}};
+  for (const auto& r : rows) curves[0].points.push_back(&r.geometric);
+  if (std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.other.has_value(); })) {
+    curves.push_back({"searched exponents", "#ea580c", {}});
+    for (const auto& r : rows) curves[1].points.push_back(r.other ? &*r.other : &r.geometric);
+  }
+  for (std::size_t c = 0; c < curves.size(); ++c) {
+    svg << "<polyline fill='none' stroke='" << curves[c].colour << "' stroke-width='2' points='";
+    for (const Point* p : curves[c].points) svg << x(p->measured) << "," << y(p->accuracy) << " ";
+    svg << "'/>\n";
+    for (const Point* p : curves[c].points) {
+      const bool pick = p->speedup == chosen.speedup && p->exponents == chosen.exponents;
+      svg << "<circle cx='" << x(p->measured) << "' cy='" << y(p->accuracy) << "' r='"
+          << (pick ? 7 : 4) << "' fill='" << (pick ? "#16a34a" : curves[c].colour)
+          << "'><title>asked " << p->speedup << "</title></circle>\n";
+    }
+    svg << "<text x='" << left + 10 << "' y='" << top + 16 + 16 * static_cast<double>(c)
+        << "' fill='" << curves[c].colour << "'>" << curves[c].name << "</text>\n";
   }
   svg << "<text x='" << (left + w - right) / 2 << "' y='" << h - 18
-      << "' text-anchor='middle'>speedup asked (labels above points: measured)</text>\n"
-      << "<text transform='translate(18," << (top + h - bottom) / 2
+      << "' text-anchor='middle'>measured speedup (wall time of the set at speedup 1 / at s)"
+      << "</text>\n<text transform='translate(18," << (top + h - bottom) / 2
       << ") rotate(-90)' text-anchor='middle'>accuracy (%)</text>\n</svg>\n";
   return svg.str();
+}
+
+void print(const Point& p, const char* kind, std::size_t inputs) {
+  std::cout << std::setprecision(2) << std::setw(7) << p.speedup << std::setw(11) << kind
+            << std::setw(10) << p.accuracy << std::setw(11) << p.predicted << std::setw(10)
+            << p.measured << std::setw(9) << p.seconds << std::setw(8) << p.reached << "/"
+            << inputs;
+  if (!p.exponents.empty()) {
+    std::cout << "  exponents";
+    for (double w : p.exponents) std::cout << " " << w;
+  }
+  std::cout << std::endl;
 }
 
 int run(const Args& a) {
@@ -210,45 +426,76 @@ int run(const Args& a) {
   if (a.cost == "calibrated") {
     std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << "\n";
   }
-  std::vector<Point> points;
-  std::cout << "precision " << lat::to_string(a.precision) << "\n"
-            << "speedup  accuracy  predicted  measured  seconds\n"
-            << std::fixed;
-  for (double s : a.speedups) {
-    Point p = evaluate(a, s, cost, lines);
-    p.measured = points.empty() ? 1.0 : points.front().seconds / p.seconds;
-    points.push_back(p);
-    std::cout << std::setprecision(2) << std::setw(7) << s << std::setw(10) << p.accuracy
-              << std::setw(11) << p.predicted << std::setw(10) << p.measured << std::setw(9)
-              << p.seconds << std::endl;
+  std::vector<std::pair<double, std::vector<double>>> given;
+  if (!a.schedules.empty()) {
+    given = read_schedules(a.schedules);
+  } else {
+    for (double s : a.speedups) given.emplace_back(s, std::vector<double>{});
   }
-  const double floor_accuracy = points.front().accuracy - a.budget;
-  double chosen = 1.0;
-  for (const auto& p : points) {
-    if (p.accuracy >= floor_accuracy) chosen = std::max(chosen, p.speedup);
+  if (given.empty() || given.front().first != 1.0) given.insert(given.begin(), {1.0, {}});
+  std::mt19937 rng(a.seed);
+  std::vector<Row> rows;
+  std::cout << "precision " << lat::to_string(a.precision) << ", row floor " << a.floor << "\n"
+            << "speedup   schedule  accuracy  predicted  measured  seconds  reached\n"
+            << std::fixed;
+  for (const auto& [s, exponents] : given) {
+    Row row{evaluate(a, s, cost, lines, {}), std::nullopt};
+    const double dense_seconds =
+        rows.empty() ? row.geometric.seconds : rows.front().geometric.seconds;
+    row.geometric.measured = dense_seconds / row.geometric.seconds;
+    print(row.geometric, "geometric", lines.size());
+    if (s > 1 && !exponents.empty()) {
+      row.other = evaluate(a, s, cost, lines, exponents);
+    } else if (s > 1 && a.search_seconds > 0) {
+      row.other = search(a, s, cost, lines, row.geometric, dense_seconds, rng);
+    }
+    if (row.other) {
+      row.other->measured = dense_seconds / row.other->seconds;
+      print(*row.other, "searched", lines.size());
+    }
+    rows.push_back(std::move(row));
+  }
+  if (a.rounds > 0) {
+    std::vector<Point*> points;
+    for (auto& r : rows) {
+      points.push_back(&r.geometric);
+      if (r.other && !r.other->exponents.empty()) points.push_back(&*r.other);
+    }
+    time_again(a, cost, lines, points);
+    std::cout << "\ntimed again, medians of " << a.rounds << " passes:\n";
+    for (const Point* p : points)
+      print(*p, p->exponents.empty() ? "geometric" : "searched", lines.size());
+  }
+  const double floor_accuracy = rows.front().geometric.accuracy - a.budget;
+  const Point* chosen = &rows.front().geometric;
+  for (const auto& r : rows) {
+    if (r.best().accuracy >= floor_accuracy && r.best().speedup >= chosen->speedup)
+      chosen = &r.best();
   }
   nlohmann::json curve = nlohmann::json::array();
-  for (const auto& p : points) {
-    curve.push_back({{"speedup", p.speedup},
-                     {"accuracy", p.accuracy},
-                     {"predicted_speedup", p.predicted},
-                     {"measured_speedup", p.measured}});
+  for (const auto& r : rows) {
+    nlohmann::json point = point_json(r.best(), lines.size());
+    if (r.other) point["geometric"] = point_json(r.geometric, lines.size());
+    curve.push_back(point);
   }
-  nlohmann::json out{{"speedup", chosen},
+  nlohmann::json out{{"speedup", chosen->speedup},
                      {"precision", lat::to_string(a.precision)},
                      {"tuned_on", a.data},
                      {"budget_points", a.budget},
-                     {"dense_accuracy", points.front().accuracy},
+                     {"dense_accuracy", rows.front().geometric.accuracy},
                      {"curve", curve}};
   if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
-  // The schedule the curve was measured with (the folder's lat.json's) goes with the knob.
-  if (!points.front().exponents.empty()) out["exponents"] = points.front().exponents;
+  if (a.floor > 0) out["floor"] = a.floor;
+  if (!chosen->exponents.empty()) out["exponents"] = chosen->exponents;
+  if (a.search_seconds > 0) out["search"] = {{"seconds", a.search_seconds}, {"seed", a.seed}};
+  if (!a.schedules.empty()) out["search"] = {{"schedules", a.schedules}};
   std::ofstream(a.out) << out.dump(1) << "\n";
-  std::ofstream(a.plot) << svg_curve(
-      points, chosen, floor_accuracy,
-      "accuracy against speedup: " + a.model + " (" + lat::to_string(a.precision) + ")");
-  std::cout << "\nchose speedup " << chosen << " (accuracy within " << a.budget
-            << " points of speedup 1); wrote " << a.out << " and " << a.plot << "\n";
+  std::ofstream(a.plot) << svg_curve(rows, *chosen, floor_accuracy,
+                                     "accuracy against measured speedup: " + a.model + " on " +
+                                         a.data + " (" + lat::to_string(a.precision) + ")");
+  std::cout << "\nchose speedup " << chosen->speedup
+            << (chosen->exponents.empty() ? "" : ", searched exponents") << " (accuracy within "
+            << a.budget << " points of speedup 1); wrote " << a.out << " and " << a.plot << "\n";
   return 0;
 }
 
