@@ -15,7 +15,8 @@
                The pruned pass runs the whole batch at once (pruned_forward_batch), checked on the
                first batch against the per-sequence reference that lat's tests use.
 --schedule F   acc mode: prune with the keep exponents and row floor of the lat.json F (as
-               lat_tune --search writes it) rather than DESIGN.md's geometric schedule.
+               lat_tune --search writes it) rather than DESIGN.md's geometric schedule; with
+               --schedule-speedup S, the exponents F's curve holds for speedup S.
 
 The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
 model's tokenizer files; with --subset, also holdout.tsv: up to 2,000 training rows left out of the
@@ -81,10 +82,16 @@ def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
                           exponents, floor)[0] for i in ids]
 
 
-def read_schedule(path, layers):
-    """The keep exponents and row floor of a lat.json (as lat_tune writes it)."""
+def read_schedule(path, layers, speedup=None):
+    """The keep exponents and row floor of a lat.json (as lat_tune writes it): those of its knob,
+    or those its curve holds for `speedup`."""
     settings = json.loads(Path(path).read_text(encoding="utf-8"))
     exponents, floor = settings.get("exponents"), float(settings.get("floor", 0.0))
+    if speedup is not None:
+        points = [p for p in settings.get("curve", []) if p.get("speedup") == speedup]
+        if not points:
+            sys.exit(f"{path}: its curve has no speedup {speedup}")
+        exponents = points[0].get("exponents")
     if exponents is not None and (len(exponents) != layers or any(b < a for a, b in zip(exponents, exponents[1:]))
                                   or min(exponents) < 0):
         sys.exit(f"{path}: exponents must be {layers} non-decreasing numbers >= 0")
@@ -140,6 +147,8 @@ def main():
     ap.add_argument("--distill", type=float, default=0.0,
                     help="acc mode: weight of the KL divergence of the pruned logits from the dense ones")
     ap.add_argument("--schedule", help="lat.json whose keep exponents and row floor the pruned pass uses")
+    ap.add_argument("--schedule-speedup", type=float,
+                    help="with --schedule: the exponents its curve holds for this speedup, not its knob's")
     ap.add_argument("--labels", default="negative,positive", help="names of labels 0, 1, ...")
     ap.add_argument("--subset", type=int, default=0, help="train on this many random rows (0: all)")
     ap.add_argument("--min-tokens", type=int, default=0,
@@ -162,7 +171,8 @@ def main():
     model = BertForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)})
-    schedule = read_schedule(args.schedule, model.config.num_hidden_layers) if args.schedule else (None, 0.0)
+    schedule = read_schedule(args.schedule, model.config.num_hidden_layers, args.schedule_speedup) \
+        if args.schedule else (None, 0.0)
     rows = read_tsv(args.train)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
     rows = list(zip(rows, enc["input_ids"], enc["token_type_ids"]))

@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
@@ -403,6 +404,16 @@ std::string svg_curve(const std::vector<Row>& rows, const Point& chosen, double 
   return svg.str();
 }
 
+// The last part of a path that names something: the folder of a model, the file of a set.
+std::string name_of(const std::string& path) {
+  const std::filesystem::path p(path);
+  const std::string last = p.filename().string();
+  if (last.empty()) return p.parent_path().filename().string();
+  return last == "holdout.tsv" || last == "dev.tsv" || last == "test.tsv"
+             ? p.parent_path().filename().string() + "/" + last
+             : last;
+}
+
 void print(const Point& p, const char* kind, std::size_t inputs) {
   std::cout << std::setprecision(2) << std::setw(7) << p.speedup << std::setw(11) << kind
             << std::setw(10) << p.accuracy << std::setw(11) << p.predicted << std::setw(10)
@@ -474,7 +485,8 @@ int run(const Args& a) {
   }
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& r : rows) {
-    nlohmann::json point = point_json(r.best(), lines.size());
+    // The searched (or given) schedule with the geometric one beside it, whichever did better.
+    nlohmann::json point = point_json(r.other ? *r.other : r.geometric, lines.size());
     if (r.other) point["geometric"] = point_json(r.geometric, lines.size());
     curve.push_back(point);
   }
@@ -490,9 +502,10 @@ int run(const Args& a) {
   if (a.search_seconds > 0) out["search"] = {{"seconds", a.search_seconds}, {"seed", a.seed}};
   if (!a.schedules.empty()) out["search"] = {{"schedules", a.schedules}};
   std::ofstream(a.out) << out.dump(1) << "\n";
-  std::ofstream(a.plot) << svg_curve(rows, *chosen, floor_accuracy,
-                                     "accuracy against measured speedup: " + a.model + " on " +
-                                         a.data + " (" + lat::to_string(a.precision) + ")");
+  std::ofstream(a.plot) << svg_curve(
+      rows, *chosen, floor_accuracy,
+      "accuracy against measured speedup: " + name_of(a.model) + " on " + name_of(a.data) + " (" +
+          lat::to_string(a.precision) + ", batch " + std::to_string(a.batch) + ")");
   std::cout << "\nchose speedup " << chosen->speedup
             << (chosen->exponents.empty() ? "" : ", searched exponents") << " (accuracy within "
             << a.budget << " points of speedup 1); wrote " << a.out << " and " << a.plot << "\n";
