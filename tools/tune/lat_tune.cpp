@@ -6,18 +6,20 @@
 //
 // The schedule is DESIGN.md's geometric one unless --search is given: then, for every speedup, a
 // seeded coordinate search over the keep exponents (lat/schedule.hpp) maximizes accuracy on the
-// set within a time budget, every candidate at the same predicted speedup under the cost model,
-// and the exponents of the chosen speedup go to lat.json with it. --schedules FILE evaluates the
-// exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on the
-// evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
-// measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
-// fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
-// --rounds timed passes over the set per schedule (3 unless given), against the dense one's.
+// set within a time budget (and at most --evaluations schedules), every candidate at the same
+// predicted speedup under the cost model, and the exponents of the chosen speedup go to lat.json
+// with it. --schedules FILE evaluates the exponents an earlier search wrote to FILE (so a search on
+// hold-out rows is reported once on the evaluation split). Everything runs at --precision, under
+// --cost (--cost calibrated first measures this machine's cost model) and with --floor (the fewest
+// rows a layer keeps, as a fraction of the input, at least 2), all written to lat.json. Measured
+// speedups are medians of --rounds timed passes over the set per schedule (3 unless given),
+// against the dense one's.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
-//            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--seed N]
-//            [--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]
+//            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS]
+//            [--evaluations N] [--seed N] [--schedules FILE] [--rounds N] [--out FILE] [--plot
+//            FILE]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -52,7 +54,8 @@ struct Args {
   lat::Precision precision = lat::Precision::kFp32;
   int max_length = 0, batch = 32;
   double floor = 0.05;
-  double search_seconds = 0;  // per speedup; 0: no search
+  double search_seconds = 0;   // per speedup; 0: no search
+  int search_evaluations = 0;  // per speedup; 0: as many as the time allows
   unsigned seed = 0;
   int rounds = 3;  // timed passes over the set per schedule, after the accuracy pass
 };
@@ -74,11 +77,13 @@ struct Row {
 };
 
 [[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "lat_tune: " << problem
-            << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
-               "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
-               "[--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--seed N] "
-               "[--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]\n";
+  std::cerr
+      << "lat_tune: " << problem
+      << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
+         "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
+         "[--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--evaluations N] "
+         "[--seed N] "
+         "[--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]\n";
   std::exit(2);
 }
 
@@ -127,6 +132,8 @@ Args parse(int argc, char** argv) {
       a.floor = number(arg, value);
     } else if (arg == "--search") {
       a.search_seconds = number(arg, value);
+    } else if (arg == "--evaluations") {
+      a.search_evaluations = static_cast<int>(number(arg, value));
     } else if (arg == "--seed") {
       a.seed = static_cast<unsigned>(number(arg, value));
     } else if (arg == "--rounds") {
@@ -142,6 +149,7 @@ Args parse(int argc, char** argv) {
   if (a.budget < 0) usage("--budget must not be negative");
   if (a.search_seconds < 0) usage("--search must not be negative");
   if (a.rounds < 0) usage("--rounds must not be negative");
+  if (a.search_evaluations < 0) usage("--evaluations must not be negative");
   if (a.search_seconds > 0 && !a.schedules.empty())
     usage("--search and --schedules exclude each other");
   if (a.speedups.empty() || a.speedups.front() != 1.0) a.speedups.insert(a.speedups.begin(), 1.0);
@@ -252,7 +260,8 @@ std::optional<std::vector<double>> exponents_of(const std::vector<double>& steps
 // A seeded coordinate search over the increments of the keep exponents, from the geometric
 // schedule (every increment 1): each move scales one layer's increment by 0, 1/2 or 2 (or gives
 // a zero one half or twice the mean), and a move is kept when it labels more inputs correctly.
-// Sweeps in a seeded random order until one keeps nothing or `seconds` run out.
+// Sweeps in a seeded random order until one keeps nothing, the time runs out or --evaluations
+// schedules were tried; with a cap the time does not stop first, the search repeats exactly.
 Point search(const Args& a, double speedup, const lat::CostModel& cost,
              const std::vector<lat::cli::LabelledText>& lines, const Point& geometric,
              double dense_seconds, std::mt19937& rng) {
@@ -269,6 +278,10 @@ Point search(const Args& a, double speedup, const lat::CostModel& cost,
     std::shuffle(moves.begin(), moves.end(), rng);
     for (const auto& [l, factor] : moves) {
       if (Clock::now() >= deadline) break;
+      if (a.search_evaluations > 0 && tried >= a.search_evaluations) {
+        improved = false;
+        break;
+      }
       double mean = 0;
       for (double step : steps) mean += step / static_cast<double>(steps.size());
       auto candidate = steps;
@@ -499,7 +512,9 @@ int run(const Args& a) {
   if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
   if (a.floor > 0) out["floor"] = a.floor;
   if (!chosen->exponents.empty()) out["exponents"] = chosen->exponents;
-  if (a.search_seconds > 0) out["search"] = {{"seconds", a.search_seconds}, {"seed", a.seed}};
+  if (a.search_seconds > 0)
+    out["search"] = {
+        {"seconds", a.search_seconds}, {"evaluations", a.search_evaluations}, {"seed", a.seed}};
   if (!a.schedules.empty()) out["search"] = {{"schedules", a.schedules}};
   std::ofstream(a.out) << out.dump(1) << "\n";
   std::ofstream(a.plot) << svg_curve(
