@@ -264,7 +264,7 @@ std::optional<std::vector<double>> exponents_of(const std::vector<double>& steps
 // schedules were tried; with a cap the time does not stop first, the search repeats exactly.
 Point search(const Args& a, double speedup, const lat::CostModel& cost,
              const std::vector<lat::cli::LabelledText>& lines, const Point& geometric,
-             double dense_seconds, std::mt19937& rng) {
+             std::mt19937& rng) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(a.search_seconds);
   std::vector<double> steps(static_cast<std::size_t>(geometric.layers), 1.0);
   Point best = geometric;
@@ -294,7 +294,6 @@ Point search(const Args& a, double speedup, const lat::CostModel& cost,
       } catch (const lat::Error&) {
         continue;  // this schedule cannot reach the speedup at the maximum length
       }
-      p.measured = dense_seconds / p.seconds;
       ++tried;
       if (p.correct > best.correct) {
         best = p;
@@ -471,7 +470,7 @@ int run(const Args& a) {
     if (s > 1 && !exponents.empty()) {
       row.other = evaluate(a, s, cost, lines, exponents);
     } else if (s > 1 && a.search_seconds > 0) {
-      row.other = search(a, s, cost, lines, row.geometric, dense_seconds, rng);
+      row.other = search(a, s, cost, lines, row.geometric, rng);
     }
     if (row.other) {
       row.other->measured = dense_seconds / row.other->seconds;
@@ -498,7 +497,8 @@ int run(const Args& a) {
   }
   nlohmann::json curve = nlohmann::json::array();
   for (const auto& r : rows) {
-    // The searched (or given) schedule with the geometric one beside it, whichever did better.
+    // The searched (or given) schedule, with the geometric one beside it; the next --schedules
+    // run reads its exponents.
     nlohmann::json point = point_json(r.other ? *r.other : r.geometric, lines.size());
     if (r.other) point["geometric"] = point_json(r.geometric, lines.size());
     curve.push_back(point);
