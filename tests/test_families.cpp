@@ -2,7 +2,7 @@
 // each with seeded random weights stored in BF16 (tools/reference/make_family_golden.py), run as
 // stored and converted to F32 and F16 (the reference runs the same values in fp32). Tolerance: max
 // abs difference 1e-4 on every compared value; under pruning, the kept positions of every layer
-// equal the reference's (tools/reference/lat_reference.py, pruned_forward_family).
+// equal the reference's (tools/reference/lat_reference.py, pruned_forward).
 #include <algorithm>
 #include <bit>
 #include <cmath>

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Fine-tunes a BERT-architecture checkpoint for sequence classification on a TSV file
-(text<TAB>label, with a "sentence<TAB>label" header), optionally with ACC pruning active.
+"""Fine-tunes a checkpoint of any family lat runs (BERT, RoBERTa, XLM-R, DistilBERT, ELECTRA, MPNet)
+for sequence classification on a TSV file (text<TAB>label, with a "sentence<TAB>label" header),
+optionally with ACC pruning active.
 
     python tools/finetune/finetune.py --base models/all-MiniLM-L6-v2 \\
         --train ../shared/data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc --distill 1
@@ -33,12 +34,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from transformers import AutoTokenizer, BertForSequenceClassification
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from lat_reference import make_schedule, pruned_forward, pruned_forward_batch  # noqa: E402
+from lat_reference import (encoder_of, head_logits, make_schedule, pruned_forward,  # noqa: E402
+                           pruned_forward_batch, shape_of)
 
-TOKENIZER_FILES = ["vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"]
+TOKENIZER_FILES = ["vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json",
+                   "tokenizer_config.json", "special_tokens_map.json"]
 
 
 def read_tsv(path):
@@ -47,6 +50,11 @@ def read_tsv(path):
     if lines and lines[0] == "sentence\tlabel":
         lines = lines[1:]
     return [(t, int(y)) for t, y in (line.rsplit("\t", 1) for line in lines)]
+
+
+def token_types(enc):
+    """The tokenizer's token type ids, or zeros where its family has none (DistilBERT, MPNet)."""
+    return enc.get("token_type_ids") or [[0] * len(i) for i in enc["input_ids"]]
 
 
 def split(rows, subset, seed, holdout=2000):
@@ -78,8 +86,7 @@ def length_grouped_batches(lengths, batch_size, pool=50):
 def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
     """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2), under the keep
     exponents and row floor given (None and 0: the geometric schedule, one row)."""
-    return [make_schedule(len(i), cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size, speedup,
-                          exponents, floor)[0] for i in ids]
+    return [make_schedule(len(i), *shape_of(cfg), speedup, exponents, floor)[0] for i in ids]
 
 
 def read_schedule(path, layers, speedup=None):
@@ -102,9 +109,9 @@ def read_schedule(path, layers, speedup=None):
 
 def pruned_logits(model, ids, types, keep):
     """Logits of each sequence (no padding) through the pruned encoder with keep counts `keep`."""
-    hidden, _, _ = pruned_forward_batch(model.bert, [torch.tensor(i) for i in ids],
+    hidden, _, _ = pruned_forward_batch(encoder_of(model), [torch.tensor(i) for i in ids],
                                         [torch.tensor(t) for t in types], keep)
-    return model.classifier(model.dropout(model.bert.pooler(hidden)))
+    return head_logits(model, hidden)
 
 
 def check_batched_forward(model, ids, types, speedup, schedule):
@@ -115,9 +122,9 @@ def check_batched_forward(model, ids, types, speedup, schedule):
     with torch.no_grad():
         keep = keep_counts(model.config, ids, speedup, *schedule)
         tensors = [torch.tensor(i) for i in ids], [torch.tensor(t) for t in types]
-        hidden, live, positions = pruned_forward_batch(model.bert, *tensors, keep)
+        hidden, live, positions = pruned_forward_batch(encoder_of(model), *tensors, keep)
         for b, (i, t, k) in enumerate(zip(*tensors, keep)):
-            h, p, _ = pruned_forward(model.bert, i, t, k)
+            h, p, _ = pruned_forward(encoder_of(model), i, t, k)
             if int(live[b].sum()) != len(p) or not torch.equal(positions[b, : len(p)], p) \
                     or (hidden[b, : len(p)] - h).abs().max() > 1e-4:
                 sys.exit(f"batched pruned forward disagrees with the reference on sequence {b}")
@@ -133,13 +140,14 @@ def dense_logits(model, ids, types, pad_id):
         input_ids[r, : len(i)] = torch.tensor(i)
         token_types[r, : len(t)] = torch.tensor(t)
         mask[r, : len(i)] = 1
-    return model(input_ids=input_ids, token_type_ids=token_types, attention_mask=mask).logits
+    types = {"token_type_ids": token_types} if model.config.model_type not in ("distilbert", "mpnet") else {}
+    return model(input_ids=input_ids, attention_mask=mask, **types).logits
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--base", required=True,
-                    help="Hugging Face BERT folder to start from (or a folder this script wrote, to continue)")
+                    help="Hugging Face model folder to start from (or a folder this script wrote, to continue)")
     ap.add_argument("--train", required=True, help="TSV: text<TAB>label")
     ap.add_argument("--out", required=True)
     ap.add_argument("--mode", choices=["plain", "acc"], default="acc")
@@ -168,14 +176,14 @@ def main():
         torch.set_num_threads(args.threads)
     names = args.labels.split(",")
     tok = AutoTokenizer.from_pretrained(args.base)
-    model = BertForSequenceClassification.from_pretrained(
+    model = AutoModelForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
-        label2id={n: i for i, n in enumerate(names)})
-    schedule = read_schedule(args.schedule, model.config.num_hidden_layers, args.schedule_speedup) \
+        label2id={n: i for i, n in enumerate(names)}, dtype=torch.float32)
+    schedule = read_schedule(args.schedule, shape_of(model.config)[0], args.schedule_speedup) \
         if args.schedule else (None, 0.0)
     rows = read_tsv(args.train)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
-    rows = list(zip(rows, enc["input_ids"], enc["token_type_ids"]))
+    rows = list(zip(rows, enc["input_ids"], token_types(enc)))
     if args.min_tokens:
         rows = [r for r in rows if len(r[1]) >= args.min_tokens]
         print(f"{len(rows)} rows of {args.train} have at least {args.min_tokens} tokens", flush=True)

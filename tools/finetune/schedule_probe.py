@@ -11,9 +11,9 @@ Spared 0 is DESIGN.md's schedule and gives lat's own accuracy; the others are no
 import argparse
 
 import torch
-from finetune import keep_counts, pruned_logits, read_tsv
-from lat_reference import sparing
-from transformers import AutoTokenizer, BertForSequenceClassification
+from finetune import keep_counts, pruned_logits, read_tsv, token_types
+from lat_reference import shape_of, sparing
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 
 def main():
@@ -28,10 +28,11 @@ def main():
 
     torch.set_num_threads(args.threads)
     tok = AutoTokenizer.from_pretrained(args.model)
-    model = BertForSequenceClassification.from_pretrained(args.model).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(args.model, dtype=torch.float32).eval()
     cfg = model.config
     rows = read_tsv(args.data)
     enc = tok([t for t, _ in rows], truncation=True, max_length=args.max_length)
+    all_types = token_types(enc)
     labels = [y for _, y in rows]
     order = sorted(range(len(rows)), key=lambda i: len(enc["input_ids"][i]))
     for spared in (int(x) for x in args.spared.split(",")):
@@ -40,11 +41,11 @@ def main():
             for start in range(0, len(order), 16):
                 batch = order[start:start + 16]
                 ids = [enc["input_ids"][i] for i in batch]
-                types = [enc["token_type_ids"][i] for i in batch]
-                keep = keep_counts(cfg, ids, args.speedup, sparing(cfg.num_hidden_layers, spared))
+                types = [all_types[i] for i in batch]
+                keep = keep_counts(cfg, ids, args.speedup, sparing(shape_of(cfg)[0], spared))
                 predicted = pruned_logits(model, ids, types, keep).argmax(-1).tolist()
                 correct += sum(p == labels[i] for p, i in zip(predicted, batch))
-        example = keep_counts(cfg, [range(250)], args.speedup, sparing(cfg.num_hidden_layers, spared))[0]
+        example = keep_counts(cfg, [range(250)], args.speedup, sparing(shape_of(cfg)[0], spared))[0]
         print(f"speedup {args.speedup:g}, {spared} layer(s) spared: accuracy {100 * correct / len(rows):.2f} "
               f"on {len(rows)} rows (keep counts at 250 tokens: {example})", flush=True)
 

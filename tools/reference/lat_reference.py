@@ -68,59 +68,67 @@ def select_rows(acc, k):
     return torch.sort(torch.cat([torch.zeros(1, dtype=torch.long), order[: k - 1]])).values
 
 
-def pruned_layer(layer, x, k, num_heads):
-    """One BertLayer on x (n x d) keeping k rows: (z, kept indices, acc)."""
-    n, d = x.shape
-    dh = d // num_heads
-    att = layer.attention.self
-    q = att.query(x).view(n, num_heads, dh).transpose(0, 1)
-    kk = att.key(x).view(n, num_heads, dh).transpose(0, 1)
-    v = att.value(x).view(n, num_heads, dh).transpose(0, 1)
-    probs = torch.softmax(q @ kk.transpose(1, 2) / math.sqrt(dh), dim=-1)  # H x n x n
-    acc = probs.sum(dim=1).sum(dim=0) / num_heads
-    kept = select_rows(acc.detach(), k)
-    context = (probs[:, kept, :] @ v).transpose(0, 1).reshape(len(kept), d)
-    y = layer.attention.output.LayerNorm(x[kept] + layer.attention.output.dense(context))
-    z = layer.output.LayerNorm(y + layer.output.dense(layer.intermediate(y)))
-    return z, kept, acc
-
-
-def pruned_forward(bert, ids, type_ids, keep):
-    """bert: transformers BertModel. ids, type_ids: 1-D tensors of one sequence.
-    Returns (last hidden rows, original positions of those rows, per-layer (acc, kept positions))."""
-    x = bert.embeddings(input_ids=ids[None], token_type_ids=type_ids[None])[0]
-    positions = torch.arange(ids.shape[0])
+def pruned_forward(encoder, ids, type_ids, keep):
+    """encoder: the *Model of any family lat runs (encoder_of gives it). ids, type_ids: 1-D tensors of
+    one sequence. Returns (last hidden rows, original positions of those rows, per-layer (acc, kept
+    positions)). MPNet adds its relative position bias to the scores, indexed by each kept row's
+    original position."""
+    cfg = encoder.config
+    kind = cfg.model_type
+    x = embed(encoder, ids[None], type_ids[None])[0]
+    n = x.shape[0]
+    heads = heads_of(cfg)
+    bias = encoder.encoder.compute_position_bias(x[None])[0] if kind == "mpnet" else None  # H x n x n
+    positions = torch.arange(n)
     trace = []
-    for layer, k in zip(bert.encoder.layer, keep):
-        x, kept, acc = pruned_layer(layer, x, k, bert.config.num_attention_heads)
+    for layer, k in zip(layers_of(encoder), keep):
+        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
+        m, d = x.shape
+        dh = d // heads
+        split = lambda t: t.view(m, heads, dh).transpose(0, 1)  # noqa: E731
+        scores = split(query(x)) @ split(key(x)).transpose(1, 2) / math.sqrt(dh)
+        if bias is not None:
+            scores = scores + bias[:, positions][:, :, positions]
+        probs = torch.softmax(scores, dim=-1)
+        acc = probs.sum(dim=1).sum(dim=0) / heads
+        kept = select_rows(acc.detach(), k)
+        context = (probs[:, kept, :] @ split(value(x))).transpose(0, 1).reshape(len(kept), d)
+        y = norm1(x[kept] + output(context))
+        x = norm2(y + ffn_out(ffn_in(y)))
         positions = positions[kept]
         trace.append((acc, positions.clone()))
     return x, positions, trace
 
 
-def pruned_forward_batch(bert, ids, type_ids, keep):
+def pruned_forward_batch(encoder, ids, type_ids, keep):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
     ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence.
     Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
-    cfg = bert.config
+    cfg = encoder.config
+    kind = cfg.model_type
     batch, n = len(ids), max(len(i) for i in ids)
-    heads, d = cfg.num_attention_heads, cfg.hidden_size
+    heads = heads_of(cfg)
+    pad = lambda seqs, value: torch.nn.utils.rnn.pad_sequence(  # noqa: E731
+        list(seqs), batch_first=True, padding_value=value)
+    # Padding with the pad id keeps the positions RoBERTa-style embeddings count from the ids.
+    x = embed(encoder, pad(ids, cfg.pad_token_id or 0), pad(type_ids, 0))
+    d = x.shape[-1]
     dh = d // heads
-    pad = lambda seqs: torch.nn.utils.rnn.pad_sequence(list(seqs), batch_first=True)  # noqa: E731
-    x = bert.embeddings(input_ids=pad(ids), token_type_ids=pad(type_ids))
     lengths = torch.tensor([len(i) for i in ids])
     live = torch.arange(n)[None] < lengths[:, None]
     positions = torch.arange(n).expand(batch, n)
+    bias = encoder.encoder.compute_position_bias(x[:1])[0] if kind == "mpnet" else None  # H x n x n
     keep = torch.tensor(keep)  # B x L
-    for l, layer in enumerate(bert.encoder.layer):
+    for l, layer in enumerate(layers_of(encoder)):
+        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
         m = x.shape[1]
-        att = layer.attention.self
         split = lambda t: t.view(batch, m, heads, dh).transpose(1, 2)  # noqa: E731
-        q, kk, v = split(att.query(x)), split(att.key(x)), split(att.value(x))
-        scores = q @ kk.transpose(-1, -2) / math.sqrt(dh)
+        scores = split(query(x)) @ split(key(x)).transpose(-1, -2) / math.sqrt(dh)
+        if bias is not None:  # each sequence's kept positions: B x H x m x m
+            scores = scores + bias[:, positions[:, :, None], positions[:, None, :]].transpose(0, 1)
         probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
         acc = torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / heads  # B x m
         # Rank: row 0 first, then live rows by ACC (stable: ties to the smaller index), padding last.
@@ -133,15 +141,14 @@ def pruned_forward_batch(bert, ids, type_ids, keep):
         kept = torch.sort(order[:, :width].masked_fill(~kept_live, m), dim=1).values
         kept = kept.masked_fill(~kept_live, 0)  # padding rows of the next layer: any valid index
         # All rows' context, then the kept ones: indexing probs by kept rows would copy them.
-        context = (probs @ v).transpose(1, 2).reshape(batch, m, d)
+        context = (probs @ split(value(x))).transpose(1, 2).reshape(batch, m, d)
         index = kept[:, :, None].expand(batch, width, d)
         context, x_kept = torch.gather(context, 1, index), torch.gather(x, 1, index)
-        y = layer.attention.output.LayerNorm(x_kept + layer.attention.output.dense(context))
-        x = layer.output.LayerNorm(y + layer.output.dense(layer.intermediate(y)))
+        y = norm1(x_kept + output(context))
+        x = norm2(y + ffn_out(ffn_in(y)))
         positions = torch.gather(positions, 1, kept)
         live = kept_live
     return x, live, positions
-
 
 
 # Every family lat runs, through the same pruned layer: how to reach each one's modules.
@@ -154,13 +161,24 @@ def encoder_of(model):
     return model
 
 
+def heads_of(cfg):
+    return cfg.n_heads if cfg.model_type == "distilbert" else cfg.num_attention_heads
+
+
+def shape_of(cfg):
+    """(layers, hidden size, feed-forward size): what the cost model of a schedule needs."""
+    if cfg.model_type == "distilbert":
+        return cfg.n_layers, cfg.dim, cfg.hidden_dim
+    return cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size
+
+
 def embed(encoder, ids, type_ids):
-    """The encoder's input rows for one sequence (n x hidden)."""
+    """The encoder's input rows (B x n x hidden) of ids and type ids (B x n)."""
     kind = encoder.config.model_type
     if kind in ("distilbert", "mpnet"):
-        x = encoder.embeddings(input_ids=ids[None])[0]
+        x = encoder.embeddings(input_ids=ids)
     else:
-        x = encoder.embeddings(input_ids=ids[None], token_type_ids=type_ids[None])[0]
+        x = encoder.embeddings(input_ids=ids, token_type_ids=type_ids)
     if kind == "electra" and hasattr(encoder, "embeddings_project"):
         x = encoder.embeddings_project(x)
     return x
@@ -185,41 +203,12 @@ def layer_parts(kind, layer):
             layer.intermediate, layer.output.dense, layer.output.LayerNorm)
 
 
-def pruned_forward_family(encoder, ids, type_ids, keep):
-    """pruned_forward for any family: MPNet adds its relative position bias to the scores,
-    indexed by each kept row's original position."""
-    cfg = encoder.config
-    kind = cfg.model_type
-    x = embed(encoder, ids, type_ids)
-    n = x.shape[0]
-    heads = cfg.num_attention_heads if kind != "distilbert" else cfg.n_heads
-    bias = encoder.encoder.compute_position_bias(x[None])[0] if kind == "mpnet" else None  # H x n x n
-    positions = torch.arange(n)
-    trace = []
-    for layer, k in zip(layers_of(encoder), keep):
-        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
-        m, d = x.shape
-        dh = d // heads
-        split = lambda t: t.view(m, heads, dh).transpose(0, 1)  # noqa: E731
-        scores = split(query(x)) @ split(key(x)).transpose(1, 2) / math.sqrt(dh)
-        if bias is not None:
-            scores = scores + bias[:, positions][:, :, positions]
-        probs = torch.softmax(scores, dim=-1)
-        acc = probs.sum(dim=1).sum(dim=0) / heads
-        kept = select_rows(acc.detach(), k)
-        context = (probs[:, kept, :] @ split(value(x))).transpose(0, 1).reshape(len(kept), d)
-        y = norm1(x[kept] + output(context))
-        x = norm2(y + ffn_out(ffn_in(y)))
-        positions = positions[kept]
-        trace.append((acc, positions.clone()))
-    return x, positions, trace
-
-
 def head_logits(model, hidden):
-    """The classification head of a *ForSequenceClassification on the last rows (k x hidden)."""
+    """The classification head of a *ForSequenceClassification on the last rows (B x k x hidden),
+    as the model's own forward applies it (with its dropout when training)."""
     kind = model.config.model_type
     if kind == "bert":
-        return model.classifier(encoder_of(model).pooler(hidden[None]))[0]
+        return model.classifier(model.dropout(encoder_of(model).pooler(hidden)))
     if kind == "distilbert":
-        return model.classifier(torch.relu(model.pre_classifier(hidden[0])))
-    return model.classifier(hidden[None])[0]
+        return model.classifier(model.dropout(torch.relu(model.pre_classifier(hidden[:, 0]))))
+    return model.classifier(hidden)

@@ -32,7 +32,7 @@ import torch
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig, ElectraConfig, MPNetConfig,
                           RobertaConfig, XLMRobertaConfig)
 
-from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward_family, sparing
+from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward, shape_of, sparing
 from make_golden import read_tsv, sampled_rows, short
 from make_tokenizer_golden import HARD_CASES
 
@@ -117,9 +117,7 @@ def make_inputs(kind, config, tok, seed):
 def write_golden(kind, model, inputs, path):
     encoder = encoder_of(model)
     cfg = encoder.config
-    layers = cfg.n_layers if kind == "distilbert" else cfg.num_hidden_layers
-    hidden_size = cfg.dim if kind == "distilbert" else cfg.hidden_size
-    intermediate = cfg.hidden_dim if kind == "distilbert" else cfg.intermediate_size
+    layers, hidden_size, intermediate = shape_of(cfg)
     cases = []
     with open(path.with_suffix(".f32"), "wb") as f32:
         offset = 0
@@ -156,12 +154,12 @@ def write_golden(kind, model, inputs, path):
                 if exponents is not None and index % 3:
                     continue
                 keep, r, predicted, reached = make_schedule(n, layers, hidden_size, intermediate, s, exponents)
-                hidden, positions, trace = pruned_forward_family(
+                hidden, positions, trace = pruned_forward(
                     encoder, torch.tensor(item["ids"]), torch.tensor(item["type_ids"]), keep)
                 rows, at = sampled(hidden)
                 case = {"input": index, "speedup": s, "keep": keep, "ratio": r, "positions": positions.tolist(),
                         "layers": [{"kept": kept.tolist(), "acc": short(acc)} for acc, kept in trace],
-                        "rows": rows, "offset": at, "logits": short(head_logits(model, hidden))}
+                        "rows": rows, "offset": at, "logits": short(head_logits(model, hidden[None])[0])}
                 if exponents is not None:
                     case["exponents"] = exponents
                 cases.append(case)
