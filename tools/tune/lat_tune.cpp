@@ -8,8 +8,11 @@
 // seeded coordinate search over the keep exponents (lat/schedule.hpp) maximizes accuracy on the
 // set within a time budget (and at most --evaluations schedules), every candidate at the same
 // predicted speedup under the cost model, and the exponents of the chosen speedup go to lat.json
-// with it. --schedules FILE evaluates the exponents an earlier search wrote to FILE (so a search on
-// hold-out rows is reported once on the evaluation split). Everything runs at --precision, under
+// with it. With --significance Z a move counts only where it is more than chance on the inputs
+// whose label it changed (a sign test at Z standard deviations), so that a search on a few
+// hundred inputs does not keep moves worth one or two of them. --schedules FILE evaluates the
+// exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on the
+// evaluation split). Everything runs at --precision, under
 // --cost (--cost calibrated first measures this machine's cost model) and with --floor (the fewest
 // rows a layer keeps, as a fraction of the input, at least 2), all written to lat.json. Measured
 // speedups are medians of --rounds timed passes over the set per schedule (3 unless given),
@@ -18,8 +21,8 @@
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
 //            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS]
-//            [--evaluations N] [--seed N] [--schedules FILE] [--rounds N] [--out FILE] [--plot
-//            FILE]
+//            [--evaluations N] [--significance Z] [--seed N] [--schedules FILE] [--rounds N]
+//            [--out FILE] [--plot FILE]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -56,6 +59,7 @@ struct Args {
   double floor = 0.05;
   double search_seconds = 0;   // per speedup; 0: no search
   int search_evaluations = 0;  // per speedup; 0: as many as the time allows
+  double significance = 0;     // standard deviations a kept move must beat chance by
   unsigned seed = 0;
   int rounds = 3;  // timed passes over the set per schedule, after the accuracy pass
 };
@@ -65,6 +69,7 @@ struct Point {
   double speedup = 1, accuracy = 0, predicted = 1, measured = 1, seconds = 0;
   int correct = 0, reached = 0, layers = 0;
   std::vector<double> exponents;  // empty: the geometric schedule
+  std::vector<bool> right;        // per input: labelled correctly
 };
 
 // The geometric schedule and, when searched or read from --schedules, the other one.
@@ -82,8 +87,8 @@ struct Row {
       << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
          "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
          "[--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--evaluations N] "
-         "[--seed N] "
-         "[--schedules FILE] [--rounds N] [--out FILE] [--plot FILE]\n";
+         "[--significance Z] [--seed N] [--schedules FILE] [--rounds N] [--out FILE] [--plot "
+         "FILE]\n";
   std::exit(2);
 }
 
@@ -134,6 +139,8 @@ Args parse(int argc, char** argv) {
       a.search_seconds = number(arg, value);
     } else if (arg == "--evaluations") {
       a.search_evaluations = static_cast<int>(number(arg, value));
+    } else if (arg == "--significance") {
+      a.significance = number(arg, value);
     } else if (arg == "--seed") {
       a.seed = static_cast<unsigned>(number(arg, value));
     } else if (arg == "--rounds") {
@@ -150,6 +157,7 @@ Args parse(int argc, char** argv) {
   if (a.search_seconds < 0) usage("--search must not be negative");
   if (a.rounds < 0) usage("--rounds must not be negative");
   if (a.search_evaluations < 0) usage("--evaluations must not be negative");
+  if (a.significance < 0) usage("--significance must not be negative");
   if (a.search_seconds > 0 && !a.schedules.empty())
     usage("--search and --schedules exclude each other");
   if (a.speedups.empty() || a.speedups.front() != 1.0) a.speedups.insert(a.speedups.begin(), 1.0);
@@ -196,14 +204,18 @@ Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
   const auto& info = encoder.info();
   if (!info.classifier) throw std::runtime_error(a.model + " has no classifier head to tune");
   const lat::ModelShape shape{info.layers, info.hidden, info.intermediate};
-  Point p{.speedup = speedup, .layers = info.layers, .exponents = exponents};
+  Point p{.speedup = speedup,
+          .layers = info.layers,
+          .exponents = exponents,
+          .right = std::vector<bool>(lines.size())};
   double dense_cost = 0, pruned_cost = 0;
   p.seconds = run_set(a, encoder, lines, [&](std::size_t start, const auto& results) {
     const int inputs = static_cast<int>(results.size());
     const lat::CostModel call_cost = cost.in_batch(inputs);
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
-      p.correct += lat::cli::gold_index(*lines[start + i].gold, info.labels) == r.label ? 1 : 0;
+      p.right[start + i] = lat::cli::gold_index(*lines[start + i].gold, info.labels) == r.label;
+      p.correct += p.right[start + i] ? 1 : 0;
       p.reached += encoder.schedule(r.run.tokens, inputs).reached ? 1 : 0;
       int previous = r.run.tokens;
       for (int k : r.run.kept) {
@@ -257,9 +269,21 @@ std::optional<std::vector<double>> exponents_of(const std::vector<double>& steps
   return w;
 }
 
+// Whether `candidate` labels more inputs correctly than `best` by more than chance allows: among
+// the inputs whose correctness changed, gains - losses > z sqrt(gains + losses) (a sign test; with
+// z = 0, simply more inputs right).
+bool beats(const Point& candidate, const Point& best, double z) {
+  int gains = 0, losses = 0;
+  for (std::size_t i = 0; i < candidate.right.size(); ++i) {
+    gains += candidate.right[i] && !best.right[i] ? 1 : 0;
+    losses += !candidate.right[i] && best.right[i] ? 1 : 0;
+  }
+  return gains > losses && gains - losses > z * std::sqrt(static_cast<double>(gains + losses));
+}
+
 // A seeded coordinate search over the increments of the keep exponents, from the geometric
 // schedule (every increment 1): each move scales one layer's increment by 0, 1/2 or 2 (or gives
-// a zero one half or twice the mean), and a move is kept when it labels more inputs correctly.
+// a zero one half or twice the mean), and a move is kept when it beats the schedule so far.
 // Sweeps in a seeded random order until one keeps nothing, the time runs out or --evaluations
 // schedules were tried; with a cap the time does not stop first, the search repeats exactly.
 Point search(const Args& a, double speedup, const lat::CostModel& cost,
@@ -295,7 +319,7 @@ Point search(const Args& a, double speedup, const lat::CostModel& cost,
         continue;  // this schedule cannot reach the speedup at the maximum length
       }
       ++tried;
-      if (p.correct > best.correct) {
+      if (beats(p, best, a.significance)) {
         best = p;
         steps = candidate;
         improved = true;
@@ -513,8 +537,10 @@ int run(const Args& a) {
   if (a.floor > 0) out["floor"] = a.floor;
   if (!chosen->exponents.empty()) out["exponents"] = chosen->exponents;
   if (a.search_seconds > 0)
-    out["search"] = {
-        {"seconds", a.search_seconds}, {"evaluations", a.search_evaluations}, {"seed", a.seed}};
+    out["search"] = {{"seconds", a.search_seconds},
+                     {"evaluations", a.search_evaluations},
+                     {"significance", a.significance},
+                     {"seed", a.seed}};
   if (!a.schedules.empty()) out["search"] = {{"schedules", a.schedules}};
   std::ofstream(a.out) << out.dump(1) << "\n";
   std::ofstream(a.plot) << svg_curve(

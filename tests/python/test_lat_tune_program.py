@@ -1,0 +1,55 @@
+"""The lat_tune program on a real set: its schedule search repeats exactly under a seed and a cap
+on evaluations, and --significance keeps no move that chance explains."""
+import json
+import os
+import subprocess
+
+import pytest
+
+from conftest import CLASSIFY, GOLDEN, unavailable
+
+LAT_TUNE = CLASSIFY.parent / "lat_tune"
+MODEL = GOLDEN / "families" / "mpnet"  # committed: a small MPNet classifier, labels red, green, blue
+
+
+@pytest.fixture(scope="module")
+def lat_tune():
+    if not os.access(LAT_TUNE, os.X_OK):
+        unavailable(f"{LAT_TUNE} is not built: build lat with cmake, or set LAT_CLASSIFY beside it")
+    return LAT_TUNE
+
+
+@pytest.fixture(scope="module")
+def labelled(sst2_dev, tmp_path_factory):
+    path = tmp_path_factory.mktemp("tune") / "set.tsv"
+    path.write_text("sentence\tlabel\n" + "".join(f"{t}\t{i % 3}\n" for i, t in enumerate(sst2_dev[:48])),
+                    encoding="utf-8")
+    return path
+
+
+def search(program, data, out, significance):
+    log = subprocess.run(
+        [str(program), "--model", str(MODEL), "--data", str(data), "--speedups", "1,2,3", "--threads", "1",
+         "--batch", "16", "--search", "600", "--evaluations", "8", "--seed", "5", "--rounds", "0",
+         "--significance", str(significance), "--out", str(out), "--plot", str(out.with_suffix(".svg"))],
+        check=True, capture_output=True, text=True).stdout
+    return log, json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_a_search_repeats_under_a_seed_and_a_cap(lat_tune, labelled, tmp_path):
+    log, first = search(lat_tune, labelled, tmp_path / "a.json", 0)
+    _, second = search(lat_tune, labelled, tmp_path / "b.json", 0)
+    assert log.count("8 schedules tried") == 2
+    assert "with exponents" in log  # moves are kept here, so the strict search below is a contrast
+    assert first["search"] == {"seconds": 600, "evaluations": 8, "significance": 0, "seed": 5}
+    strip = lambda curve: [(p["speedup"], p["accuracy"], p.get("exponents")) for p in curve]  # noqa: E731
+    assert strip(first["curve"]) == strip(second["curve"])
+    assert (tmp_path / "a.svg").read_text(encoding="utf-8").startswith("<svg")
+
+
+def test_significance_keeps_no_move_that_chance_explains(lat_tune, labelled, tmp_path):
+    # No move changes the labels of enough of 48 inputs to beat chance by 50 standard deviations.
+    log, result = search(lat_tune, labelled, tmp_path / "strict.json", 50)
+    assert "with exponents" not in log
+    for point in result["curve"][1:]:
+        assert "exponents" not in point and point["accuracy"] == point["geometric"]["accuracy"]
