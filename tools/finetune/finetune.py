@@ -38,7 +38,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
 from lat_reference import (encoder_of, head_logits, make_schedule, pruned_forward,  # noqa: E402
-                           pruned_forward_batch, shape_of)
+                           pruned_forward_batch, shape_of, takes_token_types)
 
 TOKENIZER_FILES = ["vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json",
                    "tokenizer_config.json", "special_tokens_map.json"]
@@ -140,7 +140,7 @@ def dense_logits(model, ids, types, pad_id):
         input_ids[r, : len(i)] = torch.tensor(i)
         token_types[r, : len(t)] = torch.tensor(t)
         mask[r, : len(i)] = 1
-    types = {"token_type_ids": token_types} if model.config.model_type not in ("distilbert", "mpnet") else {}
+    types = {"token_type_ids": token_types} if takes_token_types(model.config) else {}
     return model(input_ids=input_ids, attention_mask=mask, **types).logits
 
 

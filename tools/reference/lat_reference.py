@@ -172,14 +172,16 @@ def shape_of(cfg):
     return cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size
 
 
+def takes_token_types(cfg):
+    """Whether the family's embeddings take token type ids (DistilBERT's and MPNet's do not)."""
+    return cfg.model_type not in ("distilbert", "mpnet")
+
+
 def embed(encoder, ids, type_ids):
     """The encoder's input rows (B x n x hidden) of ids and type ids (B x n)."""
-    kind = encoder.config.model_type
-    if kind in ("distilbert", "mpnet"):
-        x = encoder.embeddings(input_ids=ids)
-    else:
-        x = encoder.embeddings(input_ids=ids, token_type_ids=type_ids)
-    if kind == "electra" and hasattr(encoder, "embeddings_project"):
+    types = {"token_type_ids": type_ids} if takes_token_types(encoder.config) else {}
+    x = encoder.embeddings(input_ids=ids, **types)
+    if encoder.config.model_type == "electra" and hasattr(encoder, "embeddings_project"):
         x = encoder.embeddings_project(x)
     return x
 

@@ -32,7 +32,8 @@ import torch
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DistilBertConfig, ElectraConfig, MPNetConfig,
                           RobertaConfig, XLMRobertaConfig)
 
-from lat_reference import encoder_of, head_logits, make_schedule, pruned_forward, shape_of, sparing
+from lat_reference import (encoder_of, head_logits, make_schedule, pruned_forward, shape_of, sparing,
+                           takes_token_types)
 from make_golden import read_tsv, sampled_rows, short
 from make_tokenizer_golden import HARD_CASES
 
@@ -134,7 +135,7 @@ def write_golden(kind, model, inputs, path):
         for item in inputs:
             ids, types = torch.tensor([item["ids"]]), torch.tensor([item["type_ids"]])
             args = {"input_ids": ids, "output_hidden_states": True}
-            if kind not in ("distilbert", "mpnet"):
+            if takes_token_types(model.config):
                 args["token_type_ids"] = types
             out = model(**args)
             hidden = out.hidden_states[-1][0]
