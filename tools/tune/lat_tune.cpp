@@ -9,14 +9,12 @@
 // set within a time budget (and at most --evaluations schedules), every candidate at the same
 // predicted speedup under the cost model, and the exponents of the chosen speedup go to lat.json
 // with it. With --significance Z a move counts only where it is more than chance on the inputs
-// whose label it changed (a sign test at Z standard deviations), so that a search on a few
-// hundred inputs does not keep moves worth one or two of them. --schedules FILE evaluates the
+// whose label it changed (a sign test at Z standard deviations). --schedules FILE evaluates the
 // exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on the
-// evaluation split). Everything runs at --precision, under
-// --cost (--cost calibrated first measures this machine's cost model) and with --floor (the fewest
-// rows a layer keeps, as a fraction of the input, at least 2), all written to lat.json. Measured
-// speedups are medians of --rounds timed passes over the set per schedule (3 unless given),
-// against the dense one's.
+// evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
+// measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
+// fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
+// --rounds timed passes over the set per schedule (3 unless given), against the dense one's.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
@@ -215,7 +213,6 @@ Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
     for (std::size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       p.right[start + i] = lat::cli::gold_index(*lines[start + i].gold, info.labels) == r.label;
-      p.correct += p.right[start + i] ? 1 : 0;
       p.reached += encoder.schedule(r.run.tokens, inputs).reached ? 1 : 0;
       int previous = r.run.tokens;
       for (int k : r.run.kept) {
@@ -225,6 +222,7 @@ Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
       }
     }
   });
+  p.correct = static_cast<int>(std::count(p.right.begin(), p.right.end(), true));
   p.accuracy = 100.0 * p.correct / static_cast<double>(lines.size());
   p.predicted = dense_cost / pruned_cost;
   return p;
