@@ -378,6 +378,76 @@ TEST_P(EachIsa, DequantizeWithEveryEpilogueAndOutputMatchesNaive) {
   }
 }
 
+// One head's products from packed QKV rows, fp32 and bf16, for lengths across the row blocks
+// and lanes, head widths with and without a tail of lanes, every head (the last one's V ends
+// the row). fp32 sums to 1e-5 of sum |x y|; bf16 inputs are exact in fp32, so the same; a bf16
+// output adds half its step, at most 2^-8 |y|.
+TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
+  const Loops& loops = loops_for();
+  for (const DType type : {DType::kF32, DType::kBF16}) {
+    for (const int dh : {16, 20, 32}) {
+      for (const int n : {1, 2, 3, 5, 16, 17, 33, 70}) {
+        const int heads = 3, d = heads * dh, ld = 3 * d;
+        auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
+        std::vector<std::uint16_t> qkv16(qkv.size());
+        if (type == DType::kBF16) {
+          for (std::size_t i = 0; i < qkv.size(); ++i) {
+            qkv[i] = static_cast<float>(bf16_round(qkv[i]));
+            std::uint32_t bits;
+            std::memcpy(&bits, &qkv[i], 4);
+            qkv16[i] = static_cast<std::uint16_t>(bits >> 16);
+          }
+        }
+        const Rows in{type, type == DType::kBF16 ? static_cast<void*>(qkv16.data()) : qkv.data(),
+                      ld};
+        const Matrix all = as_matrix(qkv, n, ld);
+        std::vector<int> rows;  // every third row, ascending, the last one always
+        for (int i = n - 1; i >= 0; i -= 3) rows.insert(rows.begin(), i);
+        const int k = static_cast<int>(rows.size());
+        std::vector<float> scores(static_cast<std::size_t>(n * n)),
+            transposed(static_cast<std::size_t>(dh * (n + 16)));
+        std::vector<float> out32(static_cast<std::size_t>(k * d), -1.f);
+        std::vector<std::uint16_t> out16(out32.size());
+        const Rows out =
+            type == DType::kBF16 ? Rows{DType::kBF16, out16.data(), d} : f32_rows(out32.data(), d);
+        for (int h = 0; h < heads; ++h) {
+          SCOPED_TRACE(std::string(type == DType::kBF16 ? "bf16" : "fp32") + " n " +
+                       std::to_string(n) + " dh " + std::to_string(dh) + " head " +
+                       std::to_string(h));
+          loops.head_scores(in, n, heads, dh, h, scores.data(), transposed.data());
+          const Matrix q = all.block(0, h * dh, n, dh), key = all.block(0, d + h * dh, n, dh),
+                       v = all.block(0, 2 * d + h * dh, n, dh);
+          const Matrix s = q * key.transpose(), bound = q.cwiseAbs() * key.cwiseAbs().transpose();
+          for (int i = 0; i < n; ++i) {
+            for (int j = 0; j < n; ++j) {
+              ASSERT_NEAR(scores[static_cast<std::size_t>(i * n + j)], s(i, j),
+                          1e-5 * (1 + bound(i, j)));
+            }
+          }
+          // Any row-stochastic P will do: the softmax of the scores.
+          std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+          loops.softmax_acc(scores.data(), n, 0.5f, acc.data(), nullptr);
+          const Matrix p = as_matrix(scores, n, n);
+          loops.head_context(in, n, heads, dh, h, scores.data(), rows.data(), k, out);
+          for (int t = 0; t < k; ++t) {
+            const Eigen::RowVectorXd expect = p.row(rows[static_cast<std::size_t>(t)]) * v;
+            const Eigen::RowVectorXd size =
+                p.row(rows[static_cast<std::size_t>(t)]).cwiseAbs() * v.cwiseAbs();
+            for (int c = 0; c < dh; ++c) {
+              const auto at = static_cast<std::size_t>(t * d + h * dh + c);
+              const double got = type == DType::kBF16 ? bf16_value(out16[at]) : out32[at];
+              const double tolerance =
+                  1e-5 * (1 + size(c)) +
+                  (type == DType::kBF16 ? std::ldexp(std::abs(expect(c)), -8) : 0);
+              ASSERT_NEAR(got, expect(c), tolerance);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Loops, EachIsa, ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
                          isa_name);
 

@@ -287,6 +287,127 @@ void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* p
   }
 }
 
+inline float value_of(float x) { return x; }
+inline float value_of(std::uint16_t x) {
+  return __builtin_bit_cast(float, static_cast<std::uint32_t>(x) << 16);
+}
+
+// The attention products of one head work on blocks of kRowBlock rows by kLanes columns, held in
+// registers across the sum; a tail block recomputes the last row rather than branch.
+constexpr int kLanes = 16, kRowBlock = 4;
+
+// S = A B^T for A (n x dh, rows ld apart) and B given transposed (dh x np, np = n rounded up to
+// kLanes, zero beyond n): each S[i, j0..j0+15] sums dh products in place.
+template <typename T>
+void scores_of(const T* a, std::int64_t ld, int n, int dh, const float* bt, int np, float* s) {
+  for (int i0 = 0; i0 < n; i0 += kRowBlock) {
+    const int rows = n - i0 < kRowBlock ? n - i0 : kRowBlock;
+    for (int j0 = 0; j0 < np; j0 += kLanes) {
+      const T* row[kRowBlock];
+      for (int r = 0; r < kRowBlock; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
+      float sum[kRowBlock][kLanes] = {};
+      for (int c = 0; c < dh; ++c) {
+        const float* b = bt + static_cast<std::int64_t>(c) * np + j0;
+        for (int r = 0; r < kRowBlock; ++r) {
+          const float x = value_of(row[r][c]);
+#pragma omp simd
+          for (int l = 0; l < kLanes; ++l) sum[r][l] += x * b[l];
+        }
+      }
+      const int width = n - j0 < kLanes ? n - j0 : kLanes;
+      for (int r = 0; r < rows; ++r) {
+        std::memcpy(s + static_cast<std::int64_t>(i0 + r) * n + j0, sum[r],
+                    sizeof(float) * static_cast<std::size_t>(width));
+      }
+    }
+  }
+}
+
+template <typename T>
+void head_scores_of(const T* qkv, std::int64_t ld, int n, int heads, int dh, int h, float* scores,
+                    float* transposed) {
+  const T* q = qkv + static_cast<std::int64_t>(h) * dh;
+  const T* k = q + static_cast<std::int64_t>(heads) * dh;
+  const int np = (n + kLanes - 1) / kLanes * kLanes;
+  for (int c = 0; c < dh; ++c) {
+    float* row = transposed + static_cast<std::int64_t>(c) * np;
+    for (int j = 0; j < n; ++j) row[j] = value_of(k[j * ld + c]);
+    for (int j = n; j < np; ++j) row[j] = 0.f;
+  }
+  scores_of(q, ld, n, dh, transposed, np, scores);
+}
+
+void head_scores(const Rows& qkv, int n, int heads, int dh, int h, float* scores,
+                 float* transposed) {
+  if (qkv.type == DType::kBF16) {
+    head_scores_of(qkv.as<const std::uint16_t>(), qkv.ld, n, heads, dh, h, scores, transposed);
+  } else {
+    head_scores_of(qkv.as<const float>(), qkv.ld, n, heads, dh, h, scores, transposed);
+  }
+}
+
+// sum[r, l] = sum_j P[rows[t0 + r], j] V[j, c0 + l] for a block of rows t0... and the columns
+// l < width (kWidth when it is not 0): a full block's width is known, so its sums stay in
+// registers.
+template <int kWidth, typename T>
+void context_block(const float* p, const int* rows, int t0, int block, int n, const T* v,
+                   std::int64_t ld, int c0, int width, float (&sum)[kRowBlock][kLanes]) {
+  const int w = kWidth > 0 ? kWidth : width;
+  for (int r = 0; r < kRowBlock; ++r) {
+#pragma omp simd
+    for (int l = 0; l < kLanes; ++l) sum[r][l] = 0.f;
+  }
+  const float* row[kRowBlock];
+  for (int r = 0; r < kRowBlock; ++r) {
+    row[r] = p + static_cast<std::int64_t>(rows[t0 + (r < block ? r : block - 1)]) * n;
+  }
+  for (int j = 0; j < n; ++j) {
+    const T* vj = v + j * ld + c0;
+    for (int r = 0; r < kRowBlock; ++r) {
+      const float x = row[r][j];
+#pragma omp simd
+      for (int l = 0; l < w; ++l) sum[r][l] += x * value_of(vj[l]);
+    }
+  }
+}
+
+template <typename T>
+void head_context_of(const T* qkv, std::int64_t ld, int n, int heads, int dh, int h,
+                     const float* probs, const int* rows, int k, const Rows& out) {
+  const T* v = qkv + static_cast<std::int64_t>(2 * heads + h) * dh;
+  for (int t0 = 0; t0 < k; t0 += kRowBlock) {
+    const int block = k - t0 < kRowBlock ? k - t0 : kRowBlock;
+    for (int c0 = 0; c0 < dh; c0 += kLanes) {
+      float sum[kRowBlock][kLanes];
+      const int width = dh - c0 < kLanes ? dh - c0 : kLanes;
+      if (width == kLanes) {
+        context_block<kLanes>(probs, rows, t0, block, n, v, ld, c0, width, sum);
+      } else {  // never read past the head's columns: the last head's end its row
+        context_block<0>(probs, rows, t0, block, n, v, ld, c0, width, sum);
+      }
+      for (int r = 0; r < block; ++r) {
+        const std::int64_t at = (t0 + r) * out.ld + static_cast<std::int64_t>(h) * dh + c0;
+        if (out.type == DType::kBF16) {
+          std::uint16_t* y = out.as<std::uint16_t>() + at;
+          for (int l = 0; l < width; ++l) y[l] = bf16_of(sum[r][l]);
+        } else {
+          std::memcpy(out.as<float>() + at, sum[r],
+                      sizeof(float) * static_cast<std::size_t>(width));
+        }
+      }
+    }
+  }
+}
+
+void head_context(const Rows& qkv, int n, int heads, int dh, int h, const float* probs,
+                  const int* rows, int k, const Rows& out) {
+  if (qkv.type == DType::kBF16) {
+    head_context_of(qkv.as<const std::uint16_t>(), qkv.ld, n, heads, dh, h, probs, rows, k, out);
+  } else {
+    head_context_of(qkv.as<const float>(), qkv.ld, n, heads, dh, h, probs, rows, k, out);
+  }
+}
+
 void add_relative_bias(float* scores, int n, float scale, const int* positions,
                        const std::uint8_t* bucket, int reach, const float* bias, int stride) {
   for (int i = 0; i < n; ++i) {
@@ -410,6 +531,8 @@ extern const Loops table;
 const Loops table{
     .isa = Isa::LAT_ISA_ENUM,
     .name = LAT_NAME_OF(LAT_ISA),
+    .head_scores = head_scores,
+    .head_context = head_context,
     .softmax_acc = softmax_acc,
     .add_relative_bias = add_relative_bias,
     .add_layer_norm = add_layer_norm,

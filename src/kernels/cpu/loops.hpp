@@ -16,6 +16,18 @@ struct Loops {
   Isa isa;
   const char* name;  // "scalar", "avx2", "avx512"
 
+  // One head h of a short sequence's attention, read in place from its packed QKV rows (row i
+  // holds [q_i | k_i | v_i], each heads x dh wide, fp32 or bf16): the products of
+  // kernels/attention.hpp for one head at a time, where a oneDNN call would cost more than the
+  // arithmetic. scores (n x n, fp32) = Q_h K_h^T, unscaled; `transposed` holds dh x
+  // (n rounded up to 16) floats of scratch.
+  void (*head_scores)(const Rows& qkv, int n, int heads, int dh, int h, float* scores,
+                      float* transposed);
+  // Head h's dh columns of out[t] = P[rows[t]] V_h for t < k, from P (n x n, fp32); out is fp32
+  // or bf16.
+  void (*head_context)(const Rows& qkv, int n, int heads, int dh, int h, const float* probs,
+                       const int* rows, int k, const Rows& out);
+
   // One head's scores (n x n, unscaled) become P = softmax(scores * scale) row by row, in place,
   // and in the same pass over each row the ACC column sums: acc[j] += sum_i P[i, j]. With
   // probs_bf16 set, P goes there instead, rounded to bf16 (ACC still sums the fp32 values), and
