@@ -9,7 +9,8 @@ namespace lat::kernels {
 
 // Attention of one sequence, read in place from its packed QKV rows: row i holds
 // [q_i | k_i | v_i], each heads x dh wide (qkv.ld elements from row to row), fp32 or bf16.
-// Softmax and ACC are Loops::softmax_acc, between these two products.
+// Softmax and ACC are Loops::softmax_acc, between these two products. Short sequences take
+// Loops::head_scores and head_context instead, one head at a time (model/forward.cpp).
 
 // scores[h] = Q_h K_h^T (n x n each, unscaled, fp32) for every head, as one batched product.
 void attention_scores(const Rows& qkv, int n, int heads, int dh, float* scores);

@@ -1,5 +1,7 @@
 #include "model/forward.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -58,7 +60,7 @@ struct Buffer {
 
 struct Workspace {
   Buffer embedded, x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
-      projected, inner, inner_codes, head_acc;
+      projected, inner, inner_codes, head_acc, transposed;
 };
 
 // fp32 rows in the form `linear` reads: themselves, or converted into `in` (bf16 or uint8).
@@ -110,6 +112,11 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
 // Attention runs over groups of sequences whose score matrices (heads x n x n each) fit in this
 // many floats together, or one sequence alone: long batches never hold them all at once.
 constexpr std::size_t kScoresBudget = std::size_t{1} << 21;
+
+// Sequences of at most this many rows run attention in lat's own per-head loops, longer ones in
+// oneDNN's products: where the two cost about the same (bench_attention, 2 threads, fp32 and bf16:
+// 48 rows in a batch of 32, 48 to 64 alone).
+constexpr int kOwnLoopsUpTo = 48;
 
 double workspace_bytes(const Config& c, const PackedBatch& batch) {
   double rows = batch.offsets.back(), longest = 0;
@@ -243,6 +250,12 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const std::size_t used = block_at_[static_cast<std::size_t>(last)];
   float* scores = static_cast<float*>(ws_.scores.take(used * 4));
   void* probs = attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
+  // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
+  // call; they keep P in fp32 and read the kept rows of it in place.
+  auto own = [&](int s) { return rows_of(s) <= kOwnLoopsUpTo; };
+  const auto transposed_floats = static_cast<std::size_t>(dh * (kOwnLoopsUpTo + 16));
+  float* transposed = static_cast<float*>(
+      ws_.transposed.take(static_cast<std::size_t>(omp_get_max_threads()) * transposed_floats * 4));
   auto block = [&](int s, int h) {  // each (sequence, head) owns an n x n block
     const auto n = static_cast<std::size_t>(rows_of(s));
     return block_at_[static_cast<std::size_t>(s)] + static_cast<std::size_t>(h) * n * n;
@@ -251,37 +264,56 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     return static_cast<std::byte*>(probs) + block(s, h) * kernels::size_of(attention_);
   };
   const int tasks = (last - first) * heads;
+  // A thread takes a sequence's heads together where there are enough sequences to go round:
+  // blocks of short sequences share cache lines.
+  const int chunk = last - first >= omp_get_max_threads() ? heads : 1;
   for (int s = first; s < last; ++s) {
-    kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh, scores + block(s, 0));
+    if (!own(s)) {
+      kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh,
+                                scores + block(s, 0));
+    }
   }
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const auto& em = w_.embeddings;
   const bool biased = !em.relative_bias.empty();
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
     const int s = first + t / heads, h = t % heads;
+    if (own(s)) {
+      loops_.head_scores(
+          qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
+          transposed + static_cast<std::size_t>(omp_get_thread_num()) * transposed_floats);
+    }
     if (biased) {  // MPNet: scale, then the bias of each pair's original distance
       loops_.add_relative_bias(scores + block(s, h), rows_of(s), scale,
                                result_.positions.data() + offsets_[s], em.distance_bucket.data(),
                                c_.max_positions, em.relative_bias.data() + h, heads);
     }
-    loops_.softmax_acc(
-        scores + block(s, h), rows_of(s), biased ? 1.0f : scale, acc_of(s, h),
-        attention_ == DType::kBF16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
+    const bool bf16 = attention_ == DType::kBF16 && !own(s);
+    loops_.softmax_acc(scores + block(s, h), rows_of(s), biased ? 1.0f : scale, acc_of(s, h),
+                       bf16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
   }
   for (int s = first; s < last; ++s) {
     select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], all_kept);
   }
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
-    const int s = first + t / heads;
-    kernels::compact_rows(probs_of(s, t % heads), attention_, rows_of(s),
-                          kept_[static_cast<std::size_t>(s)]);
+    const int s = first + t / heads, h = t % heads;
+    const auto& rows = kept_[static_cast<std::size_t>(s)];
+    if (own(s)) {
+      loops_.head_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
+                          rows.data(), static_cast<int>(rows.size()),
+                          context.from(next_offsets_[s]));
+    } else {
+      kernels::compact_rows(probs_of(s, h), attention_, rows_of(s), rows);
+    }
   }
   for (int s = first; s < last; ++s) {
-    kernels::attention_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, probs_of(s, 0),
-                               next_offsets_[s + 1] - next_offsets_[s],
-                               context.from(next_offsets_[s]));
+    if (!own(s)) {
+      kernels::attention_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, probs_of(s, 0),
+                                 next_offsets_[s + 1] - next_offsets_[s],
+                                 context.from(next_offsets_[s]));
+    }
   }
 }
 

@@ -1,0 +1,93 @@
+// bench_attention: the attention of `sequences` sequences of n tokens each, as a layer runs it
+// (scores, softmax with ACC, context of every row), all-MiniLM-L6-v2's shape (12 heads of 32),
+// fp32 and bf16, 2 threads, by either path: oneDNN's batched products, one sequence at a time,
+// or lat's own per-head loops, every (sequence, head) in one parallel loop. Where they cross
+// sets kOwnLoopsUpTo in model/forward.cpp.
+//   bench_attention [--benchmark_...]
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <numeric>
+#include <vector>
+
+#include "kernels/attention.hpp"
+#include "kernels/cpu/loops.hpp"
+#include "kernels/linear.hpp"
+#include "kernels/onednn.hpp"
+
+namespace {
+
+using lat::kernels::DType;
+
+void attention(benchmark::State& state) {
+  const int n = static_cast<int>(state.range(0)), sequences = static_cast<int>(state.range(1));
+  const auto type = static_cast<DType>(state.range(2));
+  const bool own = state.range(3) != 0;
+  if (type == DType::kBF16 && !lat::kernels::onednn::has_bf16()) {
+    state.SkipWithError("no bf16 products on this CPU");
+    return;
+  }
+  const int heads = 12, dh = 32, d = heads * dh, ld = 3 * d;
+  omp_set_num_threads(2);
+  const auto un = static_cast<std::size_t>(n), block = heads * un * un;
+  std::vector<float> qkv(sequences * un * ld);
+  for (std::size_t i = 0; i < qkv.size(); ++i) qkv[i] = 0.01f * static_cast<float>(i % 17) - 0.08f;
+  std::vector<std::uint16_t> qkv16(qkv.size());
+  const lat::kernels::Rows in{
+      type, type == DType::kBF16 ? static_cast<void*>(qkv16.data()) : qkv.data(), ld};
+  if (type == DType::kBF16) lat::kernels::convert(qkv.data(), sequences * n, ld, ld, in);
+  std::vector<float> scores(sequences * block), acc(sequences * heads * un),
+      out(sequences * un * d), transposed(2 * dh * (un + 16));
+  std::vector<std::uint16_t> probs16(scores.size());
+  std::vector<int> rows(un);
+  std::iota(rows.begin(), rows.end(), 0);
+  const auto& loops = lat::kernels::loops();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
+  const bool bf16 = type == DType::kBF16 && !own;
+  for (auto _ : state) {
+    if (!own) {
+      for (int s = 0; s < sequences; ++s) {
+        lat::kernels::attention_scores(in.from(s * n), n, heads, dh, scores.data() + s * block);
+      }
+    }
+#pragma omp parallel for schedule(dynamic)
+    for (int t = 0; t < sequences * heads; ++t) {
+      float* block_of = scores.data() + t * un * un;
+      if (own) {
+        loops.head_scores(in.from(t / heads * n), n, heads, dh, t % heads, block_of,
+                          transposed.data() + omp_get_thread_num() * dh * (un + 16));
+      }
+      loops.softmax_acc(block_of, n, scale, acc.data() + t * un,
+                        bf16 ? probs16.data() + t * un * un : nullptr);
+      if (own) {
+        loops.head_context(in.from(t / heads * n), n, heads, dh, t % heads, block_of, rows.data(),
+                           n, lat::kernels::f32_rows(out.data() + t / heads * un * d, d));
+      }
+    }
+    if (!own) {
+      for (int s = 0; s < sequences; ++s) {
+        lat::kernels::attention_context(
+            in.from(s * n), n, heads, dh,
+            bf16 ? static_cast<const void*>(probs16.data() + s * block) : scores.data() + s * block,
+            n, lat::kernels::f32_rows(out.data() + s * un * d, d));
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(own ? "own loops " : "oneDNN ") +
+                 (type == DType::kBF16 ? "bf16" : "fp32"));
+  state.counters["GFLOP/s"] = benchmark::Counter(4.0 * heads * dh * n * n * sequences,
+                                                 benchmark::Counter::kIsIterationInvariantRate,
+                                                 benchmark::Counter::kIs1000);
+  state.counters["threads"] = 2;
+}
+
+}  // namespace
+
+BENCHMARK(attention)
+    ->ArgsProduct({{4, 12, 25, 48, 64, 96, 128, 512}, {1, 32}, {0, 1}, {0, 1}})
+    ->ArgNames({"n", "sequences", "type", "own"})
+    ->UseRealTime();
+BENCHMARK_MAIN();
