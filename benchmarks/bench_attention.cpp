@@ -46,13 +46,14 @@ void attention(benchmark::State& state) {
   const auto& loops = lat::kernels::loops();
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const bool bf16 = type == DType::kBF16 && !own;
+  const int chunk = sequences >= 2 ? heads : 1;  // as model/forward.cpp takes them
   for (auto _ : state) {
     if (!own) {
       for (int s = 0; s < sequences; ++s) {
         lat::kernels::attention_scores(in.from(s * n), n, heads, dh, scores.data() + s * block);
       }
     }
-#pragma omp parallel for schedule(dynamic)
+#pragma omp parallel for schedule(dynamic, chunk)
     for (int t = 0; t < sequences * heads; ++t) {
       float* block_of = scores.data() + t * un * un;
       if (own) {
