@@ -302,9 +302,9 @@ template <typename T>
 void scores_of(const T* a, std::int64_t ld, int n, int dh, const float* bt, int np, float* s) {
   for (int i0 = 0; i0 < n; i0 += kRowBlock) {
     const int rows = n - i0 < kRowBlock ? n - i0 : kRowBlock;
+    const T* row[kRowBlock];
+    for (int r = 0; r < kRowBlock; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
     for (int j0 = 0; j0 < np; j0 += kLanes) {
-      const T* row[kRowBlock];
-      for (int r = 0; r < kRowBlock; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
       float sum[kRowBlock][kLanes] = {};
       for (int c = 0; c < dh; ++c) {
         const float* b = bt + static_cast<std::int64_t>(c) * np + j0;
@@ -382,7 +382,7 @@ void head_context_of(const T* qkv, std::int64_t ld, int n, int heads, int dh, in
       const int width = dh - c0 < kLanes ? dh - c0 : kLanes;
       if (width == kLanes) {
         context_block<kLanes>(probs, rows, t0, block, n, v, ld, c0, width, sum);
-      } else {  // never read past the head's columns: the last head's end its row
+      } else {  // never read past the head's columns: the last head's columns end the row
         context_block<0>(probs, rows, t0, block, n, v, ld, c0, width, sum);
       }
       for (int r = 0; r < block; ++r) {
