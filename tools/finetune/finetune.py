@@ -9,10 +9,15 @@ optionally with ACC pruning active.
 --mode plain   ordinary fine-tuning: every step runs the dense model.
 --mode acc     every step runs the dense model and the pruned forward of DESIGN.md (hard
                selection by ACC, gradients through the kept rows) at a speedup drawn uniformly
-               from [1, --max-speedup], and adds the two losses, so that one model serves every
-               setting of the knob. With --distill W it also adds W times the KL divergence of the
-               pruned pass's predictions from the dense pass's (the same step's, held fixed), which
-               pulls the pruned model towards the dense one rather than only towards the labels.
+               from [--min-speedup, --max-speedup] (default [1, 4]), and adds the two losses, so
+               that one model serves every setting of the knob in that range. With --distill W it
+               also adds W times the KL divergence of the pruned pass's predictions from the dense
+               pass's (the same step's, held fixed), which pulls the pruned model towards the
+               dense one rather than only towards the labels.
+               With --rank-distill W it also adds W times the KL divergence of each pruning layer's
+               ACC, as a distribution over the rows it selects from ([CLS] left out, as it is
+               always kept), from the dense pass's last-layer ACC over the same tokens: ranking
+               distillation, so that the early layers learn to keep what the last one attends to.
                The pruned pass runs the whole batch at once (pruned_forward_batch), checked on the
                first batch against the per-sequence reference that lat's tests use.
 --schedule F   acc mode: prune with the keep exponents and row floor of the lat.json F (as
@@ -107,11 +112,40 @@ def read_schedule(path, layers, speedup=None):
     return exponents, floor
 
 
-def pruned_logits(model, ids, types, keep):
-    """Logits of each sequence (no padding) through the pruned encoder with keep counts `keep`."""
+def pruned_logits(model, ids, types, keep, accs=None):
+    """Logits of each sequence (no padding) through the pruned encoder with keep counts `keep`;
+    each layer's ACC goes to `accs` when it is a list (pruned_forward_batch)."""
     hidden, _, _ = pruned_forward_batch(encoder_of(model), [torch.tensor(i) for i in ids],
-                                        [torch.tensor(t) for t in types], keep)
+                                        [torch.tensor(t) for t in types], keep, accs)
     return head_logits(model, hidden)
+
+
+def last_layer_acc(attentions, lengths):
+    """ACC of every token in the dense pass's last layer (B x n): its column sums over the live
+    query rows, averaged over heads."""
+    probs = attentions[-1]
+    live = (torch.arange(probs.shape[-1])[None] < torch.tensor(lengths)[:, None]).to(probs.dtype)
+    return torch.einsum("bhqk,bq->bk", probs, live) / probs.shape[1]
+
+
+def rank_loss(teacher, accs, keep):
+    """Mean over the layers that drop rows of KL(teacher's ACC || the layer's ACC), both as
+    distributions over the layer's live rows other than [CLS]."""
+    keep = torch.tensor(keep)
+    terms = []
+    for l, (acc, live, positions) in enumerate(accs):
+        if bool((keep[:, l] >= live.sum(dim=1)).all()):
+            continue
+        rows = live.clone()
+        rows[:, 0] = False
+
+        def distribution(a):
+            a = a * rows
+            return a / a.sum(dim=1, keepdim=True).clamp_min(1e-12)
+
+        t, s = distribution(torch.gather(teacher, 1, positions).detach()), distribution(acc)
+        terms.append((t * (t.clamp_min(1e-12).log() - s.clamp_min(1e-12).log())).sum(dim=1).mean())
+    return torch.stack(terms).mean() if terms else torch.zeros(())
 
 
 def check_batched_forward(model, ids, types, speedup, schedule):
@@ -131,7 +165,9 @@ def check_batched_forward(model, ids, types, speedup, schedule):
     model.train(was_training)
 
 
-def dense_logits(model, ids, types, pad_id):
+def dense_pass(model, ids, types, pad_id, rank=False):
+    """The dense model's logits over the padded batch, and with `rank` its last-layer ACC (else
+    None)."""
     n = max(len(i) for i in ids)
     input_ids = torch.full((len(ids), n), pad_id)
     token_types = torch.zeros((len(ids), n), dtype=torch.long)
@@ -141,7 +177,8 @@ def dense_logits(model, ids, types, pad_id):
         token_types[r, : len(t)] = torch.tensor(t)
         mask[r, : len(i)] = 1
     types = {"token_type_ids": token_types} if takes_token_types(model.config) else {}
-    return model(input_ids=input_ids, attention_mask=mask, **types).logits
+    out = model(input_ids=input_ids, attention_mask=mask, output_attentions=rank, **types)
+    return out.logits, last_layer_acc(out.attentions, [len(i) for i in ids]) if rank else None
 
 
 def main():
@@ -151,9 +188,14 @@ def main():
     ap.add_argument("--train", required=True, help="TSV: text<TAB>label")
     ap.add_argument("--out", required=True)
     ap.add_argument("--mode", choices=["plain", "acc"], default="acc")
+    ap.add_argument("--min-speedup", type=float, default=1.0,
+                    help="acc mode: the pruned pass's speedup is drawn from [--min-speedup, --max-speedup]")
     ap.add_argument("--max-speedup", type=float, default=4.0)
     ap.add_argument("--distill", type=float, default=0.0,
                     help="acc mode: weight of the KL divergence of the pruned logits from the dense ones")
+    ap.add_argument("--rank-distill", type=float, default=0.0,
+                    help="acc mode: weight of the KL divergence of each pruning layer's ACC from the "
+                         "dense pass's last-layer ACC")
     ap.add_argument("--schedule", help="lat.json whose keep exponents and row floor the pruned pass uses")
     ap.add_argument("--schedule-speedup", type=float,
                     help="with --schedule: the exponents its curve holds for this speedup, not its knob's")
@@ -168,6 +210,10 @@ def main():
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if not 1.0 <= args.min_speedup <= args.max_speedup:
+        ap.error("speedups must satisfy 1 <= --min-speedup <= --max-speedup")
+
+    rank = args.mode == "acc" and args.rank_distill > 0
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -178,7 +224,9 @@ def main():
     tok = AutoTokenizer.from_pretrained(args.base)
     model = AutoModelForSequenceClassification.from_pretrained(
         args.base, num_labels=len(names), id2label=dict(enumerate(names)),
-        label2id={n: i for i, n in enumerate(names)}, dtype=torch.float32)
+        label2id={n: i for i, n in enumerate(names)}, dtype=torch.float32,
+        # the last layer's attention probabilities, for --rank-distill, come from the eager path
+        **({"attn_implementation": "eager"} if rank else {}))
     schedule = read_schedule(args.schedule, shape_of(model.config)[0], args.schedule_speedup) \
         if args.schedule else (None, 0.0)
     rows = read_tsv(args.train)
@@ -197,7 +245,7 @@ def main():
         opt, lambda s: min((s + 1) / warmup, max(0.0, (total_steps - s) / max(1, total_steps - warmup))))
     print(f"{args.mode} fine-tuning of {args.base} on {len(data)} rows of {args.train}: "
           f"{total_steps} steps of {args.batch_size}, max length {args.max_length}"
-          + (f", speedups drawn from [1, {args.max_speedup}]" if args.mode == "acc" else "")
+          + (f", speedups drawn from [{args.min_speedup}, {args.max_speedup}]" if args.mode == "acc" else "")
           + (f", exponents {schedule[0]}, floor {schedule[1]}" if args.schedule else ""), flush=True)
 
     model.train()
@@ -212,18 +260,22 @@ def main():
         batch = [data[i] for i in batches.pop()]
         ids, types, labels = zip(*batch)
         labels = torch.tensor(labels)
-        dense = dense_logits(model, ids, types, tok.pad_token_id)
+        dense, teacher_acc = dense_pass(model, ids, types, tok.pad_token_id, rank)
         loss = F.cross_entropy(dense, labels)
         if args.mode == "acc":
-            s = random.uniform(1.0, args.max_speedup)
+            s = random.uniform(args.min_speedup, args.max_speedup)
             if step == 0:
                 check_batched_forward(model, ids, types, s, schedule)
-            pruned = pruned_logits(model, ids, types, keep_counts(model.config, ids, s, *schedule))
+            keep = keep_counts(model.config, ids, s, *schedule)
+            accs = [] if rank else None
+            pruned = pruned_logits(model, ids, types, keep, accs)
             loss = loss + F.cross_entropy(pruned, labels)
             if args.distill:
                 teacher = F.log_softmax(dense.detach(), dim=-1)
                 loss = loss + args.distill * F.kl_div(F.log_softmax(pruned, dim=-1), teacher,
                                                       log_target=True, reduction="batchmean")
+            if rank:
+                loss = loss + args.rank_distill * rank_loss(teacher_acc, accs, keep)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

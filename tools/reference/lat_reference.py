@@ -100,10 +100,12 @@ def pruned_forward(encoder, ids, type_ids, keep):
     return x, positions, trace
 
 
-def pruned_forward_batch(encoder, ids, type_ids, keep):
+def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
-    ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence.
+    ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence. With a list
+    `accs`, each layer appends (ACC B x m, with its gradient; live mask B x m; original positions
+    B x m) of the rows it selects from.
     Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
@@ -131,6 +133,8 @@ def pruned_forward_batch(encoder, ids, type_ids, keep):
             scores = scores + bias[:, positions[:, :, None], positions[:, None, :]].transpose(0, 1)
         probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
         acc = torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / heads  # B x m
+        if accs is not None:
+            accs.append((acc, live, positions))
         # Rank: row 0 first, then live rows by ACC (stable: ties to the smaller index), padding last.
         rank_key = acc.detach().masked_fill(~live, float("-inf"))
         rank_key[:, 0] = float("inf")
