@@ -42,8 +42,8 @@ import torch.nn.functional as F
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "reference"))
-from lat_reference import (encoder_of, head_logits, make_schedule, pruned_forward,  # noqa: E402
-                           pruned_forward_batch, shape_of, takes_token_types)
+from lat_reference import (acc_of, encoder_of, head_logits, make_schedule,  # noqa: E402
+                           pruned_forward, pruned_forward_batch, shape_of, takes_token_types)
 
 TOKENIZER_FILES = ["vocab.txt", "vocab.json", "merges.txt", "sentencepiece.bpe.model", "tokenizer.json",
                    "tokenizer_config.json", "special_tokens_map.json"]
@@ -120,14 +120,6 @@ def pruned_logits(model, ids, types, keep, accs=None):
     return head_logits(model, hidden)
 
 
-def last_layer_acc(attentions, lengths):
-    """ACC of every token in the dense pass's last layer (B x n): its column sums over the live
-    query rows, averaged over heads."""
-    probs = attentions[-1]
-    live = (torch.arange(probs.shape[-1])[None] < torch.tensor(lengths)[:, None]).to(probs.dtype)
-    return torch.einsum("bhqk,bq->bk", probs, live) / probs.shape[1]
-
-
 def rank_loss(teacher, accs, keep):
     """Mean over the layers that drop rows of KL(teacher's ACC || the layer's ACC), both as
     distributions over the layer's live rows other than [CLS]."""
@@ -138,13 +130,9 @@ def rank_loss(teacher, accs, keep):
             continue
         rows = live.clone()
         rows[:, 0] = False
-
-        def distribution(a):
-            a = a * rows
-            return a / a.sum(dim=1, keepdim=True).clamp_min(1e-12)
-
-        t, s = distribution(torch.gather(teacher, 1, positions).detach()), distribution(acc)
-        terms.append((t * (t.clamp_min(1e-12).log() - s.clamp_min(1e-12).log())).sum(dim=1).mean())
+        t, s = (a * rows / (a * rows).sum(dim=1, keepdim=True).clamp_min(1e-12)
+                for a in (torch.gather(teacher, 1, positions).detach(), acc))
+        terms.append(F.kl_div(s.clamp_min(1e-12).log(), t, reduction="batchmean"))
     return torch.stack(terms).mean() if terms else torch.zeros(())
 
 
@@ -178,7 +166,7 @@ def dense_pass(model, ids, types, pad_id, rank=False):
         mask[r, : len(i)] = 1
     types = {"token_type_ids": token_types} if takes_token_types(model.config) else {}
     out = model(input_ids=input_ids, attention_mask=mask, output_attentions=rank, **types)
-    return out.logits, last_layer_acc(out.attentions, [len(i) for i in ids]) if rank else None
+    return out.logits, acc_of(out.attentions[-1], mask.bool()) if rank else None
 
 
 def main():

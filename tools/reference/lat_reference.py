@@ -100,6 +100,12 @@ def pruned_forward(encoder, ids, type_ids, keep):
     return x, positions, trace
 
 
+def acc_of(probs, live):
+    """ACC of every row of a padded batch (B x m): the column sums of the attention probabilities
+    (B x H x m x m) over the live query rows (live: B x m), averaged over heads."""
+    return torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / probs.shape[1]
+
+
 def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
@@ -132,7 +138,7 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None):
         if bias is not None:  # each sequence's kept positions: B x H x m x m
             scores = scores + bias[:, positions[:, :, None], positions[:, None, :]].transpose(0, 1)
         probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
-        acc = torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / heads  # B x m
+        acc = acc_of(probs, live)
         if accs is not None:
             accs.append((acc, live, positions))
         # Rank: row 0 first, then live rows by ACC (stable: ties to the smaller index), padding last.
