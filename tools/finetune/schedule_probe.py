@@ -1,19 +1,39 @@
 #!/usr/bin/env python3
-"""Accuracy of a fine-tuned classifier under DESIGN.md's keep schedule and under alternatives of the
-same predicted speedup that spare the first layers (every row kept there, the geometric decay
-starting after them), through the reference pruned forward:
+"""Accuracy of a fine-tuned classifier under DESIGN.md's keep schedule and keep rule, and under
+alternatives of the same predicted speedup, through the reference pruned forward:
+- schedules that spare the first layers (every row kept there, the geometric decay starting after
+  them): --spared;
+- rules that rank the rows by another score than ACC: --scores, from
+    acc     DESIGN.md's ACC: the attention every live query, the row itself included, pays the row;
+    others  ACC without the row's attention to itself: only what the rest of the sequence pays it;
+    cls     the attention the [CLS] query alone pays the row.
 
     python tools/finetune/schedule_probe.py --model models/minilm-imdb-acc-distill-4ep-8k \\
         --data ../shared/data/imdb/test.tsv --max-length 512 --speedup 3 --spared 0,1
 
-Spared 0 is DESIGN.md's schedule and gives lat's own accuracy; the others are not in lat.
+Spared 0 with score acc is DESIGN.md's pruning and gives lat's own accuracy; the others are not in
+lat. Each line after the first also counts the rows it labels rightly and the first line wrongly,
+and the reverse: the paired difference, which is what tells a real gain from chance.
 """
 import argparse
 
 import torch
 from finetune import keep_counts, pruned_logits, read_tsv, token_types
-from lat_reference import shape_of, sparing
+from lat_reference import acc_of, shape_of, sparing
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+
+def acc_of_others(probs, live):
+    """ACC less each row's attention to itself (averaged over heads, as ACC is)."""
+    return acc_of(probs, live) - torch.diagonal(probs, dim1=-2, dim2=-1).mean(dim=1) * live
+
+
+def cls_attention_of(probs, live):
+    """The attention [CLS] (query 0) pays each row, averaged over heads."""
+    return probs[:, :, 0, :].mean(dim=1) * live
+
+
+SCORES = {"acc": acc_of, "others": acc_of_others, "cls": cls_attention_of}
 
 
 def main():
@@ -22,6 +42,7 @@ def main():
     ap.add_argument("--data", required=True, help="TSV: text<TAB>label, with a header")
     ap.add_argument("--speedup", type=float, required=True)
     ap.add_argument("--spared", default="0,1", help="comma-separated numbers of leading layers spared")
+    ap.add_argument("--scores", default="acc", help="comma-separated keep scores: " + ", ".join(SCORES))
     ap.add_argument("--max-length", type=int, default=128)
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
@@ -35,19 +56,34 @@ def main():
     all_types = token_types(enc)
     labels = [y for _, y in rows]
     order = sorted(range(len(rows)), key=lambda i: len(enc["input_ids"][i]))
+    scores = args.scores.split(",")
+    for name in scores:
+        if name not in SCORES:
+            ap.error(f"--scores: unknown score {name!r} (known: {', '.join(SCORES)})")
+    first = None
     for spared in (int(x) for x in args.spared.split(",")):
-        correct = 0
-        with torch.no_grad():
-            for start in range(0, len(order), 16):
-                batch = order[start:start + 16]
-                ids = [enc["input_ids"][i] for i in batch]
-                types = [all_types[i] for i in batch]
-                keep = keep_counts(cfg, ids, args.speedup, sparing(shape_of(cfg)[0], spared))
-                predicted = pruned_logits(model, ids, types, keep).argmax(-1).tolist()
-                correct += sum(p == labels[i] for p, i in zip(predicted, batch))
-        example = keep_counts(cfg, [range(250)], args.speedup, sparing(shape_of(cfg)[0], spared))[0]
-        print(f"speedup {args.speedup:g}, {spared} layer(s) spared: accuracy {100 * correct / len(rows):.2f} "
-              f"on {len(rows)} rows (keep counts at 250 tokens: {example})", flush=True)
+        exponents = sparing(shape_of(cfg)[0], spared)
+        for name in scores:
+            right = {}
+            with torch.no_grad():
+                for start in range(0, len(order), 16):
+                    batch = order[start:start + 16]
+                    ids = [enc["input_ids"][i] for i in batch]
+                    types = [all_types[i] for i in batch]
+                    keep = keep_counts(cfg, ids, args.speedup, exponents)
+                    logits = pruned_logits(model, ids, types, keep, score=SCORES[name])
+                    right.update((i, p == labels[i]) for p, i in zip(logits.argmax(-1).tolist(), batch))
+            paired = ""
+            if first is None:
+                first = right
+            else:
+                gained = sum(right[i] and not first[i] for i in right)
+                lost = sum(first[i] and not right[i] for i in right)
+                paired = f"; against the first line +{gained} -{lost} rows"
+            example = keep_counts(cfg, [range(250)], args.speedup, exponents)[0]
+            print(f"speedup {args.speedup:g}, {spared} layer(s) spared, score {name}: accuracy "
+                  f"{100 * sum(right.values()) / len(rows):.2f} on {len(rows)} rows{paired} "
+                  f"(keep counts at 250 tokens: {example})", flush=True)
 
 
 if __name__ == "__main__":

@@ -106,12 +106,13 @@ def acc_of(probs, live):
     return torch.einsum("bhqk,bq->bk", probs, live.to(probs.dtype)) / probs.shape[1]
 
 
-def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None):
+def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
     ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence. With a list
     `accs`, each layer appends (ACC B x m, with its gradient; live mask B x m; original positions
-    B x m) of the rows it selects from.
+    B x m) of the rows it selects from. `score` ranks the rows (probs, live -> B x m): ACC, as
+    DESIGN.md fixes it, unless a probe of other keep rules passes another.
     Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
@@ -138,7 +139,7 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None):
         if bias is not None:  # each sequence's kept positions: B x H x m x m
             scores = scores + bias[:, positions[:, :, None], positions[:, None, :]].transpose(0, 1)
         probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
-        acc = acc_of(probs, live)
+        acc = score(probs, live)
         if accs is not None:
             accs.append((acc, live, positions))
         # Rank: row 0 first, then live rows by ACC (stable: ties to the smaller index), padding last.
