@@ -109,10 +109,10 @@ def acc_of(probs, live):
 def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
-    ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence. With a list
-    `accs`, each layer appends (ACC B x m, with its gradient; live mask B x m; original positions
-    B x m) of the rows it selects from. `score` ranks the rows (probs, live -> B x m): ACC, as
-    DESIGN.md fixes it, unless a probe of other keep rules passes another.
+    ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence. `score` ranks
+    the rows (probs, live -> B x m): ACC, as DESIGN.md fixes it, unless a probe of other keep rules
+    passes another. With a list `accs`, each layer appends (that score B x m, with its gradient;
+    live mask B x m; original positions B x m) of the rows it selects from.
     Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
