@@ -114,8 +114,8 @@ def read_schedule(path, layers, speedup=None):
 
 def pruned_logits(model, ids, types, keep, accs=None, score=acc_of):
     """Logits of each sequence (no padding) through the pruned encoder with keep counts `keep`;
-    each layer's ACC goes to `accs` when it is a list, and `score` ranks the rows
-    (pruned_forward_batch)."""
+    `score` ranks the rows (ACC unless a probe passes another), and each layer's score goes to
+    `accs` when it is a list (pruned_forward_batch)."""
     hidden, _, _ = pruned_forward_batch(encoder_of(model), [torch.tensor(i) for i in ids],
                                         [torch.tensor(t) for t in types], keep, accs, score)
     return head_logits(model, hidden)

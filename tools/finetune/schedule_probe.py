@@ -63,6 +63,7 @@ def main():
     first = None
     for spared in (int(x) for x in args.spared.split(",")):
         exponents = sparing(shape_of(cfg)[0], spared)
+        example = keep_counts(cfg, [range(250)], args.speedup, exponents)[0]
         for name in scores:
             right = {}
             with torch.no_grad():
@@ -80,7 +81,6 @@ def main():
                 gained = sum(right[i] and not first[i] for i in right)
                 lost = sum(first[i] and not right[i] for i in right)
                 paired = f"; against the first line +{gained} -{lost} rows"
-            example = keep_counts(cfg, [range(250)], args.speedup, exponents)[0]
             print(f"speedup {args.speedup:g}, {spared} layer(s) spared, score {name}: accuracy "
                   f"{100 * sum(right.values()) / len(rows):.2f} on {len(rows)} rows{paired} "
                   f"(keep counts at 250 tokens: {example})", flush=True)
