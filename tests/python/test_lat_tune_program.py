@@ -1,5 +1,6 @@
 """The lat_tune program on a real set: its schedule search repeats exactly under a seed and a cap
-on evaluations, and --significance keeps no move that chance explains."""
+on evaluations, --significance keeps no move that chance explains, and --rounds times every
+schedule again."""
 import json
 import os
 import subprocess
@@ -53,3 +54,16 @@ def test_significance_keeps_no_move_that_chance_explains(lat_tune, labelled, tmp
     assert "with exponents" not in log
     for point in result["curve"][1:]:
         assert "exponents" not in point and point["accuracy"] == point["geometric"]["accuracy"]
+
+
+def test_rounds_time_every_schedule_against_the_dense_one(lat_tune, labelled, tmp_path):
+    out = tmp_path / "timed.json"
+    log = subprocess.run(
+        [str(lat_tune), "--model", str(MODEL), "--data", str(labelled), "--speedups", "1,2,3", "--threads", "1",
+         "--batch", "16", "--rounds", "2", "--out", str(out), "--plot", str(out.with_suffix(".svg"))],
+        check=True, capture_output=True, text=True).stdout
+    timed = log.split("timed again, medians of 2 passes:")[1].splitlines()[1:4]
+    assert [float(line.split()[0]) for line in timed] == [1.0, 2.0, 3.0]
+    curve = json.loads(out.read_text(encoding="utf-8"))["curve"]
+    assert curve[0]["measured_speedup"] == 1.0
+    assert all(0 < p["measured_speedup"] < 100 for p in curve)

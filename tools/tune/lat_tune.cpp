@@ -14,7 +14,8 @@
 // evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
 // measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
 // fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
-// --rounds timed passes over the set per schedule (3 unless given), against the dense one's.
+// --rounds timed passes over the set (3 unless given), against the dense one's; each batch of a
+// pass runs under every schedule in turn.
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
@@ -175,21 +176,38 @@ lat::Encoder encoder_for(const Args& a, double speedup, const lat::CostModel& co
                                 .floor = a.floor});
 }
 
+// Calls `call(start, texts)` for each batch of --batch texts of the set, in order.
+template <typename Call>
+void for_each_batch(const Args& a, const std::vector<lat::cli::LabelledText>& lines, Call call) {
+  for (std::size_t start = 0; start < lines.size(); start += static_cast<std::size_t>(a.batch)) {
+    const std::size_t end = std::min(lines.size(), start + static_cast<std::size_t>(a.batch));
+    std::vector<std::string> texts;
+    for (std::size_t i = start; i < end; ++i) texts.push_back(lines[i].text);
+    call(start, texts);
+  }
+}
+
+// The wall time of one classify call.
+double timed_classify(const lat::Encoder& encoder, const std::vector<std::string>& texts,
+                      std::vector<lat::Classification>* results = nullptr) {
+  const auto t0 = Clock::now();
+  auto r = encoder.classify(texts);
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (results) *results = std::move(r);
+  return seconds;
+}
+
 // Runs the set through the encoder in batches of --batch; hands each batch's results to `use`
 // and returns the wall time of the classify calls alone.
 template <typename Use>
 double run_set(const Args& a, const lat::Encoder& encoder,
                const std::vector<lat::cli::LabelledText>& lines, Use use) {
   double seconds = 0;
-  for (std::size_t start = 0; start < lines.size(); start += static_cast<std::size_t>(a.batch)) {
-    const std::size_t end = std::min(lines.size(), start + static_cast<std::size_t>(a.batch));
-    std::vector<std::string> texts;
-    for (std::size_t i = start; i < end; ++i) texts.push_back(lines[i].text);
-    const auto t0 = Clock::now();
-    const auto results = encoder.classify(texts);
-    seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  for_each_batch(a, lines, [&](std::size_t start, const std::vector<std::string>& texts) {
+    std::vector<lat::Classification> results;
+    seconds += timed_classify(encoder, texts, &results);
     use(start, results);
-  }
+  });
   return seconds;
 }
 
@@ -234,16 +252,25 @@ double median(std::vector<double> v) {
 }
 
 // Measured speedups that do not rest on one pass: every schedule of the table and the dense one
-// timed again over the set, `rounds` times in turn, medians against the dense median.
+// timed again over the set, `rounds` times, medians against the dense median. Within a round
+// each batch runs under every schedule in turn (the first one rotating), so that the machine's
+// drift over a pass, which is larger than the differences measured, falls on all of them alike.
 void time_again(const Args& a, const lat::CostModel& cost,
                 const std::vector<lat::cli::LabelledText>& lines, std::vector<Point*> points) {
   std::vector<lat::Encoder> encoders;
   for (const Point* p : points) encoders.push_back(encoder_for(a, p->speedup, cost, p->exponents));
   std::vector<std::vector<double>> seconds(points.size());
   for (int round = 0; round < a.rounds; ++round) {
-    for (std::size_t i = 0; i < points.size(); ++i) {
-      seconds[i].push_back(run_set(a, encoders[i], lines, [](std::size_t, const auto&) {}));
-    }
+    std::vector<double> pass(points.size(), 0.0);
+    std::size_t first = 0;
+    for_each_batch(a, lines, [&](std::size_t, const std::vector<std::string>& texts) {
+      for (std::size_t j = 0; j < encoders.size(); ++j) {
+        const std::size_t i = (first + j) % encoders.size();
+        pass[i] += timed_classify(encoders[i], texts);
+      }
+      first = (first + 1) % encoders.size();
+    });
+    for (std::size_t i = 0; i < points.size(); ++i) seconds[i].push_back(pass[i]);
   }
   const double dense = median(seconds.front());
   for (std::size_t i = 0; i < points.size(); ++i) {
