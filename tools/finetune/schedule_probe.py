@@ -64,14 +64,16 @@ def main():
     for spared in (int(x) for x in args.spared.split(",")):
         exponents = sparing(shape_of(cfg)[0], spared)
         example = keep_counts(cfg, [range(250)], args.speedup, exponents)[0]
+        batches = []  # (rows, ids, type ids, keep counts): the same for every score
+        for start in range(0, len(order), 16):
+            batch = order[start:start + 16]
+            ids = [enc["input_ids"][i] for i in batch]
+            batches.append((batch, ids, [all_types[i] for i in batch],
+                            keep_counts(cfg, ids, args.speedup, exponents)))
         for name in scores:
             right = {}
             with torch.no_grad():
-                for start in range(0, len(order), 16):
-                    batch = order[start:start + 16]
-                    ids = [enc["input_ids"][i] for i in batch]
-                    types = [all_types[i] for i in batch]
-                    keep = keep_counts(cfg, ids, args.speedup, exponents)
+                for batch, ids, types, keep in batches:
                     logits = pruned_logits(model, ids, types, keep, score=SCORES[name])
                     right.update((i, p == labels[i]) for p, i in zip(logits.argmax(-1).tolist(), batch))
             paired = ""
