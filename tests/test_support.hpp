@@ -15,7 +15,7 @@
 namespace lat::test {
 
 std::filesystem::path model_dir();   // all-MiniLM-L6-v2
-std::filesystem::path data_dir();    // ../shared/data
+std::filesystem::path data_dir();    // data/ (tools/fetch_data.sh unpacks it)
 std::filesystem::path golden_dir();  // tests/golden
 
 // Skips the calling test, saying why, when the real model has not been fetched.
@@ -60,7 +60,7 @@ std::vector<EncoderOutput> run_in_batches(const Encoder& encoder, const std::vec
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
 
-// Tokenizes every text of a shared-data TSV (header line, text<TAB>label) and compares the ids'
+// Tokenizes every text of a data/ TSV (header line, text<TAB>label) and compares the ids'
 // FNV-1a-64 digest, in hex, with the golden file's lines (the first is a comment), as
 // tools/reference writes them. Adds a failure for each of the first five differing texts, and
 // for a golden file of another length; returns how many texts were compared.

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Installs what a fresh Debian machine lacks, builds lat, and fetches the default model.
+# Installs what a fresh Debian machine lacks, builds lat, fetches the default model and unpacks the
+# evaluation data (data/).
 # Safe to run again: each step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(build-essential cmake unzip python3 python3-pip clang libclang-rt-14-dev
+packages=(build-essential cmake unzip xz-utils python3 python3-pip clang libclang-rt-14-dev
           libdnnl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libeigen3-dev libicu-dev)
 missing=()
 for p in "${packages[@]}"; do
@@ -23,3 +24,4 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)"
 
 tools/fetch_model.sh
+tools/fetch_data.sh

@@ -1,7 +1,7 @@
 """Where the Python tests find the model, the golden files, the data and the C++ programs.
 
 LAT_TEST_MODEL    all-MiniLM-L6-v2 folder (default models/all-MiniLM-L6-v2; tools/fetch_model.sh)
-LAT_TEST_DATA     the evaluation data folder (default ../shared/data)
+LAT_TEST_DATA     the evaluation data folder (default data/; tools/fetch_data.sh)
 LAT_CLASSIFY      the C++ classify program (default build/classify)
 LAT_TEST_STRICT   1: what a test needs and lacks fails it instead of skipping it (tools/test_python.sh)
 """
@@ -20,7 +20,7 @@ def _path(variable, default):
 
 
 MODEL = _path("LAT_TEST_MODEL", ROOT / "models" / "all-MiniLM-L6-v2")
-DATA = _path("LAT_TEST_DATA", ROOT.parent / "shared" / "data")
+DATA = _path("LAT_TEST_DATA", ROOT / "data")
 CLASSIFY = _path("LAT_CLASSIFY", ROOT / "build" / "classify")
 
 
@@ -49,7 +49,7 @@ def minilm(model_dir):
 def sst2_dev():
     path = DATA / "sst2" / "dev.tsv"
     if not path.exists():
-        unavailable(f"{path} is missing: the evaluation data lives in ../shared/data")
+        unavailable(f"{path} is missing: run tools/fetch_data.sh")
     lines = path.read_text(encoding="utf-8").split("\n")
     assert lines[0] == "sentence\tlabel"
     return [line.rsplit("\t", 1)[0] for line in lines[1:] if line]
