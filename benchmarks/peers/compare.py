@@ -116,7 +116,7 @@ def prepare_openvino(model_dir):
     model = ov.convert_model(str(model_dir / "onnx" / "model.onnx"))
     ov.save_model(model, str(out / "model.xml"), compress_to_fp16=False)
     tok = AutoTokenizer.from_pretrained(model_dir)
-    with open(ROOT.parent / "shared" / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
+    with open(ROOT / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
         texts = [line.split("\t")[0] for line in f.read().split("\n")[1:301] if line]
     names = input_names(model_dir)
 
@@ -145,7 +145,7 @@ def make_inputs(model_dir, seqs, batch, path):
     """Token ids of real text (IMDB test reviews), cut or joined to exactly each length."""
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(model_dir)
-    with open(ROOT.parent / "shared" / "data" / "imdb" / "test.tsv", encoding="utf-8") as f:
+    with open(ROOT / "data" / "imdb" / "test.tsv", encoding="utf-8") as f:
         texts = [line.split("\t")[0] for line in f.read().split("\n")[1:] if line]
     pieces = tok(texts[:400], add_special_tokens=False)["input_ids"]
     flat = [i for p in pieces for i in p]

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def sst2_texts(count):
-    lines = (ROOT.parent / "shared" / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8")
+    lines = (ROOT / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8")
     texts = [line.rsplit("\t", 1)[0] for line in lines.split("\n")[1:] if line]
     return texts[:count], texts[count : 2 * count]
 

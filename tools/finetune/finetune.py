@@ -4,10 +4,10 @@ for sequence classification on a TSV file (text<TAB>label, with a "sentence<TAB>
 optionally with ACC pruning active.
 
     python tools/finetune/finetune.py --base models/all-MiniLM-L6-v2 \\
-        --train ../shared/data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc --distill 1
+        --train data/sst2/train.tsv --out models/minilm-sst2-acc --mode acc --distill 1
 
 --mode plain   ordinary fine-tuning: every step runs the dense model.
---mode acc     every step runs the dense model and the pruned forward of DESIGN.md (hard
+--mode acc     every step runs the dense model and the pruned forward of docs/design.md (hard
                selection by ACC, gradients through the kept rows) at a speedup drawn uniformly
                from [--min-speedup, --max-speedup] (default [1, 4]), and adds the two losses, so
                that one model serves every setting of the knob in that range. With --distill W it
@@ -21,7 +21,7 @@ optionally with ACC pruning active.
                The pruned pass runs the whole batch at once (pruned_forward_batch), checked on the
                first batch against the per-sequence reference that lat's tests use.
 --schedule F   acc mode: prune with the keep exponents and row floor of the lat.json F (as
-               lat_tune --search writes it) rather than DESIGN.md's geometric schedule; with
+               lat_tune --search writes it) rather than docs/design.md's geometric schedule; with
                --schedule-speedup S, the exponents F's curve holds for speedup S.
 
 The output folder is what lat loads: config.json (with id2label), model.safetensors and the base
@@ -89,7 +89,7 @@ def length_grouped_batches(lengths, batch_size, pool=50):
 
 
 def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
-    """Each sequence's keep counts per layer at `speedup` (DESIGN.md section 2), under the keep
+    """Each sequence's keep counts per layer at `speedup` (docs/design.md section 2), under the keep
     exponents and row floor given (None and 0: the geometric schedule, one row)."""
     return [make_schedule(len(i), *shape_of(cfg), speedup, exponents, floor)[0] for i in ids]
 

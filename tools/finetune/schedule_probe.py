@@ -1,19 +1,20 @@
 #!/usr/bin/env python3
-"""Accuracy of a fine-tuned classifier under DESIGN.md's keep schedule and keep rule, and under
-alternatives of the same predicted speedup, through the reference pruned forward:
+"""Accuracy of a fine-tuned classifier under docs/design.md's keep schedule and keep rule, and
+under alternatives of the same predicted speedup, through the reference pruned forward:
 - schedules that spare the first layers (every row kept there, the geometric decay starting after
   them): --spared;
 - rules that rank the rows by another score than ACC: --scores, from
-    acc     DESIGN.md's ACC: the attention every live query, the row itself included, pays the row;
+    acc     docs/design.md's ACC: the attention every live query, the row itself included, pays
+            the row;
     others  ACC without the row's attention to itself: only what the rest of the sequence pays it;
     cls     the attention the [CLS] query alone pays the row.
 
     python tools/finetune/schedule_probe.py --model models/minilm-imdb-acc-distill-4ep-8k \\
-        --data ../shared/data/imdb/test.tsv --max-length 512 --speedup 3 --spared 0,1
+        --data data/imdb/test.tsv --max-length 512 --speedup 3 --spared 0,1
 
-Spared 0 with score acc is DESIGN.md's pruning and gives lat's own accuracy; the others are not in
-lat. Each line after the first also counts the rows it labels rightly and the first line wrongly,
-and the reverse: the paired difference, which is what tells a real gain from chance.
+Spared 0 with score acc is docs/design.md's pruning and gives lat's own accuracy; the others are
+not in lat. Each line after the first also counts the rows it labels rightly and the first line
+wrongly, and the reverse: the paired difference, which is what tells a real gain from chance.
 """
 import argparse
 

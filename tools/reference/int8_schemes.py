@@ -18,7 +18,7 @@ import torch
 from transformers import AutoModel, AutoTokenizer, BertConfig, BertForSequenceClassification
 
 GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "golden"
-DEV = Path(__file__).resolve().parents[3] / "shared" / "data" / "sst2" / "dev.tsv"
+DEV = Path(__file__).resolve().parents[2] / "data" / "sst2" / "dev.tsv"
 
 
 def weights_int8(w):

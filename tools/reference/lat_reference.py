@@ -1,4 +1,4 @@
-"""The pruned encoder of DESIGN.md in PyTorch: the reference lat is tested against, and the
+"""The pruned encoder of docs/design.md in PyTorch: the reference lat is tested against, and the
 forward pass that ACC-aware fine-tuning trains through.
 
 Only plain torch operations on a transformers BertModel's modules, so gradients flow through the
@@ -25,7 +25,8 @@ def floor_rows(n, floor=0.0):
 
 def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0):
     """Keep counts and predicted speedup at ratio r: layer l keeps ceil(n r^(w_l)) rows (and at
-    least floor_rows), w_l = l (DESIGN.md's geometric schedule) unless `exponents` gives them."""
+    least floor_rows), w_l = l (docs/design.md's geometric schedule) unless `exponents` gives
+    them."""
     keep, prev, dense, pruned = [], n, 0.0, 0.0
     fewest = floor_rows(n, floor)
     for l in range(1, layers + 1):
@@ -39,9 +40,9 @@ def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0):
 
 
 def make_schedule(n, layers, d, dff, speedup, exponents=None, floor=0.0):
-    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule, for DESIGN.md's
-    geometric schedule or the keep exponents given (sparing() gives those that spare the first
-    layers), with the row floor `floor`."""
+    """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule, for
+    docs/design.md's geometric schedule or the keep exponents given (sparing() gives those that
+    spare the first layers), with the row floor `floor`."""
     keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents, floor)
     if pred >= speedup:
         return keep, 1.0, pred, True
@@ -110,9 +111,9 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
     """The pruned forward of a batch at once: pruned_forward of each sequence, padded.
 
     ids, type_ids: lists of 1-D tensors; keep: one list of keep counts per sequence. `score` ranks
-    the rows (probs, live -> B x m): ACC, as DESIGN.md fixes it, unless a probe of other keep rules
-    passes another. With a list `accs`, each layer appends (that score B x m, with its gradient;
-    live mask B x m; original positions B x m) of the rows it selects from.
+    the rows (probs, live -> B x m): ACC, as docs/design.md fixes it, unless a probe of other keep
+    rules passes another. With a list `accs`, each layer appends (that score B x m, with its
+    gradient; live mask B x m; original positions B x m) of the rows it selects from.
     Padded keys take no part in attention, padded queries none in ACC, and each sequence keeps its
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""

@@ -37,7 +37,7 @@ from lat_reference import (encoder_of, head_logits, make_schedule, pruned_forwar
 from make_golden import read_tsv, sampled_rows, short
 from make_tokenizer_golden import HARD_CASES
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 TOKENIZERS = Path(__file__).resolve().parents[2] / "tests" / "golden" / "tokenizers"
 TOKENIZER_KIND = {"roberta": "roberta", "xlm-roberta": "xlmr", "distilbert": "distilbert",
                   "electra": "electra", "mpnet": "mpnet"}
@@ -144,7 +144,7 @@ def write_golden(kind, model, inputs, path):
             item["mean_embedding"] = (mean / mean.norm().clamp_min(1e-12)).tolist()
             item["cls_embedding"] = hidden[0].tolist()
             item["rows"], item["offset"] = sampled(hidden)
-        # DESIGN.md's geometric schedule at every speedup; at s = 2, on every third input, two
+        # docs/design.md's geometric schedule at every speedup; at s = 2, on every third input, two
         # others: the first layer spared, and free exponents.
         schedules = [(s, None) for s in SPEEDUPS] + [(2.0, sparing(layers, 1)), (2.0, [0.5, 1.0, 2.5])]
         for index, item in enumerate(inputs):

@@ -27,7 +27,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 
 from lat_reference import make_schedule, pruned_forward
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 DATA_FILES = {
     "sst2_train": "sst2/train.tsv",
     "sst2_dev": "sst2/dev.tsv",

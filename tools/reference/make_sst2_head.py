@@ -17,7 +17,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, BertForSequenceClassification
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "sst2"
+DATA = Path(__file__).resolve().parents[2] / "data" / "sst2"
 
 
 def read_tsv(path):

@@ -6,7 +6,7 @@ Run by hand from the repository root, with the reference tools installed (requir
 
     .venv/bin/python tools/reference/make_tokenizer_golden.py --out tests/golden/tokenizers
 
-Every tokenizer is trained here on the training splits of ../shared/data, then saved the way
+Every tokenizer is trained here on the training splits of data/, then saved the way
 transformers saves a model folder and loaded back through AutoTokenizer:
 
   roberta/      byte-level BPE, RobertaProcessing, <mask> with lstrip (RoBERTa's kind)

@@ -17,7 +17,7 @@ from sentence_transformers import SentenceTransformer
 import lat
 
 ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data"
+DATA = ROOT / "data"
 
 
 def texts(path, start, count):
