@@ -89,8 +89,8 @@ def length_grouped_batches(lengths, batch_size, pool=50):
 
 
 def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
-    """Each sequence's keep counts per layer at `speedup` (docs/design.md section 2), under the keep
-    exponents and row floor given (None and 0: the geometric schedule, one row)."""
+    """Each sequence's keep counts per layer at `speedup` (docs/design.md, "The schedule"), under
+    the keep exponents and row floor given (None and 0: the geometric schedule, one row)."""
     return [make_schedule(len(i), *shape_of(cfg), speedup, exponents, floor)[0] for i in ids]
 
 
