@@ -1,111 +1,21 @@
+// The encoder: construction, and one packed batch run under a policy.
 #include "lat/encoder.hpp"
 
 #include <omp.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <chrono>
-#include <cmath>
 
 #include "call_threads.hpp"
+#include "encoder_impl.hpp"
 #include "io/model_config.hpp"
 #include "io/safetensors.hpp"
-#include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
-#include "model/config.hpp"
 #include "model/forward.hpp"
-#include "number_text.hpp"
+#include "policy_checks.hpp"
 
 namespace lat {
 namespace fs = std::filesystem;
-
-struct Encoder::Impl {
-  EncoderInfo info;
-  Tokenizer tokenizer;
-  model::Weights weights;
-  bool trace = false;
-
-  ModelShape shape() const { return {info.layers, info.hidden, info.intermediate}; }
-  std::vector<EncoderOutput> run(std::span<const Encoding> inputs) const;
-};
-
-namespace {
-
-void check_folder(const fs::path& folder) {
-  std::error_code ec;
-  const auto status = fs::status(folder, ec);
-  if (ec || !fs::exists(status)) {
-    throw Error(ErrorCode::kIo, folder.string() + ": model folder does not exist");
-  }
-  if (!fs::is_directory(status)) {
-    throw Error(ErrorCode::kIo, folder.string() + ": model folder is not a directory");
-  }
-  const fs::path weights = folder / "model.safetensors";
-  if (!fs::exists(weights, ec) && fs::exists(folder / "pytorch_model.bin", ec)) {
-    throw Error(ErrorCode::kUnsupported,
-                weights.string() + ": missing; lat reads safetensors, not pytorch_model.bin");
-  }
-}
-
-double checked_speedup(double s, const std::string& source) {
-  if (!std::isfinite(s) || s < 1.0) {
-    throw Error(ErrorCode::kOption,
-                source + ": speedup " + number_text(s) + " must be a finite number >= 1");
-  }
-  return s;
-}
-
-CostModel checked_cost(CostModel c, const std::string& source) {
-  if (!std::isfinite(c.weight_flops) || c.weight_flops < 0.0) {
-    throw Error(ErrorCode::kOption, source + ": weight_flops " + number_text(c.weight_flops) +
-                                        " must be a finite number >= 0");
-  }
-  return c;
-}
-
-// A speedup that no input of up to `max_length` tokens reaches, even keeping one row after the
-// first layer, is refused: longer inputs reach more, so the longest one bounds them all.
-void check_reachable(const ModelShape& shape, int max_length, double speedup, const CostModel& cost,
-                     KeepExponents exponents, double floor, const std::string& source) {
-  const double most = schedule_for_ratio(shape, max_length, 0.0, cost, exponents, floor).predicted;
-  if (speedup > most) {
-    throw Error(ErrorCode::kOption,
-                source + ": speedup " + number_text(speedup) + " is out of reach: an input of " +
-                    std::to_string(max_length) + " tokens (the maximum length) runs at most " +
-                    number_text(most) + " times faster under " +
-                    (cost.weight_flops > 0 ? "this calibrated cost model" : "the FLOP cost model"));
-  }
-}
-
-double median(std::vector<double> v) {
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
-
-int resolve_max_length(const fs::path& folder, const EncoderOptions& options,
-                       const model::Config& config, const Tokenizer& tokenizer) {
-  if (options.max_length < 0 || options.max_length == 1) {
-    throw Error(ErrorCode::kOption, "max_length " + std::to_string(options.max_length) +
-                                        " must be 0 (the model's) or at least 2");
-  }
-  int length = options.max_length;
-  if (length == 0) {
-    length = io::read_sentence_max_length(folder).value_or(tokenizer.model_max_length());
-  }
-  if (length == 0 || length > config.max_tokens()) {
-    if (options.max_length > config.max_tokens()) {
-      throw Error(ErrorCode::kOption, "max_length " + std::to_string(options.max_length) +
-                                          " exceeds the " + std::to_string(config.max_tokens()) +
-                                          " tokens the model's max_position_embeddings cover");
-    }
-    length = config.max_tokens();
-  }
-  return length;
-}
-
-std::string input_name(std::size_t i) { return "input " + std::to_string(i); }
-
-}  // namespace
 
 Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   check_folder(folder);
@@ -113,20 +23,23 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
     throw Error(ErrorCode::kOption,
                 "threads " + std::to_string(*options.threads) + " must lie in [1, 4096]");
   }
-  const auto settings = io::read_lat_settings(folder);
-  const std::string settings_file = (folder / "lat.json").string();
-  const std::string speedup_source = options.speedup ? "options" : settings_file;
-  const double speedup =
-      checked_speedup(options.speedup.value_or(settings.speedup.value_or(1.0)), speedup_source);
+  PolicySources sources;
+  sources.settings_file = (folder / "lat.json").string();
+  std::error_code ec;
+  if (fs::exists(folder / "lat.json", ec)) sources.settings = read_settings(folder / "lat.json");
+  const Settings& settings = sources.settings;
   const Precision precision =
       options.precision.value_or(settings.precision.value_or(Precision::kFp32));
   // lat.json's cost model was measured at lat.json's precision; at another it does not hold.
-  const bool settings_cost_applies = settings.precision.value_or(Precision::kFp32) == precision;
-  const CostModel cost =
-      options.cost
-          ? checked_cost(*options.cost, "options")
-          : checked_cost({settings_cost_applies ? settings.weight_flops.value_or(0.0) : 0.0},
-                         settings_file);
+  if (options.cost) {
+    checks::fail_if(checks::cost_problem(*options.cost), "options");
+    sources.cost = {options.cost->weight_flops};
+  } else if (settings.precision.value_or(Precision::kFp32) == precision) {
+    sources.cost = {settings.weight_flops.value_or(0.0)};
+  }
+  sources.exponents = options.exponents;
+  sources.floor = options.floor;
+
   auto config = model::read_config(folder / "config.json");
   auto tokenizer = Tokenizer::from_folder(folder);
   if (tokenizer.vocab_size() > config.vocab_size) {
@@ -135,8 +48,15 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
                                         ") is smaller than the tokenizer's vocabulary (" +
                                         std::to_string(tokenizer.vocab_size()) + ")");
   }
+  sources.shape = {config.layers, config.hidden, config.intermediate};
+  sources.max_length = resolve_max_length(folder, options, config, tokenizer);
+  for (std::size_t i = 0; i < settings.curve.size(); ++i) {
+    checks::fail_if(checks::exponents_count_problem(settings.curve[i].exponents, config.layers),
+                    sources.settings_file + ": curve[" + std::to_string(i) + "]");
+  }
+  Policy policy = resolve_policy(sources, options.speedup, {}, {}, "options");
   const io::SafeTensors file(folder / "model.safetensors");
-  auto pooling = io::read_pooling_config(folder);
+  const auto pooling = io::read_pooling_config(folder);
   EncoderInfo info{
       .layers = config.layers,
       .hidden = config.hidden,
@@ -144,23 +64,16 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .intermediate = config.intermediate,
       .max_positions = config.max_tokens(),
       .model_type = std::string(config.family->model_type),
-      .max_length = resolve_max_length(folder, options, config, tokenizer),
+      .max_length = sources.max_length,
       .threads = options.threads.value_or(omp_get_num_procs()),
-      .speedup = speedup,
       .precision = precision,
-      .cost = cost,
-      .exponents = options.exponents.value_or(settings.exponents),
-      .floor = options.floor.value_or(settings.floor.value_or(0.0)),
+      .policy = std::move(policy),
+      .curve = settings.curve,
       .classifier = false,
       .labels = {},
       .mean_pooling = pooling.mode == io::Pooling::kMean,
       .normalize = pooling.normalize,
   };
-  check_exponents(info.exponents, info.layers,
-                  options.exponents ? "options" : settings_file.c_str());
-  check_floor(info.floor, options.floor ? "options" : settings_file.c_str());
-  check_reachable({info.layers, info.hidden, info.intermediate}, info.max_length, speedup, cost,
-                  info.exponents, info.floor, speedup_source);
   auto weights = model::load_weights(file, config, precision);
   info.classifier = weights.head.out.has_value();
   if (info.classifier) {
@@ -169,8 +82,9 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       info.labels.push_back("LABEL_" + std::to_string(i));
     }
   }
-  impl_ = std::unique_ptr<const Impl>(
-      new Impl{std::move(info), std::move(tokenizer), std::move(weights), options.trace});
+  impl_ =
+      std::unique_ptr<const Impl>(new Impl{std::move(info), std::move(tokenizer),
+                                           std::move(weights), std::move(sources), options.trace});
 }
 
 Encoder::~Encoder() = default;
@@ -179,50 +93,17 @@ Encoder& Encoder::operator=(Encoder&&) noexcept = default;
 
 const Tokenizer& Encoder::tokenizer() const { return impl_->tokenizer; }
 const EncoderInfo& Encoder::info() const { return impl_->info; }
+const Policy& Encoder::policy() const { return impl_->info.policy; }
+ModelShape Encoder::shape() const { return impl_->shape(); }
 
-Schedule Encoder::schedule(int tokens, int batch) const {
-  return make_schedule(impl_->shape(), tokens, impl_->info.speedup,
-                       impl_->info.cost.in_batch(batch), impl_->info.exponents, impl_->info.floor);
+Policy Encoder::policy(std::optional<double> speedup, std::optional<std::vector<double>> exponents,
+                       std::optional<double> floor) const {
+  return resolve_policy(impl_->sources, speedup ? speedup : impl_->info.policy.speedup(),
+                        std::move(exponents), floor, "policy");
 }
 
-CostModel Encoder::calibrate(int tokens) const {
-  const EncoderInfo& info = impl_->info;
-  if (tokens < 2 || tokens > info.max_positions) {
-    throw Error(ErrorCode::kOption, "calibration length " + std::to_string(tokens) +
-                                        " must lie in [2, max_position_embeddings]");
-  }
-  // Token values do not change the time; any text long enough to fill the input will do.
-  std::string text;
-  while (std::ssize(text) < 8 * tokens) text += "the cost of a layer on this machine ";
-  const Encoding input = impl_->tokenizer.encode(text, tokens);
-  const int n = static_cast<int>(input.ids.size());
-  model::PackedBatch batch{input.ids, std::vector<std::int32_t>(input.ids.size(), 0), {0, n}};
-
-  const ModelShape shape = impl_->shape();
-  const Schedule dense = schedule_for_ratio(shape, n, 1.0),
-                 fewest = schedule_for_ratio(shape, n, 0.0);
-  const std::vector<std::vector<int>> dense_keep{dense.keep}, fewest_keep{fewest.keep};
-  const CallThreads threads(info.threads);
-  auto seconds = [&](const std::vector<std::vector<int>>& keep) {
-    const auto start = std::chrono::steady_clock::now();
-    model::forward(impl_->weights, batch, keep, false);
-    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  };
-  std::vector<double> dense_s, fewest_s;
-  for (int round = 0; round < 110; ++round) {  // interleaved; the first rounds warm up
-    const double d = seconds(dense_keep), f = seconds(fewest_keep);
-    if (round >= 10) dense_s.push_back(d), fewest_s.push_back(f);
-  }
-  // t = (FLOPs + weight_flops * weights) / rate for both runs; two equations, two unknowns.
-  const double dense_flops = layer_flops(shape, n, n) * info.layers;
-  double fewest_flops = 0;
-  int previous = n;
-  for (int k : fewest.keep) fewest_flops += layer_flops(shape, previous, k), previous = k;
-  const double t_dense = median(dense_s), t_fewest = median(fewest_s);
-  if (!(t_dense > t_fewest)) return {};  // too noisy to tell: the FLOP model
-  const double rate = (dense_flops - fewest_flops) / (t_dense - t_fewest);
-  const double weights = layer_weights(shape) * info.layers;
-  return {std::max(0.0, (t_fewest * rate - fewest_flops) / weights)};
+Schedule Encoder::schedule(int tokens, int batch) const {
+  return impl_->info.policy.schedule(impl_->shape(), tokens, batch);
 }
 
 Encoding Encoder::tokenize(std::string_view text) const {
@@ -233,13 +114,21 @@ Encoding Encoder::tokenize_pair(std::string_view first, std::string_view second)
   return impl_->tokenizer.encode_pair(first, second, impl_->info.max_length);
 }
 
-std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) const {
+namespace {
+
+std::string input_name(std::size_t i) { return "input " + std::to_string(i); }
+
+}  // namespace
+
+std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs,
+                                              const Policy& policy) const {
   const auto start = std::chrono::steady_clock::now();
   const auto& c = weights.config;
+  checks::fail_if(checks::exponents_count_problem(policy.exponents(), c.layers), "policy");
   model::PackedBatch batch;
   std::vector<std::vector<int>> keep;
   std::vector<EncoderOutput> outputs(inputs.size());
-  const CostModel call_cost = info.cost.in_batch(static_cast<int>(inputs.size()));
+  const int batch_size = static_cast<int>(inputs.size());
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const Encoding& e = inputs[i];
     const auto n = static_cast<int>(e.ids.size());
@@ -269,11 +158,11 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     }
     batch.ids.insert(batch.ids.end(), e.ids.begin(), e.ids.end());
     batch.offsets.push_back(batch.offsets.back() + n);
-    keep.push_back(
-        make_schedule(shape(), n, info.speedup, call_cost, info.exponents, info.floor).keep);
+    keep.push_back(policy.schedule(shape(), n, batch_size).keep);
     outputs[i].run.tokens = n;
     outputs[i].run.truncated = e.truncated;
     outputs[i].run.kept = keep.back();
+    outputs[i].run.speedup = policy.speedup();
   }
   if (inputs.empty()) return outputs;
   // Refuse, before allocating, a batch whose activations could not fit in memory.
@@ -300,130 +189,25 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs) 
     out.hidden.assign(result.hidden.begin() + std::int64_t{begin} * d,
                       result.hidden.begin() + std::int64_t{end} * d);
     out.positions.assign(result.positions.begin() + begin, result.positions.begin() + end);
-    out.embedding.assign(d, 0.f);
-    if (info.mean_pooling) {
-      for (int r = 0; r < end - begin; ++r) {
-        for (int j = 0; j < d; ++j)
-          out.embedding[j] += out.hidden[static_cast<std::size_t>(r * d + j)];
-      }
-      for (float& v : out.embedding) v /= static_cast<float>(end - begin);
-    } else {
-      std::copy_n(out.hidden.begin(), d, out.embedding.begin());
-    }
-    if (info.normalize) kernels::loops().l2_normalize(out.embedding.data(), 1, d);
+    out.embedding = pooled(info, out.hidden);
     if (!logits.empty()) {
       const auto labels = static_cast<std::size_t>(weights.num_labels());
       out.logits.assign(logits.begin() + static_cast<std::int64_t>(i * labels),
                         logits.begin() + static_cast<std::int64_t>((i + 1) * labels));
     }
     if (trace) {
-      out.run.trace = std::move(result.trace[i]);
+      for (auto& layer : result.trace[i]) {
+        out.run.trace.push_back({std::move(layer.acc), std::move(layer.positions)});
+      }
     }
     out.run.ms = ms;
   }
   return outputs;
 }
 
-std::vector<EncoderOutput> Encoder::run(std::span<const Encoding> inputs) const {
-  return impl_->run(inputs);
-}
-
-namespace {
-
-std::vector<Encoding> tokenize_all(const Encoder& encoder, std::span<const std::string> texts) {
-  std::vector<Encoding> encodings;
-  encodings.reserve(texts.size());
-  for (std::size_t i = 0; i < texts.size(); ++i) {
-    try {
-      encodings.push_back(encoder.tokenize(texts[i]));
-    } catch (const Error& e) {
-      throw Error(e.code(), "text " + std::to_string(i) + ": " + e.what());
-    }
-  }
-  return encodings;
-}
-
-// Fills probs (softmax of logits / temperature, or sigmoid) and the chosen label from logits.
-void decide(Classification& c, bool multi_label, const std::vector<std::string>& names,
-            float temperature = 1.f) {
-  c.probs.resize(c.logits.size());
-  if (multi_label) {
-    for (std::size_t j = 0; j < c.logits.size(); ++j)
-      c.probs[j] = 1.f / (1.f + std::exp(-c.logits[j]));
-  } else {
-    const float max = *std::max_element(c.logits.begin(), c.logits.end());
-    float sum = 0;
-    for (std::size_t j = 0; j < c.logits.size(); ++j) {
-      sum += c.probs[j] = std::exp((c.logits[j] - max) / temperature);
-    }
-    for (float& p : c.probs) p /= sum;
-  }
-  c.label = static_cast<int>(std::max_element(c.logits.begin(), c.logits.end()) - c.logits.begin());
-  c.label_name = names[static_cast<std::size_t>(c.label)];
-}
-
-}  // namespace
-
-std::vector<Classification> Encoder::classify(std::span<const std::string> texts) const {
-  if (!impl_->info.classifier) {
-    throw Error(ErrorCode::kUnsupported,
-                "this model folder has no classifier head (classifier.weight); use embed() or "
-                "ZeroShotClassifier");
-  }
-  auto outputs = run(tokenize_all(*this, texts));
-  std::vector<Classification> results(outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    results[i].logits = std::move(outputs[i].logits);
-    results[i].run = std::move(outputs[i].run);
-    decide(results[i], impl_->weights.config.multi_label, impl_->info.labels);
-  }
-  return results;
-}
-
-std::vector<Embedding> Encoder::embed(std::span<const std::string> texts) const {
-  auto outputs = run(tokenize_all(*this, texts));
-  std::vector<Embedding> results(outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    results[i].values = std::move(outputs[i].embedding);
-    results[i].run = std::move(outputs[i].run);
-  }
-  return results;
-}
-
-ZeroShotClassifier::ZeroShotClassifier(std::shared_ptr<const Encoder> encoder,
-                                       std::vector<Label> labels)
-    : encoder_(std::move(encoder)), labels_(std::move(labels)) {
-  if (!encoder_) throw Error(ErrorCode::kOption, "zero-shot classification needs an encoder");
-  if (labels_.size() < 2)
-    throw Error(ErrorCode::kOption, "zero-shot classification needs two labels or more");
-  std::vector<std::string> descriptions;
-  for (const auto& l : labels_) descriptions.push_back(l.description);
-  label_embeddings_ = encoder_->embed(descriptions);
-}
-
-std::vector<Classification> ZeroShotClassifier::classify(std::span<const std::string> texts) const {
-  auto embeddings = encoder_->embed(texts);
-  std::vector<std::string> names;
-  for (const auto& l : labels_) names.push_back(l.name);
-  auto cosine = [](const std::vector<float>& a, const std::vector<float>& b) {
-    double ab = 0, aa = 0, bb = 0;
-    for (std::size_t j = 0; j < a.size(); ++j) {
-      ab += double{a[j]} * b[j];
-      aa += double{a[j]} * a[j];
-      bb += double{b[j]} * b[j];
-    }
-    return static_cast<float>(ab / std::max(std::sqrt(aa * bb), 1e-12));
-  };
-  constexpr float kTemperature = 0.05f;
-  std::vector<Classification> results(embeddings.size());
-  for (std::size_t i = 0; i < embeddings.size(); ++i) {
-    Classification& c = results[i];
-    c.run = std::move(embeddings[i].run);
-    for (const auto& l : label_embeddings_)
-      c.logits.push_back(cosine(embeddings[i].values, l.values));
-    decide(c, false, names, kTemperature);
-  }
-  return results;
+std::vector<EncoderOutput> Encoder::run(std::span<const Encoding> inputs,
+                                        const std::optional<Policy>& policy) const {
+  return impl_->run(inputs, policy ? *policy : impl_->info.policy);
 }
 
 }  // namespace lat

@@ -5,7 +5,9 @@
 #include <string>
 
 #include "lat/error.hpp"
+#include "lat/policy.hpp"
 #include "number_text.hpp"
+#include "policy_checks.hpp"
 
 namespace lat {
 
@@ -23,24 +25,66 @@ double layer_cost(const ModelShape& shape, double m, double k, const CostModel& 
   return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape) / cost.batch;
 }
 
-void check_exponents(KeepExponents exponents, int layers, const char* source) {
-  if (exponents.empty()) return;
-  auto fail = [&](const std::string& why) {
-    throw Error(ErrorCode::kOption, std::string(source) + ": exponents " + why);
-  };
-  if (std::ssize(exponents) != layers) {
-    fail("give " + std::to_string(exponents.size()) + " values for a model of " +
-         std::to_string(layers) + " layers");
+double pass_cost(const ModelShape& shape, int tokens, std::span<const int> keep,
+                 const CostModel& cost) {
+  double total = 0;
+  int previous = tokens;
+  for (int k : keep) {
+    total += layer_cost(shape, previous, k, cost);
+    previous = k;
   }
+  return total;
+}
+
+namespace checks {
+
+std::string exponents_problem(KeepExponents exponents) {
   double previous = 0.0;
   for (std::size_t l = 0; l < exponents.size(); ++l) {
     const double w = exponents[l];
     if (!std::isfinite(w) || w < previous) {
-      fail("must be finite, >= 0 and non-decreasing; value " + std::to_string(l + 1) + " is " +
-           number_text(w));
+      return "exponents must be finite, >= 0 and non-decreasing; value " + std::to_string(l + 1) +
+             " is " + number_text(w);
     }
     previous = w;
   }
+  return {};
+}
+
+std::string exponents_count_problem(KeepExponents exponents, int layers) {
+  if (exponents.empty() || std::ssize(exponents) == layers) return {};
+  return "exponents give " + std::to_string(exponents.size()) + " values for a model of " +
+         std::to_string(layers) + " layers";
+}
+
+std::string speedup_problem(double speedup) {
+  if (std::isfinite(speedup) && speedup >= 1.0) return {};
+  return "speedup " + number_text(speedup) + " must be a finite number >= 1";
+}
+
+std::string floor_problem(double floor) {
+  if (floor >= 0.0 && floor < 1.0) return {};
+  return "floor " + number_text(floor) + " must lie in [0, 1)";
+}
+
+std::string cost_problem(const CostModel& cost) {
+  if (!std::isfinite(cost.weight_flops) || cost.weight_flops < 0.0) {
+    return "weight_flops " + number_text(cost.weight_flops) + " must be a finite number >= 0";
+  }
+  if (cost.batch < 1) return "cost model batch " + std::to_string(cost.batch) + " must be >= 1";
+  return {};
+}
+
+void fail_if(const std::string& problem, const std::string& source) {
+  if (problem.empty()) return;
+  throw Error(ErrorCode::kOption, source.empty() ? problem : source + ": " + problem);
+}
+
+}  // namespace checks
+
+void check_exponents(KeepExponents exponents, int layers, const char* source) {
+  checks::fail_if(checks::exponents_count_problem(exponents, layers), source);
+  checks::fail_if(checks::exponents_problem(exponents), source);
 }
 
 int floor_rows(int tokens, double floor) {
@@ -49,64 +93,38 @@ int floor_rows(int tokens, double floor) {
 }
 
 void check_floor(double floor, const char* source) {
-  if (!(floor >= 0.0 && floor < 1.0)) {
-    throw Error(ErrorCode::kOption,
-                std::string(source) + ": floor " + number_text(floor) + " must lie in [0, 1)");
-  }
+  checks::fail_if(checks::floor_problem(floor), source);
 }
 
-namespace {
+namespace checks {
 
-// schedule_for_ratio on exponents already checked: bisection calls it some 66 times per input.
-Schedule checked_schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                                    const CostModel& cost, KeepExponents exponents, double floor) {
+// The schedule for a ratio, on values already checked: bisection calls it some 66 times per input.
+Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                            const CostModel& cost, KeepExponents exponents, double floor) {
   const double fewest = floor_rows(tokens, floor);
   Schedule s;
   s.ratio = ratio;
   s.keep.resize(static_cast<std::size_t>(shape.layers));
-  double dense = 0, pruned = 0;
   int previous = tokens;
   for (int l = 1; l <= shape.layers; ++l) {
     const double w = exponents.empty() ? l : exponents[static_cast<std::size_t>(l - 1)];
     const double target = std::ceil(tokens * std::pow(ratio, w));
     const int k = std::min(previous, static_cast<int>(std::max(fewest, target)));
-    dense += layer_cost(shape, tokens, tokens, cost);
-    pruned += layer_cost(shape, previous, k, cost);
     s.keep[static_cast<std::size_t>(l - 1)] = k;
     previous = k;
   }
-  s.predicted = dense / pruned;
+  double dense = 0;  // summed layer by layer, as the pruned pass is
+  for (int l = 0; l < shape.layers; ++l) dense += layer_cost(shape, tokens, tokens, cost);
+  s.predicted = dense / pass_cost(shape, tokens, s.keep, cost);
   return s;
 }
 
-}  // namespace
-
-Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost, KeepExponents exponents, double floor) {
-  check_exponents(exponents, shape.layers, "schedule");
-  check_floor(floor, "schedule");
-  return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
-}
-
+// The schedule with the largest r whose predicted speedup reaches `speedup`, on checked values.
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
                        KeepExponents exponents, double floor) {
-  if (!(speedup >= 1.0) || !std::isfinite(speedup)) {
-    throw Error(ErrorCode::kOption,
-                "speedup " + number_text(speedup) + " is not a finite number >= 1");
-  }
   if (tokens < 1) throw Error(ErrorCode::kInput, "a schedule needs at least one token");
-  if (!(cost.weight_flops >= 0.0) || !std::isfinite(cost.weight_flops)) {
-    throw Error(ErrorCode::kOption, "weight_flops " + std::to_string(cost.weight_flops) +
-                                        " is not a finite number >= 0");
-  }
-  if (cost.batch < 1) {
-    throw Error(ErrorCode::kOption,
-                "cost model batch " + std::to_string(cost.batch) + " must be at least 1");
-  }
-  check_exponents(exponents, shape.layers, "schedule");
-  check_floor(floor, "schedule");
   const auto at = [&](double ratio) {
-    return checked_schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
+    return checks::schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
   };
   Schedule dense = at(1.0);
   if (dense.predicted >= speedup) return dense;
@@ -126,6 +144,48 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
     }
   }
   return at(lo);
+}
+
+}  // namespace checks
+
+Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                            const CostModel& cost, KeepExponents exponents, double floor) {
+  check_exponents(exponents, shape.layers, "schedule");
+  check_floor(floor, "schedule");
+  return checks::schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
+}
+
+Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
+                       KeepExponents exponents, double floor) {
+  const Policy policy(speedup, {exponents.begin(), exponents.end()}, floor, cost);
+  checks::fail_if(checks::exponents_count_problem(exponents, shape.layers), "schedule");
+  return checks::make_schedule(shape, tokens, speedup, cost, exponents, floor);
+}
+
+Policy::Policy(double speedup, std::vector<double> exponents, double floor, CostModel cost)
+    : speedup_(speedup), exponents_(std::move(exponents)), floor_(floor), cost_(cost) {
+  checks::fail_if(checks::speedup_problem(speedup_), "");
+  checks::fail_if(checks::exponents_problem(exponents_), "");
+  checks::fail_if(checks::floor_problem(floor_), "");
+  checks::fail_if(checks::cost_problem(cost_), "");
+}
+
+Schedule Policy::schedule(const ModelShape& shape, int tokens, int batch) const {
+  checks::fail_if(checks::exponents_count_problem(exponents_, shape.layers), "policy");
+  return checks::make_schedule(shape, tokens, speedup_, cost_.in_batch(batch), exponents_, floor_);
+}
+
+std::string to_string(const Policy& p) {
+  std::string out = "speedup " + number_text(p.speedup());
+  if (!p.exponents().empty()) {
+    out += ", exponents [";
+    for (std::size_t l = 0; l < p.exponents().size(); ++l)
+      out += (l ? ", " : "") + number_text(p.exponents()[l]);
+    out += "]";
+  }
+  if (p.floor() > 0) out += ", floor " + number_text(p.floor());
+  if (p.cost().weight_flops > 0) out += ", weight_flops " + number_text(p.cost().weight_flops);
+  return out;
 }
 
 }  // namespace lat

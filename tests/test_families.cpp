@@ -160,7 +160,7 @@ TEST_P(Families, PrunedKeepsTheReferencesPositions) {
       EXPECT_EQ(out.run.kept, c["keep"].get<std::vector<int>>()) << where;
       ASSERT_EQ(out.run.trace.size(), c["layers"].size()) << where;
       for (std::size_t l = 0; l < out.run.trace.size(); ++l) {
-        EXPECT_EQ(out.run.trace[l].kept, c["layers"][l]["kept"].get<std::vector<int>>())
+        EXPECT_EQ(out.run.trace[l].positions, c["layers"][l]["kept"].get<std::vector<int>>())
             << where << ", layer " << l + 1;
         acc = std::max(acc, test::max_abs_diff(out.run.trace[l].acc,
                                                c["layers"][l]["acc"].get<std::vector<float>>()));

@@ -143,11 +143,11 @@ TEST(Precision, LatJsonSetsItAndOptionsWin) {
   test::write_file(dir.path() / "lat.json", R"({"precision": "int8", "weight_flops": 12})");
   const Encoder from_file(dir.path());
   EXPECT_EQ(from_file.info().precision, Precision::kInt8);
-  EXPECT_EQ(from_file.info().cost.weight_flops, 12);
+  EXPECT_EQ(from_file.policy().cost().weight_flops, 12);
   // The calibrated cost model was measured at int8: at fp32 the FLOP count stands.
   const Encoder overridden(dir.path(), {.precision = Precision::kFp32});
   EXPECT_EQ(overridden.info().precision, Precision::kFp32);
-  EXPECT_EQ(overridden.info().cost.weight_flops, 0);
+  EXPECT_EQ(overridden.policy().cost().weight_flops, 0);
   EXPECT_EQ(Encoder(golden_dir() / "tiny-bert").info().precision, Precision::kFp32);
 }
 

@@ -44,7 +44,7 @@ void compare(const std::filesystem::path& folder, const nlohmann::json& golden,
         const auto& ref = c["layers"][l];
         w.acc = std::max(
             w.acc, test::max_abs_diff(out.run.trace[l].acc, ref["acc"].get<std::vector<float>>()));
-        if (out.run.trace[l].kept != ref["kept"].get<std::vector<int>>()) {
+        if (out.run.trace[l].positions != ref["kept"].get<std::vector<int>>()) {
           ++w.position_mismatches;
           ADD_FAILURE() << where << ", layer " << l + 1 << ": kept positions differ";
         }
@@ -119,17 +119,17 @@ TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
     std::filesystem::copy_file(f.path(), dir.path() / f.path().filename());
   }
   test::write_file(dir.path() / "lat.json", R"({"speedup": 2.0})");
-  EXPECT_EQ(Encoder(dir.path()).info().speedup, 2.0);
-  EXPECT_EQ(Encoder(dir.path(), {.speedup = 1.0}).info().speedup, 1.0);
-  EXPECT_EQ(Encoder(test::golden_dir() / "tiny-bert").info().speedup, 1.0);
+  EXPECT_EQ(Encoder(dir.path()).policy().speedup(), 2.0);
+  EXPECT_EQ(Encoder(dir.path(), {.speedup = 1.0}).policy().speedup(), 1.0);
+  EXPECT_EQ(Encoder(test::golden_dir() / "tiny-bert").policy().speedup(), 1.0);
 
   test::write_file(dir.path() / "lat.json", R"({"speedup": 2.0, "weight_flops": 40})");
   const Encoder calibrated(dir.path());
-  EXPECT_EQ(calibrated.info().cost.weight_flops, 40.0);
+  EXPECT_EQ(calibrated.policy().cost().weight_flops, 40.0);
   const EncoderInfo& i = calibrated.info();
   const ModelShape shape{i.layers, i.hidden, i.intermediate};
   EXPECT_EQ(calibrated.schedule(64).keep, make_schedule(shape, 64, 2.0, {40.0}).keep);
-  EXPECT_EQ(Encoder(dir.path(), {.cost = CostModel{}}).info().cost.weight_flops, 0.0);
+  EXPECT_EQ(Encoder(dir.path(), {.cost = CostModel{}}).policy().cost().weight_flops, 0.0);
 
   // The inputs of one call share the weights' reading: a batch of 8 is cut less than one input,
   // and each of its inputs runs the schedule of its batch.
@@ -144,10 +144,10 @@ TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
   // The row floor: from lat.json or options, never below it.
   test::write_file(dir.path() / "lat.json", R"({"speedup": 3.0, "floor": 0.25})");
   const Encoder floored(dir.path());
-  EXPECT_EQ(floored.info().floor, 0.25);
+  EXPECT_EQ(floored.policy().floor(), 0.25);
   const auto r = floored.classify(std::span(texts).first(1));
   for (int k : r[0].run.kept) EXPECT_GE(k, floor_rows(r[0].run.tokens, 0.25));
-  EXPECT_EQ(Encoder(dir.path(), {.floor = 0.0}).info().floor, 0.0);
+  EXPECT_EQ(Encoder(dir.path(), {.floor = 0.0}).policy().floor(), 0.0);
 }
 
 TEST(Pruning, CalibrationGivesAUsableCostModel) {

@@ -10,25 +10,28 @@
 #include <vector>
 
 #include "lat/export.hpp"
+#include "lat/policy.hpp"
 #include "lat/precision.hpp"
 #include "lat/schedule.hpp"
+#include "lat/settings.hpp"
 #include "lat/tokenizer.hpp"
 
 namespace lat {
 
 struct EncoderOptions {
-  std::optional<int> threads;          // threads per call, >= 1; unset: every core
-  int max_length = 0;                  // tokens per input, specials included; 0: the model folder's
+  std::optional<int> threads;  // threads per call, >= 1; unset: every core
+  int max_length = 0;          // tokens per input, specials included; 0: the model folder's
+  // The encoder's own schedule policy (lat/policy.hpp) is speedup, cost, exponents and floor.
   std::optional<double> speedup;       // >= 1; unset: lat.json in the model folder, else 1 (dense)
   std::optional<Precision> precision;  // unset: lat.json's, else fp32
   // The schedule's cost model; unset: lat.json's when it was measured at this precision, else
   // the FLOP count.
   std::optional<CostModel> cost;
-  // Where the schedule cuts (lat/schedule.hpp): one exponent per layer; unset: lat.json's, else
-  // DESIGN.md's geometric schedule.
+  // Where the schedule cuts (lat/schedule.hpp): one exponent per layer; unset: lat.json's for the
+  // speedup (its tuned curve), else the geometric schedule (docs/design.md).
   std::optional<std::vector<double>> exponents;
   // The fewest rows a layer keeps, as a fraction of the input (lat/schedule.hpp, floor_rows);
-  // unset: lat.json's, else 0, DESIGN.md's one row.
+  // unset: lat.json's, else 0, one row.
   std::optional<double> floor;
   bool trace = false;  // record ACC and kept positions of every layer
 };
@@ -40,11 +43,9 @@ struct EncoderInfo {
   std::string model_type;  // config.json's: bert, roberta, xlm-roberta, distilbert, electra, mpnet
   int max_length = 0;      // tokens per input after truncation
   int threads = 0;
-  double speedup = 1.0;  // the knob in force
   Precision precision = Precision::kFp32;
-  CostModel cost;                   // the cost model the schedule uses
-  std::vector<double> exponents;    // the schedule's keep exponents; empty: geometric
-  double floor = 0.0;               // the schedule's row floor; 0: one row
+  Policy policy;                    // the encoder's own: the knob in force and its schedule
+  std::vector<TunedPoint> curve;    // lat.json's tuned curve; empty when not tuned
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
   bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row
@@ -53,15 +54,16 @@ struct EncoderInfo {
 
 // One layer's view of one input, when EncoderOptions::trace is set.
 struct LayerTrace {
-  std::vector<float> acc;  // ACC of each row that entered the layer, in that order
-  std::vector<int> kept;   // original positions of the rows that left the layer
+  std::vector<float> acc;      // ACC of each row that entered the layer, in that order
+  std::vector<int> positions;  // original positions of the rows that left the layer
 };
 
 // What every result carries, as its member `run`.
 struct RunInfo {
   int tokens = 0;          // tokens that entered the encoder, [CLS] and [SEP] included
   bool truncated = false;  // the text was cut to max_length
-  std::vector<int> kept;   // rows kept by each layer
+  std::vector<int> kept;   // how many rows each layer kept
+  double speedup = 1.0;    // the speedup of the policy that ran it
   double ms = 0;           // wall time of the call that produced this result
   std::vector<LayerTrace> trace;
 };
@@ -97,19 +99,35 @@ class LAT_EXPORT Encoder {
   Encoder(Encoder&&) noexcept;
   Encoder& operator=(Encoder&&) noexcept;
 
-  // Texts in UTF-8; inputs run together as one packed batch.
-  std::vector<Classification> classify(std::span<const std::string> texts) const;
-  std::vector<Embedding> embed(std::span<const std::string> texts) const;
+  // Texts in UTF-8; inputs run together as one packed batch, under `policy` when given, else
+  // under the encoder's own.
+  std::vector<Classification> classify(std::span<const std::string> texts,
+                                       const std::optional<Policy>& policy = {}) const;
+  std::vector<Embedding> embed(std::span<const std::string> texts,
+                               const std::optional<Policy>& policy = {}) const;
   // Pre-tokenised inputs (ids with [CLS] first; type ids empty for all zeros).
-  std::vector<EncoderOutput> run(std::span<const Encoding> inputs) const;
+  std::vector<EncoderOutput> run(std::span<const Encoding> inputs,
+                                 const std::optional<Policy>& policy = {}) const;
+
+  // The encoder's own policy: from the options, then lat.json, then dense.
+  const Policy& policy() const;
+  // The policy an encoder built on this folder with these options would have, with `speedup`
+  // (unset: this encoder's) and, where given, `exponents` and `floor` in place of the options':
+  // lat.json's tuned curve gives the exponents for the speedup (docs/design.md). Throws where no
+  // input of the maximum length reaches the speedup. A call under policy(s) gives exactly what an
+  // encoder built with speedup s gives.
+  Policy policy(std::optional<double> speedup, std::optional<std::vector<double>> exponents = {},
+                std::optional<double> floor = {}) const;
 
   Encoding tokenize(std::string_view text) const;
   Encoding tokenize_pair(std::string_view first, std::string_view second) const;
   const Tokenizer& tokenizer() const;
   const EncoderInfo& info() const;
-  // The keep counts this encoder uses for an input of `tokens` tokens in a call of `batch` inputs
-  // (the batch matters under a calibrated cost model only: its inputs share the weights' reading).
+  // The keep counts this encoder's own policy gives an input of `tokens` tokens in a call of
+  // `batch` inputs (the batch matters under a calibrated cost model only: its inputs share the
+  // weights' reading). policy().schedule(...) with the model's shape, as a call computes it.
   Schedule schedule(int tokens, int batch = 1) const;
+  ModelShape shape() const;
   // Measures this machine's cost model for this model and thread count: times the dense model
   // and the most pruned one (one row after the first layer) on an input of `tokens` tokens and
   // solves for the sustained FLOP rate and the cost of reading a weight. Takes 110 runs of each;
@@ -130,9 +148,11 @@ class LAT_EXPORT ZeroShotClassifier {
     std::string name;
     std::string description;
   };
+  // The labels' descriptions are embedded under the encoder's own policy.
   ZeroShotClassifier(std::shared_ptr<const Encoder> encoder, std::vector<Label> labels);
   // logits are the cosine similarities; probs their softmax at temperature 0.05.
-  std::vector<Classification> classify(std::span<const std::string> texts) const;
+  std::vector<Classification> classify(std::span<const std::string> texts,
+                                       const std::optional<Policy>& policy = {}) const;
   const std::vector<Label>& labels() const { return labels_; }
   const Encoder& encoder() const { return *encoder_; }
 

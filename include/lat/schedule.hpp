@@ -14,7 +14,7 @@ struct ModelShape {
   int intermediate = 0;
 };
 
-// Keep counts for one input length and one asked speedup (DESIGN.md, section 2).
+// Keep counts for one input length and one asked speedup (docs/design.md, "The schedule").
 struct Schedule {
   std::vector<int> keep;   // k_1..k_L: rows that leave each layer
   double ratio = 1.0;      // r: k_l = min(k_{l-1}, max(1, ceil(n r^(w_l))))
@@ -22,10 +22,10 @@ struct Schedule {
   bool reached = true;     // false when even the floor everywhere cannot reach the asked speedup
 };
 
-// What a layer costs. By default its FLOPs (DESIGN.md, section 2). Where a layer's weights do not
-// stay in cache, reading them takes time that does not shrink with the rows, and at few rows it
-// dominates; `weight_flops` adds it: reading one weight costs as much as that many FLOPs.
-// Encoder::calibrate measures it on the machine at hand; lat.json may carry it.
+// What a layer costs. By default its FLOPs (docs/design.md, "The schedule"). Where a layer's
+// weights do not stay in cache, reading them takes time that does not shrink with the rows, and at
+// few rows it dominates; `weight_flops` adds it: reading one weight costs as much as that many
+// FLOPs. Encoder::calibrate measures it on the machine at hand; lat.json may carry it.
 //
 // Inputs packed into one call share each reading of the weights: at `batch` inputs, each pays
 // weight_flops / batch of it, so a batch is cut less than one input for the same speedup.
@@ -33,6 +33,7 @@ struct CostModel {
   double weight_flops = 0.0;  // >= 0; 0 is the FLOP model
   int batch = 1;              // >= 1: inputs in the call
   CostModel in_batch(int inputs) const { return {weight_flops, inputs < 1 ? 1 : inputs}; }
+  bool operator==(const CostModel&) const = default;
 };
 
 // FLOPs of one layer taking m rows in and keeping k: QKV, scores, P V, output, feed-forward.
@@ -45,16 +46,20 @@ LAT_EXPORT double layer_weights(const ModelShape& shape);
 LAT_EXPORT double layer_cost(const ModelShape& shape, double m, double k,
                              const CostModel& cost = {});
 
-// Where a schedule makes its cuts (DESIGN.md, section 2): layer l keeps the fraction r^(w_l) of
-// the rows, with exponents 0 <= w_1 <= ... <= w_L, one per layer. No exponents is DESIGN's
-// geometric schedule, w_l = l; w_l = max(0, l - 1) spares the first layer.
+// The cost of a pass over an input of `tokens` tokens whose layers keep `keep` rows.
+LAT_EXPORT double pass_cost(const ModelShape& shape, int tokens, std::span<const int> keep,
+                            const CostModel& cost = {});
+
+// Where a schedule makes its cuts (docs/design.md, "The schedule"): layer l keeps the fraction
+// r^(w_l) of the rows, with exponents 0 <= w_1 <= ... <= w_L, one per layer. No exponents is the
+// design's geometric schedule, w_l = l; w_l = max(0, l - 1) spares the first layer.
 using KeepExponents = std::span<const double>;
 
 // An error naming `source` unless the exponents are empty or one per layer, finite, >= 0 and
 // non-decreasing.
 LAT_EXPORT void check_exponents(KeepExponents exponents, int layers, const char* source);
 
-// The fewest rows a layer keeps of an input of `tokens` tokens: DESIGN.md's one row when
+// The fewest rows a layer keeps of an input of `tokens` tokens: docs/design.md's one row when
 // `floor` is 0; otherwise the fraction `floor` of them (rounded up) and at least 2, so that no
 // input collapses to its [CLS] row where the asked speedup is out of its reach.
 LAT_EXPORT int floor_rows(int tokens, double floor);

@@ -1,5 +1,6 @@
 #include "io/json_file.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -117,6 +118,27 @@ long long JsonFields::integer_in(const char* key, long long lo, long long hi) co
                   std::to_string(hi) + "]");
   }
   return *v;
+}
+
+std::optional<std::vector<double>> JsonFields::numbers(const char* key) const {
+  if (!has(key)) return std::nullopt;
+  const auto& v = object_.at(key);
+  std::vector<double> out;
+  if (!v.is_array()) fail(key, "must be an array of numbers, found " + v.dump());
+  for (const auto& x : v) {
+    if (!x.is_number()) fail(key, "must be an array of numbers, found " + x.dump() + " in it");
+    out.push_back(x.get<double>());
+  }
+  return out;
+}
+
+void JsonFields::only(std::initializer_list<std::string_view> known,
+                      const std::string& what) const {
+  for (const auto& [key, value] : object_.items()) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
+      throw Error(ErrorCode::kConfig, file_ + ": unknown key '" + key + "'; " + what);
+    }
+  }
 }
 
 }  // namespace lat::io

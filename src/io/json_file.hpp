@@ -1,10 +1,12 @@
 #pragma once
 
 #include <filesystem>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace lat::io {
 
@@ -27,9 +29,12 @@ class JsonFields {
   std::optional<std::string> string(const char* key) const;
   // An integer field that must be present and lie in [lo, hi].
   long long integer_in(const char* key, long long lo, long long hi) const;
+  // An array of numbers.
+  std::optional<std::vector<double>> numbers(const char* key) const;
+  // An error naming the first key that is not one of `known`, which `what` lists for the reader.
+  void only(std::initializer_list<std::string_view> known, const std::string& what) const;
   [[noreturn]] void fail(const char* key, const std::string& what) const;
 
-  const nlohmann::json& json() const { return object_; }
   const std::string& file() const { return file_; }
 
  private:

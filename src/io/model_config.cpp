@@ -63,38 +63,4 @@ std::optional<int> read_sentence_max_length(const fs::path& folder) {
   return static_cast<int>(f.integer_in("max_seq_length", 2, 1 << 16));
 }
 
-LatSettings read_lat_settings(const fs::path& folder) {
-  const fs::path file = folder / "lat.json";
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return {};
-  const auto json = read_json(file);
-  const JsonFields f(json, file.string());
-  // The settings, and the record lat_tune keeps beside them of how it chose them.
-  constexpr std::string_view kKnown[] = {"speedup", "precision", "weight_flops",  "exponents",
-                                         "floor",   "tuned_on",  "budget_points", "dense_accuracy",
-                                         "curve",   "search"};
-  for (const auto& [key, value] : json.items()) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), key) == std::end(kKnown)) {
-      throw Error(ErrorCode::kConfig,
-                  file.string() + ": unknown key '" + key +
-                      "'; lat.json sets speedup, precision, weight_flops, exponents and floor");
-    }
-  }
-  LatSettings settings{
-      f.number("speedup"), std::nullopt, f.number("weight_flops"), {}, f.number("floor")};
-  if (const auto it = json.find("exponents"); it != json.end()) {
-    if (!it->is_array()) f.fail("exponents", "must be an array of numbers, one per layer");
-    for (const auto& w : *it) {
-      if (!w.is_number()) f.fail("exponents", "must be an array of numbers, one per layer");
-      settings.exponents.push_back(w.get<double>());
-    }
-  }
-  if (const auto name = f.string("precision")) {
-    settings.precision = precision_from_string(*name);
-    if (!settings.precision)
-      f.fail("precision", "is '" + *name + "'; lat runs fp32, bf16 and int8");
-  }
-  return settings;
-}
-
 }  // namespace lat::io

@@ -35,7 +35,6 @@ class Linear {
 
   int in() const { return in_; }
   int out() const { return out_; }
-  Precision precision() const { return precision_; }
   DType input_type() const;
 
  private:

@@ -18,7 +18,7 @@ enum class HeadKind {
 };
 
 // A family of encoders as data: how config.json names its sizes, where its tensors are and how
-// its embeddings and head work. Every family runs the same pruned layer (DESIGN.md, section 1).
+// its embeddings and head work. Every family runs the same pruned layer (docs/design.md, "The pruned layer").
 struct Family {
   std::string_view model_type;  // config.json's
   std::string_view prefix;      // of the encoder's tensors inside a task model ("bert.")

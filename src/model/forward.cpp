@@ -336,9 +336,9 @@ void Pass::select(int s, int k, bool all_kept) {
     next_positions_[to] = result_.positions[from];
   }
   if (trace_) {
-    LayerTrace lt{std::move(acc), {}};
+    LayerRecord lt{std::move(acc), {}};
     for (std::size_t t = 0; t < rows_kept.size(); ++t) {
-      lt.kept.push_back(next_positions_[static_cast<std::size_t>(next_offsets_[s]) + t]);
+      lt.positions.push_back(next_positions_[static_cast<std::size_t>(next_offsets_[s]) + t]);
     }
     result_.trace[static_cast<std::size_t>(s)].push_back(std::move(lt));
   }

@@ -4,7 +4,6 @@
 #include <span>
 #include <vector>
 
-#include "lat/encoder.hpp"  // LayerTrace: what the API reports is what the layer records
 #include "model/weights.hpp"
 
 namespace lat::model {
@@ -16,15 +15,23 @@ struct PackedBatch {
   std::vector<int> offsets{0};
 };
 
-struct ForwardResult {
-  std::vector<float> hidden;                   // last layer's rows, packed
-  std::vector<int> offsets;                    // per sequence, into hidden's rows
-  std::vector<int> positions;                  // original position of each row of hidden
-  std::vector<std::vector<LayerTrace>> trace;  // [sequence][layer], recorded only when asked
+// One layer's record of one sequence, when asked: the ACC of each row that entered the layer, in
+// that order, and the original positions of the rows that left it.
+struct LayerRecord {
+  std::vector<float> acc;
+  std::vector<int> positions;
 };
 
-// The encoder of DESIGN.md section 1: embeddings, then the pruned layer L times. keep[s][l] is
-// how many rows sequence s keeps in layer l (its row count everywhere for the dense model).
+struct ForwardResult {
+  std::vector<float> hidden;                    // last layer's rows, packed
+  std::vector<int> offsets;                     // per sequence, into hidden's rows
+  std::vector<int> positions;                   // original position of each row of hidden
+  std::vector<std::vector<LayerRecord>> trace;  // [sequence][layer], recorded only when asked
+};
+
+// The encoder of docs/design.md ("The pruned layer"): embeddings, then the pruned layer L times.
+// keep[s][l] is how many rows sequence s keeps in layer l (its row count everywhere for the dense
+// model).
 ForwardResult forward(const Weights& weights, const PackedBatch& batch,
                       std::span<const std::vector<int>> keep, bool trace);
 

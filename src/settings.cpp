@@ -1,0 +1,191 @@
+// lat.json: the one reader and writer (docs/design.md, "lat.json").
+#include "lat/settings.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "io/json_file.hpp"
+#include "lat/error.hpp"
+#include "policy_checks.hpp"
+
+namespace lat {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr auto kSettingsKeys =
+    "lat.json sets version, speedup, precision, weight_flops, exponents, floor and curve, and "
+    "keeps tuned_on, budget_points, dense_accuracy and search as a record";
+
+TunedPoint read_point(const nlohmann::json& json, const std::string& where) {
+  const io::JsonFields f(json, where);
+  f.only({"speedup", "exponents", "accuracy", "mean_cosine", "p5_cosine", "recall_at_10",
+          "predicted_speedup", "measured_speedup", "reached", "inputs", "geometric"},
+         "a curve point has speedup, exponents, accuracy, mean_cosine, p5_cosine, recall_at_10, "
+         "predicted_speedup, measured_speedup, reached and inputs");
+  TunedPoint p;
+  const auto speedup = f.number("speedup");
+  if (!speedup) f.fail("speedup", "is missing");
+  p.speedup = *speedup;
+  p.exponents = f.numbers("exponents").value_or(std::vector<double>{});
+  checks::fail_if(checks::speedup_problem(p.speedup), where);
+  checks::fail_if(checks::exponents_problem(p.exponents), where);
+  p.accuracy = f.number("accuracy");
+  p.mean_cosine = f.number("mean_cosine");
+  p.p5_cosine = f.number("p5_cosine");
+  p.recall_at_10 = f.number("recall_at_10");
+  p.predicted_speedup = f.number("predicted_speedup").value_or(1.0);
+  p.measured_speedup = f.number("measured_speedup").value_or(1.0);
+  p.reached = static_cast<int>(f.integer("reached").value_or(0));
+  p.inputs = static_cast<int>(f.integer("inputs").value_or(0));
+  if (const auto it = json.find("geometric"); it != json.end() && !it->is_object()) {
+    f.fail("geometric", "must be an object (the geometric schedule's point, a record)");
+  }
+  return p;
+}
+
+// The checks read_settings makes on what it read, and write_settings on what it writes.
+void check(const Settings& s, const std::string& file) {
+  if (s.speedup) checks::fail_if(checks::speedup_problem(*s.speedup), file);
+  if (s.weight_flops) checks::fail_if(checks::cost_problem({*s.weight_flops}), file);
+  checks::fail_if(checks::exponents_problem(s.exponents), file);
+  if (s.floor) checks::fail_if(checks::floor_problem(*s.floor), file);
+  for (std::size_t i = 0; i < s.curve.size(); ++i) {
+    const std::string where = file + ": curve[" + std::to_string(i) + "]";
+    checks::fail_if(checks::speedup_problem(s.curve[i].speedup), where);
+    checks::fail_if(checks::exponents_problem(s.curve[i].exponents), where);
+    if (i > 0 && !(s.curve[i - 1].speedup < s.curve[i].speedup)) {
+      throw Error(ErrorCode::kConfig,
+                  where + ": speedups must increase along the curve, each given once");
+    }
+  }
+}
+
+// Exponents on one scale, ending at `layers`; a geometric point is w_l = l.
+std::vector<double> on_common_scale(const std::vector<double>& exponents, int layers) {
+  std::vector<double> w(static_cast<std::size_t>(layers));
+  for (int l = 0; l < layers; ++l) w[static_cast<std::size_t>(l)] = l + 1;
+  if (exponents.empty()) return w;
+  const double last = exponents.back();
+  if (last <= 0) return exponents;
+  for (std::size_t l = 0; l < exponents.size(); ++l) w[l] = exponents[l] * layers / last;
+  return w;
+}
+
+}  // namespace
+
+Settings read_settings(const fs::path& file) {
+  const auto json = io::read_json(file);
+  const std::string name = file.string();
+  const io::JsonFields f(json, name);
+  f.only({"version", "speedup", "precision", "weight_flops", "exponents", "floor", "curve",
+          "tuned_on", "budget_points", "dense_accuracy", "search"},
+         kSettingsKeys);
+  const auto version = f.integer("version").value_or(1);
+  if (version < 1 || version > Settings::kVersion) {
+    f.fail("version", "is " + std::to_string(version) + "; this lat reads versions 1 to " +
+                          std::to_string(Settings::kVersion));
+  }
+  Settings s;
+  s.speedup = f.number("speedup");
+  s.weight_flops = f.number("weight_flops");
+  s.exponents = f.numbers("exponents").value_or(std::vector<double>{});
+  s.floor = f.number("floor");
+  if (const auto precision = f.string("precision")) {
+    s.precision = precision_from_string(*precision);
+    if (!s.precision) f.fail("precision", "is '" + *precision + "'; lat runs fp32, bf16 and int8");
+  }
+  if (f.has("curve")) {
+    const auto& curve = json.at("curve");
+    if (!curve.is_array()) f.fail("curve", "must be an array of points");
+    for (std::size_t i = 0; i < curve.size(); ++i) {
+      s.curve.push_back(read_point(curve[i], name + ": curve[" + std::to_string(i) + "]"));
+    }
+    std::stable_sort(s.curve.begin(), s.curve.end(),
+                     [](const auto& a, const auto& b) { return a.speedup < b.speedup; });
+  }
+  if (f.has("tuned_on") || f.has("budget_points") || f.has("dense_accuracy") || f.has("search")) {
+    TuningRecord r;
+    r.tuned_on = f.string("tuned_on").value_or("");
+    r.budget_points = f.number("budget_points");
+    r.dense_accuracy = f.number("dense_accuracy");
+    if (f.has("search")) {
+      const io::JsonFields search(json.at("search"), name + ": search");
+      search.only({"seconds", "evaluations", "significance", "seed", "schedules"},
+                  "search records seconds, evaluations, significance, seed or schedules");
+      r.search_seconds = search.number("seconds");
+      if (const auto v = search.integer("evaluations")) r.search_evaluations = static_cast<int>(*v);
+      r.search_significance = search.number("significance");
+      if (const auto v = search.integer("seed")) r.search_seed = static_cast<int>(*v);
+      r.schedules = search.string("schedules").value_or("");
+    }
+    s.tuning = r;
+  }
+  check(s, name);
+  return s;
+}
+
+void write_settings(const fs::path& file, const Settings& s) {
+  check(s, file.string());
+  nlohmann::ordered_json out;
+  out["version"] = Settings::kVersion;
+  if (s.speedup) out["speedup"] = *s.speedup;
+  if (s.precision) out["precision"] = to_string(*s.precision);
+  if (s.weight_flops) out["weight_flops"] = *s.weight_flops;
+  if (!s.exponents.empty()) out["exponents"] = s.exponents;
+  if (s.floor) out["floor"] = *s.floor;
+  if (s.tuning) {
+    const TuningRecord& r = *s.tuning;
+    if (!r.tuned_on.empty()) out["tuned_on"] = r.tuned_on;
+    if (r.budget_points) out["budget_points"] = *r.budget_points;
+    if (r.dense_accuracy) out["dense_accuracy"] = *r.dense_accuracy;
+    nlohmann::ordered_json search;
+    if (r.search_seconds) search["seconds"] = *r.search_seconds;
+    if (r.search_evaluations) search["evaluations"] = *r.search_evaluations;
+    if (r.search_significance) search["significance"] = *r.search_significance;
+    if (r.search_seed) search["seed"] = *r.search_seed;
+    if (!r.schedules.empty()) search["schedules"] = r.schedules;
+    if (!search.empty()) out["search"] = search;
+  }
+  if (!s.curve.empty()) {
+    auto& curve = out["curve"] = nlohmann::ordered_json::array();
+    for (const TunedPoint& p : s.curve) {
+      nlohmann::ordered_json j;
+      j["speedup"] = p.speedup;
+      if (!p.exponents.empty()) j["exponents"] = p.exponents;
+      if (p.accuracy) j["accuracy"] = *p.accuracy;
+      if (p.mean_cosine) j["mean_cosine"] = *p.mean_cosine;
+      if (p.p5_cosine) j["p5_cosine"] = *p.p5_cosine;
+      if (p.recall_at_10) j["recall_at_10"] = *p.recall_at_10;
+      j["predicted_speedup"] = p.predicted_speedup;
+      j["measured_speedup"] = p.measured_speedup;
+      j["reached"] = p.reached;
+      j["inputs"] = p.inputs;
+      curve.push_back(std::move(j));
+    }
+  }
+  std::ofstream stream(file);
+  if (!(stream << out.dump(1) << "\n")) {
+    throw Error(ErrorCode::kIo, file.string() + ": cannot write");
+  }
+}
+
+std::vector<double> exponents_for(const Settings& s, double speedup, int layers) {
+  if (s.curve.empty()) return s.exponents;
+  const auto above = std::find_if(s.curve.begin(), s.curve.end(),
+                                  [&](const TunedPoint& p) { return p.speedup >= speedup; });
+  if (above == s.curve.end()) return s.curve.back().exponents;
+  if (above->speedup == speedup || above == s.curve.begin()) return above->exponents;
+  const TunedPoint& a = *(above - 1);
+  const TunedPoint& b = *above;
+  if (a.exponents.empty() && b.exponents.empty()) return {};
+  const auto wa = on_common_scale(a.exponents, layers), wb = on_common_scale(b.exponents, layers);
+  if (wa.size() != wb.size()) return b.exponents;  // a count the encoder refuses anyway
+  const double t = (speedup - a.speedup) / (b.speedup - a.speedup);
+  std::vector<double> w(wa.size());
+  for (std::size_t l = 0; l < w.size(); ++l) w[l] = (1 - t) * wa[l] + t * wb[l];
+  return w;
+}
+
+}  // namespace lat
