@@ -3,9 +3,16 @@
 #include <lat/encoder.hpp>
 #include <stdexcept>
 
-#include "number.hpp"
-
 namespace lat::cli {
+
+Flag cost_flag() {
+  return Flag::text("--cost", "flops|calibrated|WEIGHT_FLOPS",
+                    "the schedule's cost model: FLOPs, measured on this machine now, or a "
+                    "given weight_flops",
+                    "flops")
+      .one_of({"flops", "calibrated"})
+      .or_a_number();
+}
 
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
                                std::optional<int> threads, Precision precision) {
@@ -19,11 +26,11 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
                             .floor = std::nullopt})
         .calibrate();
   }
-  const auto weight_flops = whole_number(value);
-  if (!weight_flops) {
-    throw std::invalid_argument("--cost " + value + ": not flops, calibrated or a number");
+  try {
+    return {read_number(value)};
+  } catch (const BadValue&) {
+    throw std::invalid_argument(value_error("--cost", value, "not flops, calibrated or a number"));
   }
-  return {*weight_flops};
 }
 
 }  // namespace lat::cli

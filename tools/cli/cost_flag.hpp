@@ -6,9 +6,14 @@
 #include <optional>
 #include <string>
 
+#include "flags.hpp"
+
 namespace lat::cli {
 
-// The tools' --cost flag: "flops" (the default model of DESIGN.md), "calibrated" (measured now,
+// The tools' --cost flag, defaulting to "flops": flops, calibrated or a number.
+Flag cost_flag();
+
+// The --cost flag's value: "flops" (the default model of DESIGN.md), "calibrated" (measured now,
 // on this machine, with the dense model of `folder`, `threads` and `precision`), or a number, the
 // weight_flops to use. Throws std::invalid_argument for anything else.
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,

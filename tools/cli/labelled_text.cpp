@@ -1,10 +1,12 @@
 #include "labelled_text.hpp"
 
 #include <algorithm>
-#include <charconv>
+#include <cstdint>
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
+
+#include "flags.hpp"
 
 namespace lat::cli {
 
@@ -34,13 +36,15 @@ std::vector<LabelledText> read_labelled_file(const std::string& path) {
 int gold_index(const std::string& gold, const std::vector<std::string>& names) {
   const auto it = std::find(names.begin(), names.end(), gold);
   if (it != names.end()) return static_cast<int>(it - names.begin());
-  int index = -1;
-  const auto [end, ec] = std::from_chars(gold.data(), gold.data() + gold.size(), index);
-  if (ec != std::errc() || end != gold.data() + gold.size() || index < 0 ||
-      index >= static_cast<int>(names.size())) {
+  std::int64_t index = -1;
+  try {
+    index = read_integer(gold);
+  } catch (const BadValue&) {
+  }
+  if (index < 0 || index >= static_cast<std::int64_t>(names.size())) {
     throw std::runtime_error("gold label '" + gold + "' is neither a label name nor an index");
   }
-  return index;
+  return static_cast<int>(index);
 }
 
 }  // namespace lat::cli
