@@ -3,7 +3,7 @@
 //
 //   bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] [--speedup 1,1.5,2,3,4]
 //                 [--threads N] [--precision fp32|bf16|int8] [--text TSV]
-//                 [--cost flops|calibrated|WEIGHT_FLOPS]
+//                 [--cost flops|calibrated|WEIGHT_FLOPS] [--help]
 //                 [Google Benchmark flags, e.g. --benchmark_format=json]
 // --cost picks the schedule's cost model: FLOPs (the default), one calibrated on this machine
 // (at the precision asked) before the runs (Encoder::calibrate), or a given weight_flops.
@@ -13,7 +13,6 @@
 // random so that a slow spell of a noisy machine does not fall on one case, and reports the median.
 #include <benchmark/benchmark.h>
 
-#include <cstring>
 #include <iomanip>
 #include <iostream>
 #include <map>
@@ -22,6 +21,7 @@
 #include <sstream>
 
 #include "cost_flag.hpp"
+#include "flags.hpp"
 #include "precision_flag.hpp"
 #include "real_inputs.hpp"
 
@@ -90,24 +90,43 @@ class SpeedupReporter : public benchmark::BenchmarkReporter {
   std::vector<Run> held_;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "bench_latency: " << problem
-            << "\nusage: bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] "
-               "[--speedup 1,1.5,2,3,4] [--threads N] [--precision fp32|bf16|int8] [--text TSV] "
-               "[--cost flops|calibrated|WEIGHT_FLOPS] [--benchmark_...]\n";
-  std::exit(2);
+const lat::cli::Flags& flags() {
+  using lat::cli::Flag;
+  static const lat::cli::Flags table = [] {
+    lat::cli::Flags t(
+        "bench_latency",
+        "latency of a lat encoder per sequence length, batch size and speedup; Google Benchmark's "
+        "flags (--benchmark_...) pass through",
+        {Flag::text("--model", "DIR", "the model folder").required(),
+         Flag::integers("--seq", "32,128,512", "sequence lengths, in tokens", "32,128,512")
+             .at_least(1),
+         Flag::integers("--batch", "1,8", "batch sizes", "1,8").at_least(1),
+         Flag::numbers("--speedup", "1,1.5,2,3,4", "speedups (1 is put first when missing)",
+                       "1,1.5,2,3,4")
+             .at_least(1),
+         Flag::integer("--threads", "N", "threads per call").at_least(1).shows("every core"),
+         lat::cli::precision_flag("fp32"),
+         Flag::text("--text", "TSV", "the real texts the inputs are cut from",
+                    "data/imdb/test.tsv"),
+         lat::cli::cost_flag()});
+    t.pass_through("--benchmark_");
+    return t;
+  }();
+  return table;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const lat::cli::Args flag = flags().parse(argc, argv);
   bool json = false;
+  std::vector<std::string> passed = flag.passed();
   std::vector<char*> args{argv[0]};
   bool repetitions_given = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--benchmark_format=json") == 0) json = true;
-    if (std::strncmp(argv[i], "--benchmark_repetitions", 23) == 0) repetitions_given = true;
-    args.push_back(argv[i]);
+  for (std::string& arg : passed) {
+    if (arg == "--benchmark_format=json") json = true;
+    if (arg.starts_with("--benchmark_repetitions")) repetitions_given = true;
+    args.push_back(arg.data());
   }
   static char repetitions[] = "--benchmark_repetitions=9";
   static char aggregates[] = "--benchmark_report_aggregates_only=true";
@@ -116,38 +135,16 @@ int main(int argc, char** argv) {
   if (!repetitions_given) args.insert(args.begin() + 1, repetitions);
   int count = static_cast<int>(args.size());
   benchmark::Initialize(&count, args.data());
+  if (count > 1) flags().fail("unknown flag " + std::string(args[1]));
 
-  std::string model, seqs = "32,128,512", batches = "1,8", speedups = "1,1.5,2,3,4";
-  std::string text = "../shared/data/imdb/test.tsv", cost = "flops", precision = "fp32";
+  const std::string model = flag.text("--model"), text = flag.text("--text");
+  const std::string cost = flag.text("--cost"), precision = flag.text("--precision");
   std::optional<int> threads;
-  for (int i = 1; i < count; ++i) {
-    const std::string arg = args[static_cast<std::size_t>(i)];
-    if (i + 1 >= count) usage(arg + " needs a value");
-    const std::string value = args[static_cast<std::size_t>(++i)];
-    if (arg == "--model")
-      model = value;
-    else if (arg == "--seq")
-      seqs = value;
-    else if (arg == "--batch")
-      batches = value;
-    else if (arg == "--speedup")
-      speedups = value;
-    else if (arg == "--threads")
-      threads = std::stoi(value);
-    else if (arg == "--text")
-      text = value;
-    else if (arg == "--cost")
-      cost = value;
-    else if (arg == "--precision")
-      precision = value;
-    else
-      usage("unknown flag " + arg);
-  }
-  if (model.empty()) usage("--model is required");
+  if (flag.has("--threads")) threads = flag.integer("--threads");
 
   try {
     const auto texts = lat::bench::read_texts(text);
-    auto speedup_list = lat::bench::parse_list(speedups);
+    auto speedup_list = flag.numbers("--speedup");
     if (speedup_list.front() != 1.0) speedup_list.insert(speedup_list.begin(), 1.0);
     const lat::Precision p = lat::cli::precision_from_flag(precision);
     lat::EncoderOptions options{.threads = threads,
@@ -164,9 +161,8 @@ int main(int argc, char** argv) {
       encoders[s] = std::make_shared<const lat::Encoder>(model, options);
     }
     const auto& dense = *encoders.at(1.0);
-    for (double seq_d : lat::bench::parse_list(seqs)) {
-      for (double batch_d : lat::bench::parse_list(batches)) {
-        const int seq = static_cast<int>(seq_d), batch = static_cast<int>(batch_d);
+    for (const int seq : flag.integers("--seq")) {
+      for (const int batch : flag.integers("--batch")) {
         auto inputs = std::make_shared<std::vector<lat::Encoding>>(
             lat::bench::real_inputs(dense, texts, seq, batch));
         for (double s : speedup_list) {

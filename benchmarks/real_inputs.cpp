@@ -1,7 +1,6 @@
 #include "real_inputs.hpp"
 
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace lat::bench {
@@ -39,20 +38,6 @@ std::vector<Encoding> real_inputs(const Encoder& encoder, const std::vector<std:
     e.type_ids.assign(e.ids.size(), 0);
     out.push_back(std::move(e));
   }
-  return out;
-}
-
-std::vector<double> parse_list(const std::string& list) {
-  std::vector<double> out;
-  std::stringstream in(list);
-  std::string item;
-  while (std::getline(in, item, ',')) {
-    std::size_t used = 0;
-    const double v = std::stod(item, &used);
-    if (used != item.size()) throw std::runtime_error("not a number: " + item);
-    out.push_back(v);
-  }
-  if (out.empty()) throw std::runtime_error("empty list");
   return out;
 }
 

@@ -15,7 +15,4 @@ std::vector<std::string> read_texts(const std::filesystem::path& tsv);
 std::vector<Encoding> real_inputs(const Encoder& encoder, const std::vector<std::string>& texts,
                                   int length, int count, std::size_t first = 0);
 
-// "1,2,3" -> {1, 2, 3}
-std::vector<double> parse_list(const std::string& list);
-
 }  // namespace lat::bench

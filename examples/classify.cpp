@@ -9,7 +9,6 @@
 // Input lines are a text, or text<TAB>gold label (index or name); with gold labels an accuracy
 // summary ends the output. --explain shows, layer by layer, the word pieces each text kept.
 #include <algorithm>
-#include <charconv>
 #include <iomanip>
 #include <iostream>
 #include <lat/encoder.hpp>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "flags.hpp"
 #include "labelled_text.hpp"
 #include "precision_flag.hpp"
 
@@ -37,73 +37,55 @@ struct Args {
   std::vector<std::string> texts;
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr << "classify: " << problem << "\n"
-            << "usage: classify --model DIR [--speedup S] [--precision fp32|bf16|int8] "
-               "[--threads N] [--max-length N] "
-               "[--batch N] [--json] [--ids] [--explain] [--label NAME=DESCRIPTION]... "
-               "[--input FILE|-] [TEXT ...]\n";
-  std::exit(2);
-}
-
-template <typename T>
-T number(const std::string& flag, const std::string& value) {
-  T out{};
-  const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out);
-  if (ec != std::errc() || end != value.data() + value.size()) {
-    usage(flag + " needs a number, got '" + value + "'");
-  }
-  return out;
+const lat::cli::Flags& flags() {
+  using lat::cli::Flag;
+  static const lat::cli::Flags table(
+      "classify", "label texts with a lat model",
+      {Flag::text("--model", "DIR", "the model folder").required(),
+       Flag::number("--speedup", "S", "the speedup knob, at least 1")
+           .at_least(1)
+           .shows("lat.json's, else 1"),
+       lat::cli::precision_flag("").shows("lat.json's, else fp32"),
+       Flag::integer("--threads", "N", "threads per call").at_least(1).shows("every core"),
+       Flag::integer("--max-length", "N", "tokens per input, specials included")
+           .at_least(0)
+           .shows("the model folder's"),
+       Flag::integer("--batch", "N", "texts per call", "8").at_least(1),
+       Flag::on_off("--json", "one JSON object per text, then a summary"),
+       Flag::on_off("--ids", "the token ids of each text too"),
+       Flag::on_off("--explain", "the word pieces each layer kept"),
+       Flag::texts("--label", "NAME=DESCRIPTION",
+                   "a label to classify by similarity, for a model without a classifier head"),
+       Flag::text("--input", "FILE|-", "lines of text or text<TAB>gold label; -: standard input")
+           .shows("standard input, when no TEXT is given")},
+      "[TEXT ...]");
+  return table;
 }
 
 Args parse(int argc, char** argv) {
+  const lat::cli::Args flag = flags().parse(argc, argv);
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(arg + " needs a value");
-      return argv[++i];
-    };
-    if (arg == "--model") {
-      a.model = value();
-    } else if (arg == "--speedup") {
-      a.options.speedup = number<double>(arg, value());
-    } else if (arg == "--precision") {
-      try {
-        a.options.precision = lat::cli::precision_from_flag(value());
-      } catch (const std::invalid_argument& e) {
-        usage(e.what());
-      }
-    } else if (arg == "--threads") {
-      a.options.threads = number<int>(arg, value());
-    } else if (arg == "--max-length") {
-      a.options.max_length = number<int>(arg, value());
-    } else if (arg == "--batch") {
-      a.batch = number<int>(arg, value());
-      if (a.batch < 1) usage("--batch must be at least 1");
-    } else if (arg == "--json") {
-      a.json = true;
-    } else if (arg == "--ids") {
-      a.ids = true;
-    } else if (arg == "--explain") {
-      a.explain = true;
-      a.options.trace = true;
-    } else if (arg == "--label") {
-      const std::string v = value();
-      const auto eq = v.find('=');
-      if (eq == std::string::npos || eq == 0) usage("--label needs NAME=DESCRIPTION");
-      a.labels.push_back({v.substr(0, eq), v.substr(eq + 1)});
-    } else if (arg == "--input") {
-      a.input = value();
-    } else if (arg == "--help" || arg == "-h") {
-      usage("label texts with a lat model");
-    } else if (arg.starts_with("--")) {
-      usage("unknown flag " + arg);
-    } else {
-      a.texts.push_back(arg);
-    }
+  a.model = flag.text("--model");
+  if (flag.has("--speedup")) a.options.speedup = flag.number("--speedup");
+  if (flag.has("--precision")) {
+    a.options.precision = lat::cli::precision_from_flag(flag.text("--precision"));
   }
-  if (a.model.empty()) usage("--model is required");
+  if (flag.has("--threads")) a.options.threads = flag.integer("--threads");
+  if (flag.has("--max-length")) a.options.max_length = flag.integer("--max-length");
+  a.batch = flag.integer("--batch");
+  a.json = flag.on("--json");
+  a.ids = flag.on("--ids");
+  a.explain = flag.on("--explain");
+  a.options.trace = a.explain;
+  for (const auto& v : flag.texts("--label")) {
+    const auto eq = v.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      flags().fail(lat::cli::value_error("--label", v, "not NAME=DESCRIPTION"));
+    }
+    a.labels.push_back({v.substr(0, eq), v.substr(eq + 1)});
+  }
+  if (flag.has("--input")) a.input = flag.text("--input");
+  a.texts = flag.positional();
   if (a.texts.empty() && !a.input) a.input = "-";
   return a;
 }

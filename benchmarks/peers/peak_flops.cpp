@@ -7,11 +7,38 @@
 #include <cstdio>
 #include <cstdlib>
 #include <dnnl.hpp>
+#include <limits>
+#include <string>
 #include <vector>
 
+#include "flags.hpp"
+
+namespace {
+
+[[noreturn]] void fail(const std::string& problem) {
+  std::fprintf(stderr, "peak_flops: %s\nusage: peak_flops [THREADS] [SIZE]\n", problem.c_str());
+  std::exit(2);
+}
+
+// The positional argument `index` (THREADS or SIZE), a whole number of at least 1, or `fallback`.
+int whole_argument(int argc, char** argv, int index, const char* name, int fallback) {
+  if (argc <= index) return fallback;
+  try {
+    const auto v = lat::cli::read_integer(argv[index]);
+    if (v < 1) throw lat::cli::BadValue("must be at least 1");
+    if (v > std::numeric_limits<int>::max()) throw lat::cli::BadValue("out of range");
+    return static_cast<int>(v);
+  } catch (const lat::cli::BadValue& e) {
+    fail(lat::cli::value_error(name, argv[index], e.what()));
+  }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  const int threads = argc > 1 ? std::atoi(argv[1]) : omp_get_num_procs();
-  const dnnl_dim_t n = argc > 2 ? std::atol(argv[2]) : 2048;
+  if (argc > 3) fail(std::string("unexpected argument ") + argv[3]);
+  const int threads = whole_argument(argc, argv, 1, "THREADS", omp_get_num_procs());
+  const dnnl_dim_t n = whole_argument(argc, argv, 2, "SIZE", 2048);
   omp_set_num_threads(threads);
   std::vector<float> a(static_cast<std::size_t>(n * n), 1.0f), b(a), c(a.size());
   std::vector<double> rates;

@@ -40,8 +40,8 @@
 #include <vector>
 
 #include "cost_flag.hpp"
+#include "flags.hpp"
 #include "labelled_text.hpp"
-#include "number.hpp"
 #include "precision_flag.hpp"
 
 namespace {
@@ -80,85 +80,61 @@ struct Row {
   }
 };
 
-[[noreturn]] void usage(const std::string& problem) {
-  std::cerr
-      << "lat_tune: " << problem
-      << "\nusage: lat_tune --model DIR --data TSV [--budget POINTS] [--speedups LIST] "
-         "[--threads N] [--precision fp32|bf16|int8] [--max-length N] [--batch N] "
-         "[--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS] [--evaluations N] "
-         "[--significance Z] [--seed N] [--schedules FILE] [--rounds N] [--out FILE] [--plot "
-         "FILE]\n";
-  std::exit(2);
-}
-
-double number(const std::string& flag, const std::string& value) {
-  const auto v = lat::cli::whole_number(value);
-  if (!v || !std::isfinite(*v)) usage(flag + " needs a number, got '" + value + "'");
-  return *v;
+const lat::cli::Flags& flags() {
+  using lat::cli::Flag;
+  static const lat::cli::Flags table(
+      "lat_tune", "tune the speedup knob (and the schedule) of a model on a labelled set",
+      {Flag::text("--model", "DIR", "the model folder").required(),
+       Flag::text("--data", "TSV", "the labelled set: text<TAB>gold label lines").required(),
+       Flag::number("--budget", "POINTS", "the accuracy drop allowed against speedup 1", "1")
+           .at_least(0),
+       Flag::numbers("--speedups", "LIST", "the speedups to run (1 is put first when missing)",
+                     "1,1.5,2,2.5,3,3.5,4,5,6"),
+       Flag::integer("--threads", "N", "threads per call").at_least(1).shows("every core"),
+       lat::cli::precision_flag("fp32"),
+       Flag::integer("--max-length", "N", "tokens per input, specials included", "0")
+           .at_least(0)
+           .shows("the model folder's"),
+       Flag::integer("--batch", "N", "texts per call", "32").at_least(1), lat::cli::cost_flag(),
+       Flag::number("--floor", "F", "the fewest rows a layer keeps, a fraction of the input",
+                    "0.05"),
+       Flag::number("--search", "SECONDS", "search the schedule this long per speedup; 0: no", "0")
+           .at_least(0),
+       Flag::integer("--evaluations", "N", "schedules a search tries at most; 0: no cap", "0")
+           .at_least(0),
+       Flag::number("--significance", "Z", "standard deviations a kept move beats chance by", "0")
+           .at_least(0),
+       Flag::integer("--seed", "N", "the search's seed", "0").at_least(0).at_most(4294967295.0),
+       Flag::text("--schedules", "FILE", "evaluate the exponents an earlier run wrote to FILE"),
+       Flag::integer("--rounds", "N", "timed passes over the set per schedule", "3").at_least(0),
+       Flag::text("--out", "FILE", "where the tuning goes").shows("DIR/lat.json"),
+       Flag::text("--plot", "FILE", "where the picture goes").shows("DIR/lat_curve.svg")});
+  return table;
 }
 
 Args parse(int argc, char** argv) {
+  const lat::cli::Args flag = flags().parse(argc, argv);
   Args a;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) usage(arg + " needs a value");
-    const std::string value = argv[++i];
-    if (arg == "--model") {
-      a.model = value;
-    } else if (arg == "--data") {
-      a.data = value;
-    } else if (arg == "--budget") {
-      a.budget = number(arg, value);
-    } else if (arg == "--speedups") {
-      a.speedups.clear();
-      std::stringstream in(value);
-      for (std::string item; std::getline(in, item, ',');) a.speedups.push_back(number(arg, item));
-    } else if (arg == "--threads") {
-      a.threads = static_cast<int>(number(arg, value));
-    } else if (arg == "--precision") {
-      try {
-        a.precision = lat::cli::precision_from_flag(value);
-      } catch (const std::invalid_argument& e) {
-        usage(e.what());
-      }
-    } else if (arg == "--max-length") {
-      a.max_length = static_cast<int>(number(arg, value));
-    } else if (arg == "--batch") {
-      a.batch = static_cast<int>(number(arg, value));
-    } else if (arg == "--out") {
-      a.out = value;
-    } else if (arg == "--plot") {
-      a.plot = value;
-    } else if (arg == "--cost") {
-      a.cost = value;
-      if (a.cost != "flops" && a.cost != "calibrated") number(arg, value);
-    } else if (arg == "--floor") {
-      a.floor = number(arg, value);
-    } else if (arg == "--search") {
-      a.search_seconds = number(arg, value);
-    } else if (arg == "--evaluations") {
-      a.search_evaluations = static_cast<int>(number(arg, value));
-    } else if (arg == "--significance") {
-      a.significance = number(arg, value);
-    } else if (arg == "--seed") {
-      a.seed = static_cast<unsigned>(number(arg, value));
-    } else if (arg == "--rounds") {
-      a.rounds = static_cast<int>(number(arg, value));
-    } else if (arg == "--schedules") {
-      a.schedules = value;
-    } else {
-      usage("unknown flag " + arg);
-    }
-  }
-  if (a.model.empty() || a.data.empty()) usage("--model and --data are required");
-  if (a.batch < 1) usage("--batch must be at least 1");
-  if (a.budget < 0) usage("--budget must not be negative");
-  if (a.search_seconds < 0) usage("--search must not be negative");
-  if (a.rounds < 0) usage("--rounds must not be negative");
-  if (a.search_evaluations < 0) usage("--evaluations must not be negative");
-  if (a.significance < 0) usage("--significance must not be negative");
+  a.model = flag.text("--model");
+  a.data = flag.text("--data");
+  a.budget = flag.number("--budget");
+  a.speedups = flag.numbers("--speedups");
+  if (flag.has("--threads")) a.threads = flag.integer("--threads");
+  a.precision = lat::cli::precision_from_flag(flag.text("--precision"));
+  a.max_length = flag.integer("--max-length");
+  a.batch = flag.integer("--batch");
+  a.cost = flag.text("--cost");
+  a.floor = flag.number("--floor");
+  a.search_seconds = flag.number("--search");
+  a.search_evaluations = flag.integer("--evaluations");
+  a.significance = flag.number("--significance");
+  a.seed = flag.integer<unsigned>("--seed");
+  a.rounds = flag.integer("--rounds");
+  if (flag.has("--schedules")) a.schedules = flag.text("--schedules");
+  if (flag.has("--out")) a.out = flag.text("--out");
+  if (flag.has("--plot")) a.plot = flag.text("--plot");
   if (a.search_seconds > 0 && !a.schedules.empty())
-    usage("--search and --schedules exclude each other");
+    flags().fail("--search and --schedules exclude each other");
   if (a.speedups.empty() || a.speedups.front() != 1.0) a.speedups.insert(a.speedups.begin(), 1.0);
   if (a.out.empty()) a.out = a.model + "/lat.json";
   if (a.plot.empty()) a.plot = a.model + "/lat_curve.svg";
