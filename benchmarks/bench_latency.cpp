@@ -155,30 +155,27 @@ int main(int argc, char** argv) {
               << options.cost->weight_flops << "\n";
     benchmark::AddCustomContext("precision", precision);
     benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
-    std::map<double, std::shared_ptr<const lat::Encoder>> encoders;
-    for (double s : speedup_list) {
-      options.speedup = s;
-      encoders[s] = std::make_shared<const lat::Encoder>(model, options);
-    }
-    const auto& dense = *encoders.at(1.0);
+    // One encoder, its weights prepared once; each speedup is a policy passed with the call.
+    const auto encoder = std::make_shared<const lat::Encoder>(model, options);
+    const lat::ModelShape shape = encoder->shape();
     for (const int seq : flag.integers("--seq")) {
       for (const int batch : flag.integers("--batch")) {
         auto inputs = std::make_shared<std::vector<lat::Encoding>>(
-            lat::bench::real_inputs(dense, texts, seq, batch));
+            lat::bench::real_inputs(*encoder, texts, seq, batch));
         for (double s : speedup_list) {
-          const auto encoder = encoders.at(s);
-          g_cases.push_back({seq, batch, s, encoder->schedule(seq, batch).predicted});
+          const lat::Policy policy = encoder->policy(s);
+          const double predicted = policy.schedule(shape, seq, batch).predicted;
+          g_cases.push_back({seq, batch, s, predicted});
           std::ostringstream name;
           name << "latency/seq:" << seq << "/batch:" << batch << "/speedup:" << s;
           benchmark::RegisterBenchmark(name.str().c_str(),
                                        [=](benchmark::State& state) {
                                          for (auto _ : state)
-                                           benchmark::DoNotOptimize(encoder->run(*inputs));
+                                           benchmark::DoNotOptimize(encoder->run(*inputs, policy));
                                          state.counters["tokens_per_s"] = benchmark::Counter(
                                              static_cast<double>(seq) * batch,
                                              benchmark::Counter::kIsIterationInvariantRate);
-                                         state.counters["predicted_speedup"] =
-                                             encoder->schedule(seq, batch).predicted;
+                                         state.counters["predicted_speedup"] = predicted;
                                          state.counters["threads"] = encoder->info().threads;
                                        })
               ->UseRealTime()

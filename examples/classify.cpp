@@ -105,14 +105,14 @@ nlohmann::json array(const std::vector<T>& v) {
   return nlohmann::json(v);
 }
 
-// The word pieces each layer kept, in order: layer l holds the pieces of trace[l].kept.
+// The word pieces each layer kept, in order: layer l holds the pieces of trace[l].positions.
 std::vector<std::vector<std::string>> kept_pieces(const lat::Encoder& encoder,
                                                   const std::string& text, const lat::RunInfo& r) {
   const auto ids = encoder.tokenize(text).ids;
   std::vector<std::vector<std::string>> layers;
   for (const auto& layer : r.trace) {
     auto& pieces = layers.emplace_back();
-    for (int p : layer.kept)
+    for (int p : layer.positions)
       pieces.push_back(encoder.tokenizer().token(ids[static_cast<std::size_t>(p)]));
   }
   return layers;
@@ -191,7 +191,7 @@ int run(const Args& a) {
     nlohmann::json s{{"count", lines.size()},
                      {"total_ms", total_ms},
                      {"median_ms", median},
-                     {"speedup", encoder.info().speedup},
+                     {"speedup", encoder.policy().speedup()},
                      {"precision", lat::to_string(encoder.info().precision)},
                      {"threads", encoder.info().threads}};
     if (graded > 0) s["accuracy"] = static_cast<double>(correct) / graded;
@@ -200,8 +200,8 @@ int run(const Args& a) {
     std::cout << "\n"
               << lines.size() << " texts in " << std::setprecision(1) << total_ms
               << " ms (median call " << median << " ms, batch " << a.batch << ", "
-              << encoder.info().threads << " threads, speedup " << encoder.info().speedup << ", "
-              << lat::to_string(encoder.info().precision) << ")";
+              << encoder.info().threads << " threads, speedup " << encoder.policy().speedup()
+              << ", " << lat::to_string(encoder.info().precision) << ")";
     if (graded > 0) {
       std::cout << "; accuracy " << std::setprecision(4) << static_cast<double>(correct) / graded
                 << " on " << graded << " labelled";

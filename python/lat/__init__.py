@@ -23,8 +23,14 @@ from ._lat import (
     Encoding,
     Error,
     LayerTrace,
+    Policy,
     Schedule,
+    Settings,
+    TunedPoint,
+    TuningRecord,
     ZeroShotClassifier,
+    read_settings,
+    write_settings,
 )
 
 __all__ = [
@@ -36,8 +42,14 @@ __all__ = [
     "Encoding",
     "Error",
     "LayerTrace",
+    "Policy",
     "Schedule",
+    "Settings",
+    "TunedPoint",
+    "TuningRecord",
     "ZeroShotClassifier",
+    "read_settings",
+    "write_settings",
 ]
 
 
@@ -75,6 +87,10 @@ class Encoder(_lat.Encoder):
     tokens per input (None: the folder's); the schedule's cost model, keep exponents (one per
     layer) and row floor (a fraction of the input), each None for lat.json's, else the FLOP
     model, the geometric schedule and one row. Immutable; safe to share between threads.
+
+    embed, classify, run and encode take speedup=, exponents= and floor= (or a whole policy=) to
+    run that call under another schedule policy, as an encoder built with them would run it; the
+    weights are the same for every call.
     """
 
     def encode(
@@ -84,6 +100,10 @@ class Encoder(_lat.Encoder):
         show_progress_bar: bool = False,
         normalize_embeddings: Optional[bool] = None,
         convert_to_numpy: bool = True,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
     ) -> Union[np.ndarray, List[np.ndarray]]:
         """Embeddings as sentence-transformers' SentenceTransformer.encode gives them.
 
@@ -92,9 +112,12 @@ class Encoder(_lat.Encoder):
         normalize_embeddings=True makes every vector unit length; None or False leaves them as
         the model folder says (a folder whose modules include Normalize gives unit vectors).
         convert_to_numpy=False gives a list of 1-D arrays instead of one 2-D array.
+        speedup, exponents, floor and policy choose the policy of every batch, as in embed.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if policy is None and (speedup is not None or exponents is not None or floor is not None):
+            policy = self.policy(speedup, None if exponents is None else list(exponents), floor)
         single = isinstance(sentences, (str, bytes))
         texts: Sequence[Any] = [sentences] if single else list(sentences)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -103,7 +126,7 @@ class Encoder(_lat.Encoder):
         try:
             for start in range(0, len(order), batch_size):
                 chunk = order[start : start + batch_size]
-                out[chunk] = self.embed([texts[i] for i in chunk])
+                out[chunk] = self.embed([texts[i] for i in chunk], policy=policy)
                 if bar is not None:
                     bar.update(len(chunk))
         finally:

@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <lat/encoder.hpp>
 #include <lat/error.hpp>
+#include <lat/policy.hpp>
 #include <lat/precision.hpp>
 #include <lat/schedule.hpp>
+#include <lat/settings.hpp>
 #include <memory>
 #include <optional>
 #include <string>
@@ -81,6 +83,21 @@ lat::Precision precision_of(const std::string& name) {
                    "precision '" + name + "' is not one of 'fp32', 'bf16', 'int8'");
 }
 
+// The policy of a call: `policy` as given, else the encoder's for the keywords given, else none
+// (the encoder's own).
+std::optional<lat::Policy> call_policy(const lat::Encoder& e, std::optional<double> speedup,
+                                       std::optional<std::vector<double>> exponents,
+                                       std::optional<double> floor,
+                                       std::optional<lat::Policy> policy) {
+  if (policy) {
+    if (speedup || exponents || floor)
+      throw nb::value_error("give either policy or speedup/exponents/floor, not both");
+    return policy;
+  }
+  if (!speedup && !exponents && !floor) return std::nullopt;
+  return e.policy(speedup, std::move(exponents), floor);
+}
+
 // Every result carries the same run info (its member `run`); its accessors are bound once for
 // each result type, so that Python reads them on the result itself.
 template <typename Result, typename Class>
@@ -92,7 +109,10 @@ void bind_run_info(Class& cls) {
           "truncated", [](const Result& r) { return r.run.truncated; },
           "Whether the text was cut to max_length.")
       .def_prop_ro(
-          "kept", [](const Result& r) { return r.run.kept; }, "Rows kept by each layer.")
+          "kept", [](const Result& r) { return r.run.kept; }, "How many rows each layer kept.")
+      .def_prop_ro(
+          "speedup", [](const Result& r) { return r.run.speedup; },
+          "The speedup of the policy that ran it.")
       .def_prop_ro(
           "ms", [](const Result& r) { return r.run.ms; },
           "Wall time of the call that produced this result, in milliseconds.")
@@ -145,7 +165,7 @@ NB_MODULE(_lat, m) {
           "acc", [](const lat::LayerTrace& t) { return view(t.acc); },
           nb::rv_policy::reference_internal,
           "ACC of each row that entered the layer, in that order.")
-      .def_ro("kept", &lat::LayerTrace::kept,
+      .def_ro("positions", &lat::LayerTrace::positions,
               "Original positions of the rows that left the layer.");
 
   auto output = nb::class_<lat::EncoderOutput>(
@@ -200,6 +220,81 @@ NB_MODULE(_lat, m) {
         return "CostModel(weight_flops=" + std::to_string(c.weight_flops) + ")";
       });
 
+  nb::class_<lat::Policy>(m, "Policy",
+                          "What decides a call's schedule: speedup, keep exponents, row floor, "
+                          "cost model. Checked when made.")
+      .def(
+          "__init__",
+          [](lat::Policy* self, double speedup, std::optional<std::vector<double>> exponents,
+             double floor, std::optional<lat::CostModel> cost) {
+            new (self) lat::Policy(speedup, exponents.value_or(std::vector<double>{}), floor,
+                                   cost.value_or(lat::CostModel{}));
+          },
+          "speedup"_a = 1.0, "exponents"_a = nb::none(), "floor"_a = 0.0, "cost"_a = nb::none())
+      .def_prop_ro("speedup", &lat::Policy::speedup)
+      .def_prop_ro("exponents", &lat::Policy::exponents, "Empty: the geometric schedule.")
+      .def_prop_ro("floor", &lat::Policy::floor)
+      .def_prop_ro("cost", &lat::Policy::cost)
+      .def("__eq__", [](const lat::Policy& a, const lat::Policy& b) { return a == b; })
+      .def("__repr__", [](const lat::Policy& p) { return "Policy(" + lat::to_string(p) + ")"; });
+
+  nb::class_<lat::TunedPoint>(m, "TunedPoint", "One speedup of lat.json's tuned curve.")
+      .def(nb::init<>())
+      .def_rw("speedup", &lat::TunedPoint::speedup)
+      .def_rw("exponents", &lat::TunedPoint::exponents)
+      .def_rw("accuracy", &lat::TunedPoint::accuracy)
+      .def_rw("mean_cosine", &lat::TunedPoint::mean_cosine)
+      .def_rw("p5_cosine", &lat::TunedPoint::p5_cosine)
+      .def_rw("recall_at_10", &lat::TunedPoint::recall_at_10)
+      .def_rw("predicted_speedup", &lat::TunedPoint::predicted_speedup)
+      .def_rw("measured_speedup", &lat::TunedPoint::measured_speedup)
+      .def_rw("reached", &lat::TunedPoint::reached)
+      .def_rw("inputs", &lat::TunedPoint::inputs);
+
+  nb::class_<lat::TuningRecord>(m, "TuningRecord", "How lat_tune chose the settings.")
+      .def(nb::init<>())
+      .def_rw("tuned_on", &lat::TuningRecord::tuned_on)
+      .def_rw("budget_points", &lat::TuningRecord::budget_points)
+      .def_rw("dense_accuracy", &lat::TuningRecord::dense_accuracy)
+      .def_rw("search_seconds", &lat::TuningRecord::search_seconds)
+      .def_rw("search_evaluations", &lat::TuningRecord::search_evaluations)
+      .def_rw("search_significance", &lat::TuningRecord::search_significance)
+      .def_rw("search_seed", &lat::TuningRecord::search_seed)
+      .def_rw("schedules", &lat::TuningRecord::schedules);
+
+  nb::class_<lat::Settings>(m, "Settings", "lat.json: the knob, its schedule and the tuned curve.")
+      .def(nb::init<>())
+      .def_rw("speedup", &lat::Settings::speedup)
+      .def_prop_rw(
+          "precision",
+          [](const lat::Settings& s) -> std::optional<std::string> {
+            if (!s.precision) return std::nullopt;
+            return std::string(lat::to_string(*s.precision));
+          },
+          [](lat::Settings& s, std::optional<std::string> name) {
+            s.precision = name ? std::optional(precision_of(*name)) : std::nullopt;
+          })
+      .def_rw("weight_flops", &lat::Settings::weight_flops)
+      .def_rw("exponents", &lat::Settings::exponents)
+      .def_rw("floor", &lat::Settings::floor)
+      .def_rw("curve", &lat::Settings::curve)
+      .def_rw("tuning", &lat::Settings::tuning)
+      .def(
+          "exponents_for",
+          [](const lat::Settings& s, double speedup, int layers) {
+            return lat::exponents_for(s, speedup, layers);
+          },
+          "speedup"_a, "layers"_a, "The keep exponents of a speedup under the tuned curve.");
+  m.def(
+      "read_settings", [](const std::filesystem::path& file) { return lat::read_settings(file); },
+      "file"_a, "Reads a lat.json, strictly.");
+  m.def(
+      "write_settings",
+      [](const std::filesystem::path& file, const lat::Settings& settings) {
+        lat::write_settings(file, settings);
+      },
+      "file"_a, "settings"_a, "Writes a lat.json, after the checks read_settings makes.");
+
   nb::class_<lat::Schedule>(m, "Schedule", "Keep counts for one input length.")
       .def_ro("keep", &lat::Schedule::keep, "Rows that leave each layer.")
       .def_ro("ratio", &lat::Schedule::ratio)
@@ -220,15 +315,11 @@ NB_MODULE(_lat, m) {
       .def_ro("model_type", &lat::EncoderInfo::model_type)
       .def_ro("max_length", &lat::EncoderInfo::max_length)
       .def_ro("threads", &lat::EncoderInfo::threads)
-      .def_ro("speedup", &lat::EncoderInfo::speedup)
       .def_prop_ro(
           "precision",
           [](const lat::EncoderInfo& i) { return std::string(lat::to_string(i.precision)); })
-      .def_ro("cost", &lat::EncoderInfo::cost)
-      .def_ro("exponents", &lat::EncoderInfo::exponents,
-              "The schedule's keep exponents, one per layer; empty: the geometric schedule.")
-      .def_ro("floor", &lat::EncoderInfo::floor,
-              "The fewest rows a layer keeps, as a fraction of the input; 0: one row.")
+      .def_ro("policy", &lat::EncoderInfo::policy, "The encoder's own policy: the knob in force.")
+      .def_ro("curve", &lat::EncoderInfo::curve, "lat.json's tuned curve; empty when not tuned.")
       .def_ro("classifier", &lat::EncoderInfo::classifier)
       .def_ro("labels", &lat::EncoderInfo::labels)
       .def_ro("mean_pooling", &lat::EncoderInfo::mean_pooling)
@@ -236,7 +327,7 @@ NB_MODULE(_lat, m) {
       .def("__repr__", [](const lat::EncoderInfo& i) {
         return "EncoderInfo(model_type='" + i.model_type + "', layers=" + std::to_string(i.layers) +
                ", hidden=" + std::to_string(i.hidden) + ", threads=" + std::to_string(i.threads) +
-               ", speedup=" + std::to_string(i.speedup) + ", precision='" +
+               ", speedup=" + std::to_string(i.policy.speedup()) + ", precision='" +
                lat::to_string(i.precision) + "')";
       });
 
@@ -268,35 +359,60 @@ NB_MODULE(_lat, m) {
           "floor"_a = nb::none(), "trace"_a = false)
       .def(
           "embed",
-          [](const lat::Encoder& e, nb::handle texts) {
+          [](const lat::Encoder& e, nb::handle texts, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             std::optional<lat::Policy> policy) {
             const std::vector<std::string> in = texts_of(texts);
             const size_t width = static_cast<size_t>(e.info().hidden);
             std::vector<float> values(in.size() * width);
             {
               nb::gil_scoped_release release;
-              const auto out = e.embed(in);
+              const auto out =
+                  e.embed(in, call_policy(e, speedup, std::move(exponents), floor, policy));
               for (size_t i = 0; i < out.size(); ++i) {
                 std::memcpy(values.data() + i * width, out[i].values.data(), width * sizeof(float));
               }
             }
             return owned_array(std::move(values), {in.size(), width});
           },
-          "texts"_a, "Pooled embeddings of the texts: float32, (len(texts), hidden).")
+          "texts"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
+          "policy"_a = nb::none(),
+          "Pooled embeddings of the texts: float32, (len(texts), hidden). speedup, exponents and "
+          "floor choose this call's policy as an encoder built with them would have it; policy "
+          "gives one whole.")
       .def(
           "classify",
-          [](const lat::Encoder& e, nb::handle texts) {
+          [](const lat::Encoder& e, nb::handle texts, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             std::optional<lat::Policy> policy) {
             const std::vector<std::string> in = texts_of(texts);
             nb::gil_scoped_release release;
-            return e.classify(in);
+            return e.classify(in, call_policy(e, speedup, std::move(exponents), floor, policy));
           },
-          "texts"_a, "Labels of the texts, by the model folder's classifier head.")
+          "texts"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
+          "policy"_a = nb::none(),
+          "Labels of the texts, by the model folder's classifier head; the policy as in embed.")
       .def(
           "run",
-          [](const lat::Encoder& e, const std::vector<lat::Encoding>& inputs) {
+          [](const lat::Encoder& e, const std::vector<lat::Encoding>& inputs,
+             std::optional<double> speedup, std::optional<std::vector<double>> exponents,
+             std::optional<double> floor, std::optional<lat::Policy> policy) {
             nb::gil_scoped_release release;
-            return e.run(inputs);
+            return e.run(inputs, call_policy(e, speedup, std::move(exponents), floor, policy));
           },
-          "encodings"_a, "Hidden states of pre-tokenised inputs.")
+          "encodings"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(),
+          "floor"_a = nb::none(), "policy"_a = nb::none(),
+          "Hidden states of pre-tokenised inputs; the policy as in embed.")
+      .def(
+          "policy",
+          [](const lat::Encoder& e, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor) {
+            nb::gil_scoped_release release;
+            return e.policy(speedup, std::move(exponents), floor);
+          },
+          "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
+          "The policy an encoder built on this folder with these values would have (None: this "
+          "encoder's); lat.json's tuned curve gives the exponents of a speedup.")
       .def(
           "tokenize",
           [](const lat::Encoder& e, nb::handle text) {
@@ -356,12 +472,16 @@ NB_MODULE(_lat, m) {
           "labels: {name: description}, or (name, description) pairs, in label order.")
       .def(
           "classify",
-          [](const lat::ZeroShotClassifier& z, nb::handle texts) {
+          [](const lat::ZeroShotClassifier& z, nb::handle texts, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             std::optional<lat::Policy> policy) {
             const std::vector<std::string> in = texts_of(texts);
             nb::gil_scoped_release release;
-            return z.classify(in);
+            return z.classify(
+                in, call_policy(z.encoder(), speedup, std::move(exponents), floor, policy));
           },
-          "texts"_a)
+          "texts"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
+          "policy"_a = nb::none())
       .def_prop_ro("labels",
                    [](const lat::ZeroShotClassifier& z) {
                      std::vector<std::string> names;

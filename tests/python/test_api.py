@@ -43,7 +43,7 @@ def test_info_and_schedule(minilm):
 def test_schedule_options_exponents_floor_and_batch():
     spare_first = [0.0, 1.0, 2.0, 3.0, 4.0]  # one per layer of the tiny model
     encoder = lat.Encoder(TINY, threads=1, speedup=2.0, exponents=spare_first, floor=0.25)
-    assert encoder.info.exponents == spare_first and encoder.info.floor == 0.25
+    assert encoder.info.policy.exponents == spare_first and encoder.info.policy.floor == 0.25
     s = encoder.schedule(40)
     assert s.keep[0] == 40 and min(s.keep) >= 10 and s.predicted >= 2.0
     calibrated = lat.Encoder(TINY, threads=1, speedup=2.0, cost=lat.CostModel(40.0))
@@ -88,14 +88,14 @@ def test_precision_and_speedup_options(model_dir):
     cosine = (int8.embed(texts) * dense).sum(axis=1)
     assert (cosine > 0.97).all(), cosine
     fast = lat.Encoder(model_dir, threads=2, speedup=1.5)
-    assert fast.info.speedup == 1.5
+    assert fast.info.policy.speedup == 1.5
 
 
 def test_trace_reports_every_layer():
     encoder = lat.Encoder(TINY, threads=1, speedup=2.0, trace=True)
     r = encoder.classify(["the cat sat on the mat the cat sat on the mat"])[0]
     assert len(r.trace) == encoder.info.layers
-    assert [len(t.kept) for t in r.trace] == r.kept
+    assert [len(t.positions) for t in r.trace] == r.kept
     assert r.trace[0].acc.shape == (r.tokens,)
 
 

@@ -1,22 +1,28 @@
-// lat_tune: offline tuning of the speedup knob and of the schedule. Runs a labelled set at a
-// grid of speedups, prints accuracy, predicted and measured speedup for each and how many inputs
-// reached it, picks the largest speedup whose accuracy drop against speedup 1 stays within the
-// budget, writes it to lat.json beside the model (where classify and every Encoder built without
-// an explicit speedup read it), and draws accuracy against measured speedup as an SVG picture.
+// lat_tune: offline tuning of the speedup knob and of the schedule. Runs a set at a grid of
+// speedups, prints the quality, predicted and measured speedup for each and how many inputs
+// reached it, picks the largest speedup whose quality drop against speedup 1 stays within the
+// budget, writes it with the whole tuned curve to lat.json beside the model (lat/settings.hpp:
+// where classify and every Encoder read the knob, and where a call at a tuned speedup finds its
+// exponents), and draws quality against measured speedup as an SVG picture. One encoder serves
+// every schedule: each is a policy passed with the call (lat/policy.hpp).
 //
-// The schedule is DESIGN.md's geometric one unless --search is given: then, for every speedup, a
-// seeded coordinate search over the keep exponents (lat/schedule.hpp) maximizes accuracy on the
-// set within a time budget (and at most --evaluations schedules), every candidate at the same
-// predicted speedup under the cost model, and the exponents of the chosen speedup go to lat.json
-// with it. With --significance Z a move counts only where it is more than chance on the inputs
-// whose label it changed (a sign test at Z standard deviations). --schedules FILE evaluates the
-// exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on the
-// evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
+// The quality of a classifier is its accuracy on the labelled set; that of an embedding model is
+// the agreement of its embeddings with the dense ones on the set's texts: mean and 5th-percentile
+// cosine, and the recall@10 of a nearest-neighbour search among the texts, which the budget (in
+// points) bounds.
+//
+// The schedule is the geometric one unless --search is given (classifiers only): then, for every
+// speedup, a seeded coordinate search over the keep exponents (lat/schedule.hpp) maximizes
+// accuracy on the set within a time budget (and at most --evaluations schedules), every candidate
+// at the same predicted speedup under the cost model, and the exponents of each speedup go to
+// lat.json's curve. With --significance Z a move counts only where it is more than chance on the
+// inputs whose label it changed (a sign test at Z standard deviations). --schedules FILE evaluates
+// the exponents an earlier search wrote to FILE (so a search on hold-out rows is reported once on
+// the evaluation split). Everything runs at --precision, under --cost (--cost calibrated first
 // measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
 // fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
 // --rounds timed passes over the set (3 unless given), against the dense one's; each batch of a
-// pass runs under every schedule in turn.
-//
+// pass runs under every schedule in turn.//
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
 //            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS]
@@ -32,7 +38,7 @@
 #include <lat/encoder.hpp>
 #include <lat/error.hpp>
 #include <lat/schedule.hpp>
-#include <nlohmann/json.hpp>
+#include <lat/settings.hpp>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -65,10 +71,12 @@ struct Args {
 
 // One schedule at one speedup, run over the whole set.
 struct Point {
+  // accuracy: a classifier's, in %; an embedding model's recall@10 against dense, in %.
   double speedup = 1, accuracy = 0, predicted = 1, measured = 1, seconds = 0;
   int correct = 0, reached = 0, layers = 0;
   std::vector<double> exponents;  // empty: the geometric schedule
-  std::vector<bool> right;        // per input: labelled correctly
+  std::vector<bool> right;        // per input: labelled correctly (classifiers)
+  std::optional<double> mean_cosine, p5_cosine, recall_at_10;  // embedding models
 };
 
 // The geometric schedule and, when searched or read from --schedules, the other one.
@@ -141,16 +149,20 @@ Args parse(int argc, char** argv) {
   return a;
 }
 
-lat::Encoder encoder_for(const Args& a, double speedup, const lat::CostModel& cost,
-                         const std::vector<double>& exponents) {
-  return lat::Encoder(a.model, {.threads = a.threads,
-                                .max_length = a.max_length,
-                                .speedup = speedup,
-                                .precision = a.precision,
-                                .cost = cost,
-                                .exponents = exponents,
-                                .floor = a.floor});
-}
+// The one encoder of a run (weights prepared once; each schedule is a policy passed per call),
+// the set, and for an embedding model the dense embeddings its quality is measured against.
+struct Tuning {
+  const Args& a;
+  const lat::Encoder& encoder;
+  const std::vector<lat::cli::LabelledText>& lines;
+  std::vector<std::vector<float>> dense;  // embedding models: per input, at speedup 1
+
+  bool classifier() const { return encoder.info().classifier; }
+  // The policy of one schedule: an error where it cannot reach the speedup at the maximum length.
+  lat::Policy policy(double speedup, const std::vector<double>& exponents) const {
+    return encoder.policy(speedup, exponents, a.floor);
+  }
+};
 
 // Calls `call(start, texts)` for each batch of --batch texts of the set, in order.
 template <typename Call>
@@ -163,61 +175,119 @@ void for_each_batch(const Args& a, const std::vector<lat::cli::LabelledText>& li
   }
 }
 
-// The wall time of one classify call.
-double timed_classify(const lat::Encoder& encoder, const std::vector<std::string>& texts,
-                      std::vector<lat::Classification>* results = nullptr) {
+// What one call gives back per input: its run, and its label or its embedding.
+struct Answer {
+  lat::RunInfo run;
+  int label = 0;
+  std::vector<float> embedding;
+};
+
+// The wall time of one call on a batch: classify for a classifier, embed for any other model.
+double timed_call(const Tuning& t, const std::vector<std::string>& texts, const lat::Policy& policy,
+                  std::vector<Answer>* answers = nullptr) {
   const auto t0 = Clock::now();
-  auto r = encoder.classify(texts);
+  std::vector<Answer> out(texts.size());
+  if (t.classifier()) {
+    auto r = t.encoder.classify(texts, policy);
+    for (std::size_t i = 0; i < r.size(); ++i) out[i] = {std::move(r[i].run), r[i].label, {}};
+  } else {
+    auto r = t.encoder.embed(texts, policy);
+    for (std::size_t i = 0; i < r.size(); ++i) out[i] = {std::move(r[i].run), 0, r[i].values};
+  }
   const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-  if (results) *results = std::move(r);
+  if (answers) *answers = std::move(out);
   return seconds;
 }
 
-// Runs the set through the encoder in batches of --batch; hands each batch's results to `use`
-// and returns the wall time of the classify calls alone.
-template <typename Use>
-double run_set(const Args& a, const lat::Encoder& encoder,
-               const std::vector<lat::cli::LabelledText>& lines, Use use) {
-  double seconds = 0;
-  for_each_batch(a, lines, [&](std::size_t start, const std::vector<std::string>& texts) {
-    std::vector<lat::Classification> results;
-    seconds += timed_classify(encoder, texts, &results);
-    use(start, results);
-  });
-  return seconds;
+double cosine(const std::vector<float>& x, const std::vector<float>& y) {
+  double xy = 0, xx = 0, yy = 0;
+  for (std::size_t j = 0; j < x.size(); ++j) {
+    xy += double{x[j]} * y[j];
+    xx += double{x[j]} * x[j];
+    yy += double{y[j]} * y[j];
+  }
+  return xy / std::max(std::sqrt(xx * yy), 1e-12);
 }
 
-// Accuracy, cost-weighted predicted speedup, inputs that reached the speedup and wall time of
-// one schedule over the whole set. Throws lat::Error where the schedule cannot reach `speedup`.
-Point evaluate(const Args& a, double speedup, const lat::CostModel& cost,
-               const std::vector<lat::cli::LabelledText>& lines,
-               const std::vector<double>& exponents) {
-  const lat::Encoder encoder = encoder_for(a, speedup, cost, exponents);
-  const auto& info = encoder.info();
-  if (!info.classifier) throw std::runtime_error(a.model + " has no classifier head to tune");
-  const lat::ModelShape shape{info.layers, info.hidden, info.intermediate};
+// For each input, the indices of its `k` nearest other inputs by cosine, nearest first.
+std::vector<std::vector<std::size_t>> neighbours(const std::vector<std::vector<float>>& e,
+                                                 std::size_t k) {
+  std::vector<std::vector<std::size_t>> out(e.size());
+  std::vector<std::pair<double, std::size_t>> by_similarity;
+  for (std::size_t i = 0; i < e.size(); ++i) {
+    by_similarity.clear();
+    for (std::size_t j = 0; j < e.size(); ++j)
+      if (j != i) by_similarity.emplace_back(-cosine(e[i], e[j]), j);
+    const std::size_t n = std::min(k, by_similarity.size());
+    std::partial_sort(by_similarity.begin(), by_similarity.begin() + static_cast<std::ptrdiff_t>(n),
+                      by_similarity.end());
+    for (std::size_t m = 0; m < n; ++m) out[i].push_back(by_similarity[m].second);
+  }
+  return out;
+}
+
+// An embedding model's quality at one schedule: agreement with the dense embeddings.
+void embedding_quality(Point& p, const std::vector<std::vector<float>>& dense,
+                       const std::vector<std::vector<float>>& pruned) {
+  std::vector<double> cosines;
+  for (std::size_t i = 0; i < dense.size(); ++i) cosines.push_back(cosine(pruned[i], dense[i]));
+  double sum = 0;
+  for (double c : cosines) sum += c;
+  p.mean_cosine = sum / static_cast<double>(cosines.size());
+  std::sort(cosines.begin(), cosines.end());
+  p.p5_cosine = cosines[static_cast<std::size_t>(0.05 * static_cast<double>(cosines.size() - 1))];
+  constexpr std::size_t kNeighbours = 10;
+  const auto want = neighbours(dense, kNeighbours), got = neighbours(pruned, kNeighbours);
+  double found = 0, asked = 0;
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    for (std::size_t j : got[i])
+      found += static_cast<double>(std::count(want[i].begin(), want[i].end(), j));
+    asked += static_cast<double>(want[i].size());
+  }
+  p.recall_at_10 = asked > 0 ? found / asked : 1.0;
+  p.accuracy = 100.0 * *p.recall_at_10;
+}
+
+// Quality, cost-weighted predicted speedup, inputs that reached the speedup and wall time of one
+// schedule over the whole set. Throws lat::Error where the schedule cannot reach `speedup`.
+// With `embeddings`, an embedding model's embeddings go there.
+Point evaluate(const Tuning& t, double speedup, const std::vector<double>& exponents,
+               std::vector<std::vector<float>>* embeddings = nullptr) {
+  const lat::Policy policy = t.policy(speedup, exponents);
+  const auto& info = t.encoder.info();
+  const lat::ModelShape shape = t.encoder.shape();
   Point p{.speedup = speedup,
           .layers = info.layers,
           .exponents = exponents,
-          .right = std::vector<bool>(lines.size())};
+          .right = std::vector<bool>(t.lines.size())};
+  std::vector<std::vector<float>> pruned(t.lines.size());
   double dense_cost = 0, pruned_cost = 0;
-  p.seconds = run_set(a, encoder, lines, [&](std::size_t start, const auto& results) {
-    const int inputs = static_cast<int>(results.size());
-    const lat::CostModel call_cost = cost.in_batch(inputs);
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const auto& r = results[i];
-      p.right[start + i] = lat::cli::gold_index(*lines[start + i].gold, info.labels) == r.label;
-      p.reached += encoder.schedule(r.run.tokens, inputs).reached ? 1 : 0;
-      int previous = r.run.tokens;
-      for (int k : r.run.kept) {
-        dense_cost += lat::layer_cost(shape, r.run.tokens, r.run.tokens, call_cost);
-        pruned_cost += lat::layer_cost(shape, previous, k, call_cost);
-        previous = k;
+  for_each_batch(t.a, t.lines, [&](std::size_t start, const std::vector<std::string>& texts) {
+    std::vector<Answer> answers;
+    p.seconds += timed_call(t, texts, policy, &answers);
+    const int inputs = static_cast<int>(answers.size());
+    const lat::CostModel call_cost = policy.cost().in_batch(inputs);
+    for (std::size_t i = 0; i < answers.size(); ++i) {
+      const lat::RunInfo& run = answers[i].run;
+      if (t.classifier()) {
+        p.right[start + i] =
+            lat::cli::gold_index(*t.lines[start + i].gold, info.labels) == answers[i].label;
+      } else {
+        pruned[start + i] = std::move(answers[i].embedding);
       }
+      p.reached += policy.schedule(shape, run.tokens, inputs).reached ? 1 : 0;
+      dense_cost += lat::pass_cost(shape, run.tokens, std::vector<int>(run.kept.size(), run.tokens),
+                                   call_cost);
+      pruned_cost += lat::pass_cost(shape, run.tokens, run.kept, call_cost);
     }
   });
-  p.correct = static_cast<int>(std::count(p.right.begin(), p.right.end(), true));
-  p.accuracy = 100.0 * p.correct / static_cast<double>(lines.size());
+  if (t.classifier()) {
+    p.correct = static_cast<int>(std::count(p.right.begin(), p.right.end(), true));
+    p.accuracy = 100.0 * p.correct / static_cast<double>(t.lines.size());
+  } else if (!t.dense.empty()) {
+    embedding_quality(p, t.dense, pruned);
+  }
+  if (embeddings) *embeddings = std::move(pruned);
   p.predicted = dense_cost / pruned_cost;
   return p;
 }
@@ -231,20 +301,19 @@ double median(std::vector<double> v) {
 // timed again over the set, `rounds` times, medians against the dense median. Within a round
 // each batch runs under every schedule in turn (the first one rotating), so that the machine's
 // drift over a pass, which is larger than the differences measured, falls on all of them alike.
-void time_again(const Args& a, const lat::CostModel& cost,
-                const std::vector<lat::cli::LabelledText>& lines, std::vector<Point*> points) {
-  std::vector<lat::Encoder> encoders;
-  for (const Point* p : points) encoders.push_back(encoder_for(a, p->speedup, cost, p->exponents));
+void time_again(const Tuning& t, std::vector<Point*> points) {
+  std::vector<lat::Policy> policies;
+  for (const Point* p : points) policies.push_back(t.policy(p->speedup, p->exponents));
   std::vector<std::vector<double>> seconds(points.size());
-  for (int round = 0; round < a.rounds; ++round) {
+  for (int round = 0; round < t.a.rounds; ++round) {
     std::vector<double> pass(points.size(), 0.0);
     std::size_t first = 0;
-    for_each_batch(a, lines, [&](std::size_t, const std::vector<std::string>& texts) {
-      for (std::size_t j = 0; j < encoders.size(); ++j) {
-        const std::size_t i = (first + j) % encoders.size();
-        pass[i] += timed_classify(encoders[i], texts);
+    for_each_batch(t.a, t.lines, [&](std::size_t, const std::vector<std::string>& texts) {
+      for (std::size_t j = 0; j < policies.size(); ++j) {
+        const std::size_t i = (first + j) % policies.size();
+        pass[i] += timed_call(t, texts, policies[i]);
       }
-      first = (first + 1) % encoders.size();
+      first = (first + 1) % policies.size();
     });
     for (std::size_t i = 0; i < points.size(); ++i) seconds[i].push_back(pass[i]);
   }
@@ -287,9 +356,8 @@ bool beats(const Point& candidate, const Point& best, double z) {
 // a zero one half or twice the mean), and a move is kept when it beats the schedule so far.
 // Sweeps in a seeded random order until one keeps nothing, the time runs out or --evaluations
 // schedules were tried; with a cap the time does not stop first, the search repeats exactly.
-Point search(const Args& a, double speedup, const lat::CostModel& cost,
-             const std::vector<lat::cli::LabelledText>& lines, const Point& geometric,
-             std::mt19937& rng) {
+Point search(const Tuning& t, double speedup, const Point& geometric, std::mt19937& rng) {
+  const Args& a = t.a;
   const auto deadline = Clock::now() + std::chrono::duration<double>(a.search_seconds);
   std::vector<double> steps(static_cast<std::size_t>(geometric.layers), 1.0);
   Point best = geometric;
@@ -315,7 +383,7 @@ Point search(const Args& a, double speedup, const lat::CostModel& cost,
       if (candidate == steps || !exponents) continue;
       Point p;
       try {
-        p = evaluate(a, speedup, cost, lines, *exponents);
+        p = evaluate(t, speedup, *exponents);
       } catch (const lat::Error&) {
         continue;  // this schedule cannot reach the speedup at the maximum length
       }
@@ -335,47 +403,22 @@ Point search(const Args& a, double speedup, const lat::CostModel& cost,
   return best;
 }
 
-// The exponents an earlier run wrote per speedup to its curve.
-std::vector<std::pair<double, std::vector<double>>> read_schedules(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error(path + ": cannot open");
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(in);
-  } catch (const nlohmann::json::exception& e) {
-    throw std::runtime_error(path + ": not JSON: " + e.what());
-  }
-  if (!json.contains("curve") || !json["curve"].is_array())
-    throw std::runtime_error(path + ": no 'curve' array, as lat_tune writes it");
-  std::vector<std::pair<double, std::vector<double>>> schedules;
-  for (const auto& point : json["curve"]) {
-    if (!point.is_object() || !point.contains("speedup") || !point["speedup"].is_number())
-      throw std::runtime_error(path + ": a 'curve' entry without a numeric 'speedup'");
-    std::vector<double> w;
-    if (point.contains("exponents")) {
-      for (const auto& x : point["exponents"]) {
-        if (!x.is_number()) throw std::runtime_error(path + ": 'exponents' must hold numbers");
-        w.push_back(x.get<double>());
-      }
-    }
-    schedules.emplace_back(point["speedup"].get<double>(), std::move(w));
-  }
-  return schedules;
-}
-
-nlohmann::json point_json(const Point& p, std::size_t inputs) {
-  nlohmann::json j{{"speedup", p.speedup},
-                   {"accuracy", p.accuracy},
-                   {"predicted_speedup", p.predicted},
-                   {"measured_speedup", p.measured},
-                   {"reached", p.reached},
-                   {"inputs", inputs}};
-  if (!p.exponents.empty()) j["exponents"] = p.exponents;
-  return j;
+lat::TunedPoint tuned_point(const Point& p, std::size_t inputs) {
+  lat::TunedPoint t{.speedup = p.speedup,
+                    .exponents = p.exponents,
+                    .mean_cosine = p.mean_cosine,
+                    .p5_cosine = p.p5_cosine,
+                    .recall_at_10 = p.recall_at_10,
+                    .predicted_speedup = p.predicted,
+                    .measured_speedup = p.measured,
+                    .reached = p.reached,
+                    .inputs = static_cast<int>(inputs)};
+  if (!p.recall_at_10) t.accuracy = p.accuracy;
+  return t;
 }
 
 std::string svg_curve(const std::vector<Row>& rows, const Point& chosen, double floor_accuracy,
-                      const std::string& title) {
+                      const std::string& title, const std::string& quality_axis) {
   const double w = 640, h = 400, left = 70, right = 30, top = 50, bottom = 60;
   double lo = floor_accuracy, hi = floor_accuracy, max_s = 1.5;
   for (const auto& r : rows) {
@@ -415,7 +458,7 @@ std::string svg_curve(const std::vector<Row>& rows, const Point& chosen, double 
     const char* colour;
     std::vector<const Point*> points;
   };
-  std::vector<Curve> curves{{"geometric (DESIGN.md)", "#2563eb", {}}};
+  std::vector<Curve> curves{{"geometric", "#2563eb", {}}};
   for (const auto& r : rows) curves[0].points.push_back(&r.geometric);
   if (std::any_of(rows.begin(), rows.end(), [](const Row& r) { return r.other.has_value(); })) {
     curves.push_back({"searched exponents", "#ea580c", {}});
@@ -437,7 +480,7 @@ std::string svg_curve(const std::vector<Row>& rows, const Point& chosen, double 
   svg << "<text x='" << (left + w - right) / 2 << "' y='" << h - 18
       << "' text-anchor='middle'>measured speedup (wall time of the set at speedup 1 / at s)"
       << "</text>\n<text transform='translate(18," << (top + h - bottom) / 2
-      << ") rotate(-90)' text-anchor='middle'>accuracy (%)</text>\n</svg>\n";
+      << ") rotate(-90)' text-anchor='middle'>" << quality_axis << "</text>\n</svg>\n";
   return svg.str();
 }
 
@@ -456,6 +499,10 @@ void print(const Point& p, const char* kind, std::size_t inputs) {
             << std::setw(10) << p.accuracy << std::setw(11) << p.predicted << std::setw(10)
             << p.measured << std::setw(9) << p.seconds << std::setw(8) << p.reached << "/"
             << inputs;
+  if (p.mean_cosine) {
+    std::cout << std::setprecision(3) << "  cosine mean " << *p.mean_cosine << ", 5th percentile "
+              << *p.p5_cosine << std::setprecision(2);
+  }
   if (!p.exponents.empty()) {
     std::cout << "  exponents";
     for (double w : p.exponents) std::cout << " " << w;
@@ -465,37 +512,57 @@ void print(const Point& p, const char* kind, std::size_t inputs) {
 
 int run(const Args& a) {
   const auto lines = lat::cli::read_labelled_file(a.data);
-  if (lines.empty()) throw std::runtime_error(a.data + ": no labelled lines");
-  for (const auto& l : lines) {
-    if (!l.gold) throw std::runtime_error(a.data + ": a line without a gold label: " + l.text);
-  }
+  if (lines.empty()) throw std::runtime_error(a.data + ": no lines");
   const lat::CostModel cost =
       lat::cli::cost_model_from_flag(a.cost, a.model, a.threads, a.precision);
   if (a.cost == "calibrated") {
     std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << "\n";
   }
+  const lat::Encoder encoder(a.model, {.threads = a.threads,
+                                       .max_length = a.max_length,
+                                       .speedup = 1.0,
+                                       .precision = a.precision,
+                                       .cost = cost,
+                                       .floor = a.floor});
+  Tuning t{a, encoder, lines, {}};
+  if (t.classifier()) {
+    for (const auto& l : lines) {
+      if (!l.gold) throw std::runtime_error(a.data + ": a line without a gold label: " + l.text);
+    }
+  } else if (a.search_seconds > 0) {
+    throw std::runtime_error(a.model + " has no classifier head: --search needs one");
+  }
   std::vector<std::pair<double, std::vector<double>>> given;
   if (!a.schedules.empty()) {
-    given = read_schedules(a.schedules);
+    for (const auto& point : lat::read_settings(a.schedules).curve)
+      given.emplace_back(point.speedup, point.exponents);
   } else {
     for (double s : a.speedups) given.emplace_back(s, std::vector<double>{});
   }
   if (given.empty() || given.front().first != 1.0) given.insert(given.begin(), {1.0, {}});
   std::mt19937 rng(a.seed);
   std::vector<Row> rows;
-  std::cout << "precision " << lat::to_string(a.precision) << ", row floor " << a.floor << "\n"
-            << "speedup   schedule  accuracy  predicted  measured  seconds  reached\n"
+  const char* quality = t.classifier() ? "accuracy" : "recall@10";
+  std::cout << "precision " << lat::to_string(a.precision) << ", row floor " << a.floor
+            << (t.classifier() ? "" : "; quality: agreement with the dense embeddings") << "\n"
+            << "speedup   schedule " << std::setw(9) << quality
+            << "  predicted  measured  seconds  reached\n"
             << std::fixed;
   for (const auto& [s, exponents] : given) {
-    Row row{evaluate(a, s, cost, lines, {}), std::nullopt};
+    std::vector<std::vector<float>> embeddings;
+    Row row{evaluate(t, s, {}, rows.empty() ? &embeddings : nullptr), std::nullopt};
+    if (rows.empty() && !t.classifier()) {
+      t.dense = std::move(embeddings);
+      embedding_quality(row.geometric, t.dense, t.dense);
+    }
     const double dense_seconds =
         rows.empty() ? row.geometric.seconds : rows.front().geometric.seconds;
     row.geometric.measured = dense_seconds / row.geometric.seconds;
     print(row.geometric, "geometric", lines.size());
     if (s > 1 && !exponents.empty()) {
-      row.other = evaluate(a, s, cost, lines, exponents);
+      row.other = evaluate(t, s, exponents);
     } else if (s > 1 && a.search_seconds > 0) {
-      row.other = search(a, s, cost, lines, row.geometric, rng);
+      row.other = search(t, s, row.geometric, rng);
     }
     if (row.other) {
       row.other->measured = dense_seconds / row.other->seconds;
@@ -509,7 +576,7 @@ int run(const Args& a) {
       points.push_back(&r.geometric);
       if (r.other && !r.other->exponents.empty()) points.push_back(&*r.other);
     }
-    time_again(a, cost, lines, points);
+    time_again(t, points);
     std::cout << "\ntimed again, medians of " << a.rounds << " passes:\n";
     for (const Point* p : points)
       print(*p, p->exponents.empty() ? "geometric" : "searched", lines.size());
@@ -520,37 +587,37 @@ int run(const Args& a) {
     if (r.best().accuracy >= floor_accuracy && r.best().speedup >= chosen->speedup)
       chosen = &r.best();
   }
-  nlohmann::json curve = nlohmann::json::array();
-  for (const auto& r : rows) {
-    // The searched (or given) schedule, with the geometric one beside it; the next --schedules
-    // run reads its exponents.
-    nlohmann::json point = point_json(r.other ? *r.other : r.geometric, lines.size());
-    if (r.other) point["geometric"] = point_json(r.geometric, lines.size());
-    curve.push_back(point);
+  lat::Settings out;
+  out.speedup = chosen->speedup;
+  out.precision = a.precision;
+  if (cost.weight_flops > 0) out.weight_flops = cost.weight_flops;
+  if (a.floor > 0) out.floor = a.floor;
+  out.exponents = chosen->exponents;
+  // Per speedup, the searched (or given) schedule where there is one: a call at that speedup
+  // runs its exponents, and the next --schedules run reads them.
+  for (const auto& r : rows)
+    out.curve.push_back(tuned_point(r.other ? *r.other : r.geometric, lines.size()));
+  lat::TuningRecord record{.tuned_on = a.data, .budget_points = a.budget};
+  if (t.classifier()) record.dense_accuracy = rows.front().geometric.accuracy;
+  if (a.search_seconds > 0) {
+    record.search_seconds = a.search_seconds;
+    record.search_evaluations = a.search_evaluations;
+    record.search_significance = a.significance;
+    record.search_seed = static_cast<int>(a.seed);
   }
-  nlohmann::json out{{"speedup", chosen->speedup},
-                     {"precision", lat::to_string(a.precision)},
-                     {"tuned_on", a.data},
-                     {"budget_points", a.budget},
-                     {"dense_accuracy", rows.front().geometric.accuracy},
-                     {"curve", curve}};
-  if (cost.weight_flops > 0) out["weight_flops"] = cost.weight_flops;
-  if (a.floor > 0) out["floor"] = a.floor;
-  if (!chosen->exponents.empty()) out["exponents"] = chosen->exponents;
-  if (a.search_seconds > 0)
-    out["search"] = {{"seconds", a.search_seconds},
-                     {"evaluations", a.search_evaluations},
-                     {"significance", a.significance},
-                     {"seed", a.seed}};
-  if (!a.schedules.empty()) out["search"] = {{"schedules", a.schedules}};
-  std::ofstream(a.out) << out.dump(1) << "\n";
+  record.schedules = a.schedules;
+  out.tuning = record;
+  lat::write_settings(a.out, out);
   std::ofstream(a.plot) << svg_curve(
       rows, *chosen, floor_accuracy,
-      "accuracy against measured speedup: " + name_of(a.model) + " on " + name_of(a.data) + " (" +
-          lat::to_string(a.precision) + ", batch " + std::to_string(a.batch) + ")");
+      std::string(quality) + " against measured speedup: " + name_of(a.model) + " on " +
+          name_of(a.data) + " (" + lat::to_string(a.precision) + ", batch " +
+          std::to_string(a.batch) + ")",
+      t.classifier() ? "accuracy (%)" : "recall@10 against dense (%)");
   std::cout << "\nchose speedup " << chosen->speedup
-            << (chosen->exponents.empty() ? "" : ", searched exponents") << " (accuracy within "
-            << a.budget << " points of speedup 1); wrote " << a.out << " and " << a.plot << "\n";
+            << (chosen->exponents.empty() ? "" : ", searched exponents") << " (" << quality
+            << " within " << a.budget << " points of speedup 1); wrote " << a.out << " and "
+            << a.plot << "\n";
   return 0;
 }
 

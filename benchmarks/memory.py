@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Peak resident memory of one encoder turned to several speedups, against one speedup.
+
+    python benchmarks/memory.py [--model models/all-MiniLM-L6-v2] [--precision fp32]
+                                [--speedups 1,1.5,2,3,4] [--build build]
+
+Each case runs in a process of its own (peak memory only grows) and reports its peak RSS
+(getrusage, or /usr/bin/time for the programs):
+- the Python package: one lat.Encoder, IMDB test reviews embedded at each speedup, per call;
+- lat_tune: evaluation and --rounds timing of SST-2 dev at the speedups;
+- bench_latency: seq 128 and 512, batch 1 and 8, at the speedups.
+Prints each case's peak at one speedup and at all of them, and their ratio.
+"""
+import argparse
+import re
+import resource
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_case(model, precision, speedups):
+    import lat
+
+    encoder = lat.Encoder(model, threads=2, precision=precision, max_length=512)
+    lines = (ROOT / "data" / "imdb" / "test.tsv").read_text(encoding="utf-8").split("\n")[1:]
+    texts = [line.rsplit("\t", 1)[0] for line in lines if line][:64]
+    for s in speedups:
+        for start in range(0, len(texts), 8):
+            encoder.embed(texts[start : start + 8], speedup=s)
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def peak_of(command):
+    out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(command)} failed:\n{out.stderr[-2000:]}")
+    return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--model", default=str(ROOT / "models" / "all-MiniLM-L6-v2"))
+    p.add_argument("--precision", default="fp32")
+    p.add_argument("--speedups", default="1,1.5,2,3,4")
+    p.add_argument("--build", default=str(ROOT / "build"))
+    p.add_argument("--case", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    speedups = [float(s) for s in args.speedups.split(",")]
+    if args.case == "python":
+        print(python_case(args.model, args.precision, speedups))
+        return
+
+    build = Path(args.build)
+    dev = str(ROOT / "data" / "sst2" / "dev.tsv")
+    cases = {
+        "python lat.Encoder": lambda s: [sys.executable, __file__, "--case", "python",
+                                         "--model", args.model, "--precision", args.precision,
+                                         "--speedups", s],
+        "lat_tune": lambda s: [str(build / "lat_tune"), "--model", args.model, "--data", dev,
+                               "--speedups", s, "--rounds", "1", "--precision", args.precision,
+                               "--out", tmp + "/lat.json", "--plot", tmp + "/curve.svg"],
+        "bench_latency": lambda s: [str(build / "benchmarks" / "bench_latency"), "--model",
+                                    args.model, "--seq", "128,512", "--batch", "1,8", "--speedup",
+                                    s, "--precision", args.precision,
+                                    "--benchmark_min_time=0.05s", "--benchmark_repetitions=1"],
+    }
+    print(f"peak resident memory (MiB), {args.model}, {args.precision}, 2 threads")
+    print(f"{'program':<20}{'speedup 1':>12}{'speedups ' + args.speedups:>24}{'ratio':>8}")
+    for name, command in cases.items():
+        one = peak_of(command("1"))
+        many = peak_of(command(args.speedups))
+        print(f"{name:<20}{one:>12.1f}{many:>24.1f}{many / one:>8.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    tmp = tempfile.mkdtemp()
+    main()
