@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The Python package's tests: pip installs lat (as a user would, from this tree) with pytest,
-# numpy, Ray Data and pyarrow into .venv-test/, then runs tests/python. The classify tests
+# numpy, Ray Data and pyarrow into .venv-test/, checks that python/lat/_lat.pyi is what nanobind's
+# stubgen makes of the module, then runs tests/python. The classify tests
 # compare against the C++ classify program (build/classify, from tools/bootstrap.sh, or
 # LAT_CLASSIFY). Every test must run: a missing model, data file or program fails the run.
 set -euo pipefail
@@ -25,6 +26,14 @@ tools/fetch_model.sh
 export LAT_CLASSIFY="${LAT_CLASSIFY:-$PWD/build/classify}"
 if [ ! -x "$LAT_CLASSIFY" ]; then
   echo "test_python.sh: $LAT_CLASSIFY is not built (tools/bootstrap.sh builds it)" >&2
+  exit 1
+fi
+echo "== python/lat/_lat.pyi is what nanobind's stubgen makes of the module"
+stub=$(mktemp -d)
+"$venv/bin/python" -m nanobind.stubgen -q -m lat._lat -o "$stub/_lat.pyi"
+if ! diff -u python/lat/_lat.pyi "$stub/_lat.pyi"; then
+  echo "test_python.sh: python/lat/_lat.pyi is stale; write it again with" >&2
+  echo "  $venv/bin/python -m nanobind.stubgen -m lat._lat -o python/lat/_lat.pyi" >&2
   exit 1
 fi
 export LAT_TEST_STRICT=1

@@ -1,4 +1,4 @@
-from typing import Iterable, List, Optional, Union, overload
+from typing import Iterable, List, Optional, Sequence, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -11,8 +11,14 @@ from ._lat import (
     Encoding as Encoding,
     Error as Error,
     LayerTrace as LayerTrace,
+    Policy as Policy,
     Schedule as Schedule,
+    Settings as Settings,
+    TunedPoint as TunedPoint,
+    TuningRecord as TuningRecord,
     ZeroShotClassifier as ZeroShotClassifier,
+    read_settings as read_settings,
+    write_settings as write_settings,
 )
 from ._lat import Encoder as _Encoder
 
@@ -25,6 +31,10 @@ class Encoder(_Encoder):
         show_progress_bar: bool = False,
         normalize_embeddings: Optional[bool] = None,
         convert_to_numpy: bool = True,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
     ) -> npt.NDArray[np.float32]: ...
     @overload
     def encode(
@@ -34,4 +44,8 @@ class Encoder(_Encoder):
         show_progress_bar: bool = False,
         normalize_embeddings: Optional[bool] = None,
         convert_to_numpy: bool = True,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
     ) -> Union[npt.NDArray[np.float32], List[npt.NDArray[np.float32]]]: ...

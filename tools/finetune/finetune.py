@@ -95,21 +95,23 @@ def keep_counts(cfg, ids, speedup, exponents=None, floor=0.0):
 
 
 def read_schedule(path, layers, speedup=None):
-    """The keep exponents and row floor of a lat.json (as lat_tune writes it): those of its knob,
-    or those its curve holds for `speedup`."""
-    settings = json.loads(Path(path).read_text(encoding="utf-8"))
-    exponents, floor = settings.get("exponents"), float(settings.get("floor", 0.0))
+    """The keep exponents and row floor of a lat.json, read by lat's own reader (lat.read_settings):
+    those of its knob, or those its curve holds for `speedup`."""
+    import lat  # the package of this repository: pip install .
+
+    try:
+        settings = lat.read_settings(path)
+    except lat.Error as e:
+        sys.exit(str(e))
+    exponents = settings.exponents or None
     if speedup is not None:
-        points = [p for p in settings.get("curve", []) if p.get("speedup") == speedup]
+        points = [p for p in settings.curve if p.speedup == speedup]
         if not points:
             sys.exit(f"{path}: its curve has no speedup {speedup}")
-        exponents = points[0].get("exponents")
-    if exponents is not None and (len(exponents) != layers or any(b < a for a, b in zip(exponents, exponents[1:]))
-                                  or min(exponents) < 0):
-        sys.exit(f"{path}: exponents must be {layers} non-decreasing numbers >= 0")
-    if not 0 <= floor < 1:
-        sys.exit(f"{path}: floor must lie in [0, 1)")
-    return exponents, floor
+        exponents = points[0].exponents or None
+    if exponents is not None and len(exponents) != layers:
+        sys.exit(f"{path}: exponents give {len(exponents)} values for a model of {layers} layers")
+    return exponents, settings.floor or 0.0
 
 
 def pruned_logits(model, ids, types, keep, accs=None, score=acc_of):
