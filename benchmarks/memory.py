@@ -9,8 +9,12 @@ Each case runs in a process of its own (peak memory only grows) and reports its 
 - the Python package: one lat.Encoder, IMDB test reviews embedded at each speedup, per call;
 - lat_tune: evaluation and --rounds timing of SST-2 dev at the speedups;
 - bench_latency: seq 128 and 512, batch 1 and 8, at the speedups.
-Prints each case's peak at one speedup and at all of them, and their ratio.
+Prints each case's peak at one speedup and at all of them, and their ratio; then the same with
+oneDNN's cache of compiled kernels off (ONEDNN_PRIMITIVE_CACHE_CAPACITY=0), which shows what the
+encoder itself holds: every new shape of a product (row count, and rows in and kept in attention)
+adds a compiled kernel to that process-wide cache, and more speedups run more shapes.
 """
+import os
 import argparse
 import re
 import resource
@@ -34,8 +38,11 @@ def python_case(model, precision, speedups):
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def peak_of(command):
-    out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True)
+def peak_of(command, cache):
+    env = dict(os.environ)
+    if not cache:
+        env["ONEDNN_PRIMITIVE_CACHE_CAPACITY"] = "0"
+    out = subprocess.run(["/usr/bin/time", "-v", *command], capture_output=True, text=True, env=env)
     if out.returncode != 0:
         sys.exit(f"{' '.join(command)} failed:\n{out.stderr[-2000:]}")
     return int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", out.stderr).group(1)) / 1024
@@ -66,14 +73,17 @@ def main():
         "bench_latency": lambda s: [str(build / "benchmarks" / "bench_latency"), "--model",
                                     args.model, "--seq", "128,512", "--batch", "1,8", "--speedup",
                                     s, "--precision", args.precision,
-                                    "--benchmark_min_time=0.05s", "--benchmark_repetitions=1"],
+                                    "--benchmark_min_time=0.05", "--benchmark_repetitions=1"],
     }
     print(f"peak resident memory (MiB), {args.model}, {args.precision}, 2 threads")
-    print(f"{'program':<20}{'speedup 1':>12}{'speedups ' + args.speedups:>24}{'ratio':>8}")
-    for name, command in cases.items():
-        one = peak_of(command("1"))
-        many = peak_of(command(args.speedups))
-        print(f"{name:<20}{one:>12.1f}{many:>24.1f}{many / one:>8.3f}", flush=True)
+    print(f"{'program':<20}{'kernel cache':>14}{'speedup 1':>12}{'speedups ' + args.speedups:>24}"
+          f"{'ratio':>8}")
+    for cache in (True, False):
+        for name, command in cases.items():
+            one = peak_of(command("1"), cache)
+            many = peak_of(command(args.speedups), cache)
+            print(f"{name:<20}{'on' if cache else 'off':>14}{one:>12.1f}{many:>24.1f}"
+                  f"{many / one:>8.3f}", flush=True)
 
 
 if __name__ == "__main__":
