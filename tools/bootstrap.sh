@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake unzip xz-utils python3 python3-pip clang libclang-rt-14-dev
-          libdnnl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libeigen3-dev libicu-dev)
+          libdnnl-dev nlohmann-json3-dev libgtest-dev libbenchmark-dev libeigen3-dev libicu-dev
+          libcpp-httplib-dev pkgconf)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
