@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,12 +13,22 @@
 
 namespace lat {
 
+// Where a token came from: byte offsets [start, stop) into the text it was taken from (the first
+// or the second of a pair, as type_ids says); (0, 0) for special tokens the post-processor adds.
+// They are Hugging Face tokenizers' offsets (its Rust crate's byte offsets) through every step:
+// a character made by normalization points at the characters it came from.
+struct Offset {
+  std::int32_t start = 0, stop = 0;
+  friend bool operator==(const Offset&, const Offset&) = default;
+};
+
 // Token ids of one input, ready for the encoder: special tokens around one text or two, as the
 // folder's post-processor places them ([CLS] A [SEP] (B [SEP]) for BERT).
 struct Encoding {
   std::vector<std::int32_t> ids;
   std::vector<std::int32_t> type_ids;  // 0 for the first text and its specials, 1 for the second
   bool truncated = false;              // tokens were dropped to fit the maximum length
+  std::vector<Offset> offsets{};       // one per id; empty where the caller built the Encoding
 };
 
 // Special tokens by role; each family names them its own way ([CLS] or <s>, ...).
@@ -47,6 +58,14 @@ class LAT_EXPORT Tokenizer {
   std::vector<std::int32_t> token_ids(std::string_view text) const;
 
   const std::string& token(std::int32_t id) const;  // "" for ids outside the vocabulary
+  // A special or added special token (tokenizer.json's added_tokens with special: true, and the
+  // roles' tokens).
+  bool is_special(std::int32_t id) const;
+  // The text of token ids, as tokenizers' decode(ids, skip_special_tokens) gives it, with the
+  // folder's decoder (tokenizer.json's "decoder"; BERT's WordPiece decoder for vocab.txt
+  // folders). Ids outside the vocabulary are skipped. A decoder lat does not run is an Error
+  // here (the folder loads).
+  std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = true) const;
   std::int32_t vocab_size() const;
   std::optional<std::int32_t> special_id(SpecialToken role) const;  // when the folder has one
   int model_max_length() const;  // from tokenizer_config.json; 0 when it sets none

@@ -1,4 +1,5 @@
 // Tokenizer models: how one piece becomes token ids.
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <queue>
@@ -19,12 +20,16 @@ class WordPiece final : public Model {
         prefix_(std::move(prefix)),
         max_word_chars_(max_word_chars) {}
 
-  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
+  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out,
+                std::vector<TokenSpan>* spans) const override {
+    const TokenSpan whole{0, static_cast<std::uint32_t>(word.size())};
     if (word.size() > max_word_chars_) {
       out.push_back(unk_);
+      if (spans) spans->push_back(whole);
       return;
     }
     const std::size_t before = out.size();
+    const std::size_t spans_before = spans ? spans->size() : 0;
     std::size_t start = 0;
     std::string piece;
     while (start < word.size()) {
@@ -41,9 +46,15 @@ class WordPiece final : public Model {
       if (!found) {  // one unmatched piece makes the whole word unknown
         out.resize(before);
         out.push_back(unk_);
+        if (spans) {
+          spans->resize(spans_before);
+          spans->push_back(whole);
+        }
         return;
       }
       out.push_back(*found);
+      if (spans)
+        spans->push_back({static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(end)});
       start = end;
     }
   }
@@ -97,41 +108,93 @@ class Bpe final : public Model {
   Bpe(Vocab vocab, Merges merges, BpeOptions o)
       : vocab_(std::move(vocab)), merges_(std::move(merges)), o_(std::move(o)) {}
 
-  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
+  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out,
+                std::vector<TokenSpan>* spans) const override {
     if (word.empty()) return;
     std::string piece;
     if (o_.ignore_merges) {
       piece = encode_utf8(word);
       if (const auto it = vocab_.find(piece); it != vocab_.end()) {
         out.push_back(it->second);
+        if (spans) spans->push_back({0, static_cast<std::uint32_t>(word.size())});
         return;
       }
     }
+    // With spans, each symbol's length in bytes, as the reference's Word keeps them: a
+    // character's UTF-8 length, 1 for each byte-fallback token, the sum for merged symbols.
+    // Offsets are their running sums.
     std::vector<std::int32_t> ids;
+    std::vector<std::uint32_t> lengths;
+    std::vector<std::uint32_t>* lens = spans ? &lengths : nullptr;
     bool unk_pending = false;
+    std::uint32_t unk_length = 0;
     for (std::size_t i = 0; i < word.size(); ++i) {
       piece.clear();
       if (i > 0) piece = o_.prefix;
+      const std::size_t at = piece.size();
       append_utf8(piece, word[i]);
+      const auto length = static_cast<std::uint32_t>(piece.size() - at);
       if (i + 1 == word.size()) piece += o_.suffix;
       if (const auto it = vocab_.find(piece); it != vocab_.end()) {
-        if (unk_pending) ids.push_back(*o_.unk);
+        if (unk_pending) {
+          ids.push_back(*o_.unk);
+          if (lens) lens->push_back(unk_length);
+        }
         unk_pending = false;
         ids.push_back(it->second);
+        if (lens) lens->push_back(length);
         continue;
       }
-      if (o_.byte_fallback && append_byte_tokens(vocab_, piece, ids)) continue;
+      if (o_.byte_fallback && append_byte_tokens(vocab_, piece, ids)) {
+        if (lens) lens->resize(ids.size(), 1);
+        continue;
+      }
       if (!o_.unk) continue;
-      if (unk_pending && !o_.fuse_unk) ids.push_back(*o_.unk);
+      if (unk_pending && !o_.fuse_unk) {
+        ids.push_back(*o_.unk);
+        if (lens) lens->push_back(unk_length);
+        unk_length = 0;
+      }
+      if (!unk_pending) unk_length = 0;
       unk_pending = true;
+      unk_length += length;
     }
-    if (unk_pending) ids.push_back(*o_.unk);
-    merge(ids);
+    if (unk_pending) {
+      ids.push_back(*o_.unk);
+      if (lens) lens->push_back(unk_length);
+    }
+    merge(ids, lens);
     out.insert(out.end(), ids.begin(), ids.end());
+    if (spans) byte_spans(word, lengths, *spans);
   }
 
  private:
-  void merge(std::vector<std::int32_t>& ids) const {
+  // Characters of the word for symbols of the given byte lengths, one after another (a span
+  // that ends inside a character takes all of it; one past the word ends with it).
+  static void byte_spans(const std::u32string& word, const std::vector<std::uint32_t>& lengths,
+                         std::vector<TokenSpan>& spans) {
+    std::vector<std::uint32_t> ends;  // byte end of each character
+    ends.reserve(word.size());
+    std::uint32_t bytes = 0;
+    for (char32_t c : word) {
+      bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+      ends.push_back(bytes);
+    }
+    auto char_of = [&](std::uint32_t byte) {  // the character holding `byte`
+      return static_cast<std::uint32_t>(std::upper_bound(ends.begin(), ends.end(), byte) -
+                                        ends.begin());
+    };
+    const auto n = static_cast<std::uint32_t>(word.size());
+    std::uint32_t at = 0;
+    for (std::uint32_t length : lengths) {
+      const std::uint32_t begin = std::min(char_of(at), n);
+      const std::uint32_t end = std::min(char_of(at + length - 1) + 1, n);
+      spans.push_back({std::min(begin, end), end});
+      at += length;
+    }
+  }
+
+  void merge(std::vector<std::int32_t>& ids, std::vector<std::uint32_t>* lengths) const {
     const auto n = static_cast<std::ptrdiff_t>(ids.size());
     std::vector<std::ptrdiff_t> prev(ids.size()), next(ids.size());
     std::vector<bool> gone(ids.size(), false);
@@ -163,6 +226,7 @@ class Bpe final : public Model {
       const auto it = merges_.find(key(ids[pos], ids[right]));
       if (it == merges_.end() || it->second.id != top.id) continue;  // an expired entry
       ids[pos] = top.id;
+      if (lengths) (*lengths)[pos] += (*lengths)[right];
       gone[right] = true;
       next[pos] = next[right];
       if (next[pos] >= 0) prev[static_cast<std::size_t>(next[pos])] = top.pos;
@@ -170,9 +234,13 @@ class Bpe final : public Model {
       push(top.pos);
     }
     std::size_t kept = 0;
-    for (std::size_t i = 0; i < ids.size(); ++i)
-      if (!gone[i]) ids[kept++] = ids[i];
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      if (gone[i]) continue;
+      if (lengths) (*lengths)[kept] = (*lengths)[i];
+      ids[kept++] = ids[i];
+    }
     ids.resize(kept);
+    if (lengths) lengths->resize(kept);
   }
 
   Vocab vocab_;
@@ -198,7 +266,8 @@ class Unigram final : public Model {
     for (const auto& [piece, id] : ids_) max_piece_ = std::max(max_piece_, piece.size());
   }
 
-  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out) const override {
+  void tokenize(const std::u32string& word, std::vector<std::int32_t>& out,
+                std::vector<TokenSpan>* spans) const override {
     if (word.empty()) return;
     const std::string s = encode_utf8(word);
     struct Node {
@@ -247,11 +316,19 @@ class Unigram final : public Model {
       end = start;
     }
     if (!unknown.empty()) pieces.push_back(std::move(unknown));
+    std::uint32_t at = 0;  // characters before the piece
     for (auto it = pieces.rbegin(); it != pieces.rend(); ++it) {
+      const std::size_t before = out.size();
       if (const auto found = ids_.find(*it); found != ids_.end()) {
         out.push_back(found->second);
       } else if (!(byte_fallback_ && append_byte_tokens(ids_, *it, out))) {
         out.push_back(*unk_);
+      }
+      if (spans) {  // every token of a piece (its byte tokens too) stands for all of it
+        std::uint32_t chars = 0;
+        for (unsigned char b : *it) chars += (b & 0xc0) != 0x80 ? 1 : 0;
+        spans->insert(spans->end(), out.size() - before, TokenSpan{at, at + chars});
+        at += chars;
       }
     }
   }

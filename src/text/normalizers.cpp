@@ -1,5 +1,8 @@
 // Normalizers, as tokenizer.json names them.
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
 
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
@@ -69,23 +72,112 @@ class Nmt final : public Normalizer {
   }
 };
 
-// NFC, NFD, NFKC, NFKD. The text is normalized in pieces that begin at normalization
-// boundaries; each new character keeps the origin of its piece's first.
+// The reference's normalization of one piece (unicode-normalization-alignments, which
+// tokenizers' NFC, NFD, NFKC and NFKD run), with the change of each character: decomposition
+// (each character's first 0, the others inserted), canonical ordering of the marks after each
+// starter, then, for the composed forms, composition, where a composite replaces its first
+// character and removes the others.
+void reference_changes(NormalForm form, std::u32string_view in, std::vector<Change>& out) {
+  const bool compatible = form == NormalForm::kNfkc || form == NormalForm::kNfkd;
+  struct Item {
+    std::uint8_t ccc;
+    char32_t c;
+    int change;
+  };
+  std::vector<Item> items;
+  std::size_t run = 0;  // where the marks still to be ordered begin
+  std::u32string parts;
+  auto by_class = [](const Item& a, const Item& b) { return a.ccc < b.ccc; };
+  for (char32_t c : in) {
+    parts.clear();
+    decompose(compatible, c, parts);
+    for (std::size_t k = 0; k < parts.size(); ++k) {
+      const std::uint8_t ccc = combining_class(parts[k]);
+      if (ccc == 0) {
+        std::stable_sort(items.begin() + static_cast<std::ptrdiff_t>(run), items.end(), by_class);
+        run = items.size();
+      }
+      items.push_back({ccc, parts[k], k == 0 ? 0 : 1});
+    }
+  }
+  std::stable_sort(items.begin() + static_cast<std::ptrdiff_t>(run), items.end(), by_class);
+  if (form == NormalForm::kNfd || form == NormalForm::kNfkd) {
+    for (const auto& i : items) out.push_back({i.c, i.change});
+    return;
+  }
+  // The reference's Recompositions, step for step.
+  std::optional<Change> composee;
+  std::optional<std::uint8_t> last_ccc;
+  std::vector<Change> blocked;
+  for (const auto& [ccc, c, change] : items) {
+    if (!composee) {
+      if (ccc != 0) {
+        out.push_back({c, change});
+      } else {
+        composee = Change{c, change};
+      }
+      continue;
+    }
+    const bool is_blocked = last_ccc && *last_ccc >= ccc;
+    if (is_blocked && ccc == 0) {
+      out.push_back(*composee);
+      out.insert(out.end(), blocked.begin(), blocked.end());
+      blocked.clear();
+      composee = Change{c, change};
+      last_ccc.reset();
+      continue;
+    }
+    if (!is_blocked) {
+      if (const char32_t r = compose(composee->c, c); r != 0) {
+        composee = Change{r, composee->change + change - 1};
+        continue;
+      }
+      if (!last_ccc && ccc == 0) {
+        out.push_back(*composee);
+        composee = Change{c, change};
+        continue;
+      }
+    }
+    blocked.push_back({c, change});
+    last_ccc = ccc;
+  }
+  if (composee) out.push_back(*composee);
+  out.insert(out.end(), blocked.begin(), blocked.end());
+}
+
+// NFC, NFD, NFKC, NFKD. The text is normalized by ICU in pieces that begin at normalization
+// boundaries; the reference's changes of each piece give the origins (when they give ICU's
+// characters, which they do but for a disagreement of the two; then each new character takes
+// the origin of its piece's first).
 class UnicodeNormalizer final : public Normalizer {
  public:
   explicit UnicodeNormalizer(NormalForm form) : form_(form) {}
   void normalize(Text& text) const override {
-    Text out;
-    out.base = text.base;
+    std::vector<Change> changes, piece_changes;
+    changes.reserve(text.size());
     std::size_t begin = 0;
     for (std::size_t i = 1; i <= text.size(); ++i) {
       if (i < text.size() && !has_boundary_before(form_, text.chars[i])) continue;
-      const std::u32string piece = text::normalize(form_, text.chars.substr(begin, i - begin));
-      out.chars += piece;
-      out.origin.insert(out.origin.end(), piece.size(), text.origin[begin]);
+      const std::u32string_view in = std::u32string_view(text.chars).substr(begin, i - begin);
+      const std::u32string piece = text::normalize(form_, std::u32string(in));
+      piece_changes.clear();
+      reference_changes(form_, in, piece_changes);
+      bool same = piece_changes.size() == piece.size();
+      std::size_t consumed = 0;
+      for (std::size_t k = 0; same && k < piece.size(); ++k) {
+        same = piece_changes[k].c == piece[k];
+        if (piece_changes[k].change <= 0)
+          consumed += 1 + static_cast<std::size_t>(-piece_changes[k].change);
+      }
+      if (same && consumed == in.size()) {
+        changes.insert(changes.end(), piece_changes.begin(), piece_changes.end());
+      } else {
+        for (std::size_t k = 0; k < piece.size(); ++k)
+          changes.push_back({piece[k], k == 0 ? 1 - static_cast<int>(in.size()) : 1});
+      }
       begin = i;
     }
-    text = std::move(out);
+    transform(text, changes);
   }
 
  private:
@@ -109,7 +201,8 @@ class StripAccents final : public Normalizer {
   }
 };
 
-// Each match of the pattern becomes `content`, which takes the origin of the match's start.
+// Each match of the pattern becomes `content`, which takes the origin of the match's last
+// character, as the reference's replace does.
 class Replace final : public Normalizer {
  public:
   Replace(Pattern pattern, std::u32string content)
@@ -120,7 +213,7 @@ class Replace final : public Normalizer {
     for (const auto& m : pattern_.find(text.chars)) {
       if (m.is_match) {
         out.chars += content_;
-        out.origin.insert(out.origin.end(), content_.size(), text.origin[m.begin]);
+        out.origin.insert(out.origin.end(), content_.size(), text.origin[m.end - 1]);
       } else {
         out.chars.append(text.chars, m.begin, m.end - m.begin);
         out.origin.insert(out.origin.end(),

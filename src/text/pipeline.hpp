@@ -3,6 +3,7 @@
 // The steps of a tokenizer, as Hugging Face tokenizers composes them from tokenizer.json:
 // normalizer -> pre-tokenizer -> model -> post-processor. Each is a small component built from
 // its JSON object; a component lat does not run is an error naming it, never an approximation.
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json_fwd.hpp>
@@ -34,11 +35,18 @@ class PreTokenizer {
   virtual void split(const Text& text, std::vector<Text>& pieces) const = 0;
 };
 
-// Turns one piece into token ids.
+// Characters [begin, end) of a piece that a token stands for.
+struct TokenSpan {
+  std::uint32_t begin, end;
+};
+
+// Turns one piece into token ids, and, when `spans` is given, appends each token's characters
+// (as the reference's offsets within the piece).
 class Model {
  public:
   virtual ~Model() = default;
-  virtual void tokenize(const std::u32string& word, std::vector<std::int32_t>& ids) const = 0;
+  virtual void tokenize(const std::u32string& word, std::vector<std::int32_t>& ids,
+                        std::vector<TokenSpan>* spans) const = 0;
 };
 
 // Where the special tokens go around one or two sequences, and each piece's type id.
@@ -49,6 +57,9 @@ struct Template {
     std::int32_t type_id = 0;
   };
   std::vector<Piece> single, pair;
+  // The steps that trim offsets (ByteLevel's and RobertaProcessing's trim_offsets), in order:
+  // each one's add_prefix_space.
+  std::vector<bool> trims{};
   int specials(bool is_pair) const;  // how many special tokens the template adds
 };
 
@@ -77,6 +88,18 @@ class AddedTokenMatcher {
   std::vector<AddedToken> tokens_;  // longest first
   std::unordered_map<char32_t, std::vector<std::size_t>> by_first_;
 };
+
+// Turns token strings back into text, as tokenizer.json's decoder: each step rewrites the list
+// of strings (the reference's decode_chain), and the text is their concatenation.
+class Decoder {
+ public:
+  virtual ~Decoder() = default;
+  virtual void decode(std::vector<std::string>& tokens) const = 0;
+};
+
+// GPT-2's map from bytes to printable characters (byte-level BPE): printable Latin-1 bytes
+// stand for themselves, the others for 256 + n in byte order.
+const std::array<char32_t, 256>& byte_chars();
 
 // BERT's normalizer: text cleaning, CJK characters spaced out, accents stripped, lower-casing.
 struct BertNormalizerOptions {
@@ -107,7 +130,10 @@ std::unique_ptr<PreTokenizer> make_pre_tokenizer(const nlohmann::json& json,
 std::unique_ptr<Model> make_model(const nlohmann::json& json, const std::string& file,
                                   std::vector<std::string>& tokens);
 Template make_template(const nlohmann::json& json, const std::string& where);
+std::unique_ptr<Decoder> make_decoder(const nlohmann::json& json, const std::string& where);
 // BERT's template, for folders with only vocab.txt: [CLS] A [SEP] (B [SEP], type 1).
 Template bert_template(std::int32_t cls, std::int32_t sep);
+// BERT's decoder, for folders with only vocab.txt: WordPiece with "##", cleaned up.
+std::unique_ptr<Decoder> bert_decoder();
 
 }  // namespace lat::text

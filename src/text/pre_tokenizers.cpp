@@ -37,21 +37,6 @@ class BertPreTokenizer final : public PreTokenizer {
   }
 };
 
-// GPT-2's map from bytes to printable characters: printable Latin-1 bytes stand for
-// themselves, the others for 256 + n in byte order.
-const std::array<char32_t, 256>& byte_chars() {
-  static const std::array<char32_t, 256> table = [] {
-    std::array<char32_t, 256> t{};
-    char32_t next = 256;
-    for (int b = 0; b < 256; ++b) {
-      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
-      t[static_cast<std::size_t>(b)] = printable ? static_cast<char32_t>(b) : next++;
-    }
-    return t;
-  }();
-  return table;
-}
-
 class ByteLevel final : public PreTokenizer {
  public:
   ByteLevel(bool add_prefix_space, bool use_regex)
@@ -188,6 +173,19 @@ std::unique_ptr<PreTokenizer> split_chars(std::function<bool(char32_t)> is_match
 }
 
 }  // namespace
+
+const std::array<char32_t, 256>& byte_chars() {
+  static const std::array<char32_t, 256> table = [] {
+    std::array<char32_t, 256> t{};
+    char32_t next = 256;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= 33 && b <= 126) || (b >= 161 && b <= 172) || b >= 174;
+      t[static_cast<std::size_t>(b)] = printable ? static_cast<char32_t>(b) : next++;
+    }
+    return t;
+  }();
+  return table;
+}
 
 void split_at(const Text& text, const std::vector<Match>& matches, Behavior behavior,
               std::vector<Text>& pieces) {

@@ -58,25 +58,37 @@ class Precompiled final : public Normalizer {
         icu::BreakIterator::createCharacterInstance(icu::Locale::getRoot(), status));
     if (U_FAILURE(status)) throw Error(ErrorCode::kUnsupported, "ICU has no grapheme rules");
     it->setText(u);
-    Text out;
-    out.base = text.base;
+    // As the reference: each replacement as changes (new characters replace old ones in order;
+    // more are inserted, fewer make the last of them remove the rest), applied by transform.
+    std::vector<Change> changes;
+    changes.reserve(text.size());
+    bool modified = false;
+    auto replace = [&](std::string_view replacement, std::size_t replaced) {
+      modified = true;
+      std::size_t added = 0;
+      for (char32_t c : decode_utf8(replacement)) {
+        changes.push_back({c, 0});
+        ++added;
+      }
+      const auto diff = static_cast<std::ptrdiff_t>(added) - static_cast<std::ptrdiff_t>(replaced);
+      if (diff > 0) {
+        for (std::size_t k = changes.size() - static_cast<std::size_t>(diff); k < changes.size();
+             ++k)
+          changes[k].change = 1;
+      } else if (diff < 0 && !changes.empty()) {
+        changes.back().change += static_cast<int>(diff);
+      }
+    };
     std::size_t cp = 0;  // code point index of the cluster's start
     std::string cluster;
     for (int32_t start = it->first(), end = it->next(); end != icu::BreakIterator::DONE;
          start = end, end = it->next()) {
       const auto n = static_cast<std::size_t>(u.countChar32(start, end - start));
       cluster = encode_utf8(std::u32string_view(text.chars).substr(cp, n));
-      const std::uint32_t origin = text.origin[cp];
-      auto put = [&](std::string_view replacement, std::uint32_t from) {
-        for (char32_t c : decode_utf8(replacement)) {
-          out.chars.push_back(c);
-          out.origin.push_back(from);
-        }
-      };
       // A short cluster is looked up whole; otherwise, or when it is not there, each character.
       if (cluster.size() < 6) {
         if (const auto r = lookup(cluster)) {
-          put(*r, origin);
+          replace(*r, n);
           cp += n;
           continue;
         }
@@ -85,15 +97,14 @@ class Precompiled final : public Normalizer {
         std::string one;
         append_utf8(one, text.chars[k]);
         if (const auto r = lookup(one)) {
-          put(*r, text.origin[k]);
+          replace(*r, 1);
         } else {
-          out.chars.push_back(text.chars[k]);
-          out.origin.push_back(text.origin[k]);
+          changes.push_back({text.chars[k], 0});
         }
       }
       cp += n;
     }
-    text = std::move(out);
+    if (modified) transform(text, changes);
   }
 
  private:

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace lat::text {
@@ -36,6 +37,12 @@ std::u32string normalize(NormalForm form, const std::u32string& text);
 // Whether normalization never changes text across a boundary before cp: the text can be
 // normalized in pieces that begin at such characters.
 bool has_boundary_before(NormalForm form, char32_t cp);
+// The pieces of normalization, with the same Unicode 11 data: a character's full canonical (or
+// compatibility) decomposition appended to `out` (itself when it has none), its canonical
+// combining class, and the primary composite of two characters (0 when there is none).
+void decompose(bool compatible, char32_t cp, std::u32string& out);
+std::uint8_t combining_class(char32_t cp);
+char32_t compose(char32_t a, char32_t b);
 
 // The reference's StripAccents test (unicode-normalization's is_combining_mark): General
 // Category M as of Unicode 9, where U+1CF2 and U+1CF3 were still marks and U+111C9 was not.

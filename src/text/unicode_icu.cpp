@@ -91,6 +91,27 @@ bool has_boundary_before(NormalForm form, char32_t cp) {
   return normalizers()[form].hasBoundaryBefore(static_cast<UChar32>(cp)) != 0;
 }
 
+void decompose(bool compatible, char32_t cp, std::u32string& out) {
+  icu::UnicodeString d;
+  if (!normalizers()[compatible ? NormalForm::kNfkd : NormalForm::kNfd].getDecomposition(
+          static_cast<UChar32>(cp), d)) {
+    out.push_back(cp);
+    return;
+  }
+  for (std::int32_t i = 0; i < d.length(); i = d.moveIndex32(i, 1))
+    out.push_back(static_cast<char32_t>(d.char32At(i)));
+}
+
+std::uint8_t combining_class(char32_t cp) {
+  return normalizers()[NormalForm::kNfd].getCombiningClass(static_cast<UChar32>(cp));
+}
+
+char32_t compose(char32_t a, char32_t b) {
+  const UChar32 c =
+      normalizers()[NormalForm::kNfc].composePair(static_cast<UChar32>(a), static_cast<UChar32>(b));
+  return c < 0 ? 0 : static_cast<char32_t>(c);
+}
+
 bool is_combining_mark(char32_t cp) {
   static const icu::UnicodeSet marks =
       make_set(u"[[[:M:]&[:age=9.0:]]-[\\U000111C9]\\u1CF2\\u1CF3]");
