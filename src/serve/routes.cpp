@@ -731,11 +731,91 @@ Reply Api::openai_embeddings(const Body& body) {
                     job->speedup);
 }
 
-Reply Api::tokenize(const Body&) {
-  throw ApiError(501, "backend", "/tokenize is not available yet");
+// Each text's tokens as TEI gives them: a special token by its name, without offsets; any other
+// by the bytes of the text it came from.
+Reply Api::tokenize(const Body& body) {
+  refuse_unsupported(body);
+  const json& value = required(body, "inputs");
+  std::vector<std::string> texts;
+  if (value.is_string()) {
+    texts.push_back(value.get<std::string>());
+  } else if (value.is_array()) {
+    if (value.empty()) throw empty_error("`inputs` cannot be empty");
+    check_batch_size(value.size());
+    for (const json& v : value) texts.push_back(text_of(v, "inputs"));
+  } else {
+    throw validation_error("`inputs` must be a string or a list of strings");
+  }
+  const bool add_special = boolean(body, "add_special_tokens", true);
+  const Tokenizer& tokenizer = encoder_.tokenizer();
+  json out = json::array();
+  for (const std::string& text : texts) {
+    if (text.empty()) throw empty_error("`inputs` cannot be empty");
+    Encoding e;
+    try {
+      e = tokenizer.encode(text, std::numeric_limits<int>::max() / 2);  // not truncated
+    } catch (const Error& error) {
+      throw tokenizer_error(error.what());
+    }
+    json tokens = json::array();
+    for (std::size_t k = 0; k < e.ids.size(); ++k) {
+      const std::int32_t id = e.ids[k];
+      const Offset at = k < e.offsets.size() ? e.offsets[k] : Offset{};
+      const bool from_text = !(at == Offset{});
+      const auto start = static_cast<std::size_t>(at.start);
+      const auto stop = static_cast<std::size_t>(std::max(at.start, at.stop));
+      const std::string piece = from_text ? text.substr(start, stop - start) : std::string();
+      // Special: the post-processor's tokens, and a special token written in the text; not the
+      // model's [UNK] for what it does not know.
+      const bool special = tokenizer.is_special(id) && (!from_text || piece == tokenizer.token(id));
+      if (special && !from_text && !add_special) continue;
+      if (special) {
+        tokens.push_back({{"id", id},
+                          {"text", tokenizer.token(id)},
+                          {"special", true},
+                          {"start", nullptr},
+                          {"stop", nullptr}});
+      } else {
+        tokens.push_back({{"id", id},
+                          {"text", piece},
+                          {"special", false},
+                          {"start", at.start},
+                          {"stop", at.stop}});
+      }
+    }
+    out.push_back(std::move(tokens));
+  }
+  return json_reply(out);
 }
 
-Reply Api::decode(const Body&) { throw ApiError(501, "backend", "/decode is not available yet"); }
+// Token ids back to text, with the folder's decoder: a list of texts, one per list of ids.
+Reply Api::decode(const Body& body) {
+  const json& value = required(body, "ids");
+  const char* grammar = "`ids` must be token ids or a list of them";
+  std::vector<std::vector<std::int32_t>> lists;
+  if (!value.is_array()) throw validation_error(grammar);
+  if (value.empty()) throw empty_error("`ids` cannot be empty");
+  if (value[0].is_array()) {
+    check_batch_size(value.size());
+    for (const json& v : value) {
+      if (!v.is_array()) throw validation_error(grammar);
+      if (v.empty()) throw empty_error("`ids` cannot be empty");
+      lists.push_back(ids_of(v, "ids"));
+    }
+  } else {
+    lists.push_back(ids_of(value, "ids"));
+  }
+  const bool skip = boolean(body, "skip_special_tokens", true);
+  json out = json::array();
+  for (const auto& ids : lists) {
+    try {
+      out.push_back(encoder_.tokenizer().decode(ids, skip));
+    } catch (const Error& error) {
+      throw tokenizer_error(error.what());
+    }
+  }
+  return json_reply(out);
+}
 
 Reply Api::info() const {
   json labels_by_id = json::object(), ids_by_label = json::object();
