@@ -33,28 +33,34 @@ def small_server(lat_serve, model_dir):
 
 
 def test_every_accepted_request_is_answered(small_server, encoder, sst2_dev, imdb_test):
+    """300 requests of mixed sizes from 64 threads at a server that holds 8: each is answered 200 or
+    refused 429 (then sent again after 50 ms, as a client backs off), none hangs or is reset, and
+    every 200 is what lat gives in one process for the same texts and speedup."""
     reqs = mixed_requests(sst2_dev, imdb_test, 300)
+    refused = []
 
     def one(req):
         texts, speedup = req
         body = {"inputs": texts, "truncate": True}
         if speedup is not None:
             body["speedup"] = speedup
-        return call(small_server.address, "POST", "/embed", body, timeout=300)
+        deadline = time.monotonic() + 240
+        while True:
+            r = call(small_server.address, "POST", "/embed", body, timeout=300)
+            if r.status != 429 or time.monotonic() > deadline:
+                return r
+            assert r.json()["error_type"] == "overloaded"
+            refused.append(1)
+            time.sleep(0.05)
 
     t0 = time.monotonic()
     with ThreadPoolExecutor(64) as pool:
         answers = list(pool.map(one, reqs))  # an exception (reset, timeout) fails the test
     wall = time.monotonic() - t0
-    statuses = [r.status for r in answers]
-    assert set(statuses) <= {200, 429}, sorted(set(statuses))
-    ok = [(req, r) for req, r in zip(reqs, answers) if r.status == 200]
-    print(f"{len(ok)} answered 200, {statuses.count(429)} refused 429, in {wall:.1f} s")
-    assert statuses.count(429) > 0 and len(ok) >= 30
-    for r in answers:
-        if r.status == 429:
-            assert r.json()["error_type"] == "overloaded"
-    for (texts, speedup), r in ok:
+    print(f"300 answered in {wall:.1f} s after {len(refused)} refusals (429)")
+    assert [r.status for r in answers] == [200] * len(reqs)
+    assert len(refused) > 0
+    for (texts, speedup), r in zip(reqs, answers):
         s = 1.0 if speedup is None else speedup
         assert r.speedup == s
         want = encoder.embed(texts, speedup=s)
