@@ -120,11 +120,16 @@ class Bpe final : public Model {
         return;
       }
     }
-    // With spans, each symbol's length in bytes, as the reference's Word keeps them: a
-    // character's UTF-8 length, 1 for each byte-fallback token, the sum for merged symbols.
-    // Offsets are their running sums.
-    std::vector<std::int32_t> ids;
-    std::vector<std::uint32_t> lengths;
+    // The symbols, and with spans each one's length in bytes, as the reference's Word keeps
+    // them: a character's UTF-8 length, 1 for each byte-fallback token, the sum for merged
+    // symbols; offsets are their running sums. Reused from word to word (a very long word's
+    // memory is not kept).
+    thread_local std::vector<std::int32_t> ids;
+    thread_local std::vector<std::uint32_t> lengths;
+    if (ids.capacity() > (1u << 16)) ids = {};
+    if (lengths.capacity() > (1u << 16)) lengths = {};
+    ids.clear();
+    lengths.clear();
     std::vector<std::uint32_t>* lens = spans ? &lengths : nullptr;
     bool unk_pending = false;
     std::uint32_t unk_length = 0;
@@ -173,23 +178,23 @@ class Bpe final : public Model {
   // that ends inside a character takes all of it; one past the word ends with it).
   static void byte_spans(const std::u32string& word, const std::vector<std::uint32_t>& lengths,
                          std::vector<TokenSpan>& spans) {
-    std::vector<std::uint32_t> ends;  // byte end of each character
-    ends.reserve(word.size());
-    std::uint32_t bytes = 0;
-    for (char32_t c : word) {
-      bytes += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
-      ends.push_back(bytes);
-    }
-    auto char_of = [&](std::uint32_t byte) {  // the character holding `byte`
-      return static_cast<std::uint32_t>(std::upper_bound(ends.begin(), ends.end(), byte) -
-                                        ends.begin());
-    };
     const auto n = static_cast<std::uint32_t>(word.size());
+    std::uint32_t c = 0, c_start = 0;  // the character that holds the byte, and where it begins
+    auto advance = [&](std::uint32_t byte) {  // to the character holding `byte`
+      while (c < n) {
+        const char32_t ch = word[c];
+        const std::uint32_t end = c_start + (ch < 0x80 ? 1 : ch < 0x800 ? 2 : ch < 0x10000 ? 3 : 4);
+        if (byte < end) return;
+        c_start = end;
+        ++c;
+      }
+    };
     std::uint32_t at = 0;
     for (std::uint32_t length : lengths) {
-      const std::uint32_t begin = std::min(char_of(at), n);
-      const std::uint32_t end = std::min(char_of(at + length - 1) + 1, n);
-      spans.push_back({std::min(begin, end), end});
+      advance(at);
+      const std::uint32_t begin = c;
+      advance(at + length - 1);
+      spans.push_back({begin, std::min(c + 1, n)});
       at += length;
     }
   }

@@ -18,25 +18,35 @@ class BertNormalizer final : public Normalizer {
  public:
   explicit BertNormalizer(const BertNormalizerOptions& o) : o_(o) {}
 
-  // Clean, space out CJK, strip accents, lower-case, in this order.
+  // Clean, space out CJK, strip accents, lower-case, in this order. Each step maps characters
+  // one by one (every new character from one old character), so the four run in one pass.
   void normalize(Text& text) const override {
+    std::u32string cleaned, stripped;
     map_chars(text, [&](char32_t c, std::u32string& out) {
       if (o_.clean_text) {
         if (c == 0 || c == 0xfffd || is_bert_control(c)) return;
         if (is_bert_whitespace(c)) c = U' ';
       }
+      cleaned.clear();
       if (o_.chinese_chars && is_cjk(c)) {
-        out += U' ';
-        out += c;
-        out += U' ';
+        cleaned += U' ';
+        cleaned += c;
+        cleaned += U' ';
       } else {
-        out += c;
+        cleaned += c;
+      }
+      if (o_.strip_accents) {
+        stripped.clear();
+        for (char32_t d : cleaned) append_stripped(stripped, d);
+      } else {
+        stripped.swap(cleaned);
+      }
+      if (o_.lowercase) {
+        for (char32_t d : stripped) append_lower(out, d);
+      } else {
+        out += stripped;
       }
     });
-    if (o_.strip_accents)
-      map_chars(text, [](char32_t c, std::u32string& out) { append_stripped(out, c); });
-    if (o_.lowercase)
-      map_chars(text, [](char32_t c, std::u32string& out) { append_lower(out, c); });
   }
 
  private:
