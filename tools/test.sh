@@ -13,6 +13,7 @@ tools/fetch_model.sh all-mpnet-base-v2
 (cd build && ctest --output-on-failure -j"$(nproc)")
 [ "${1:-}" = "--quick" ] && exit 0
 tools/test_python.sh
+tools/test_serve.sh
 tools/sanitize.sh
 tools/check_onednn3.sh
 tools/fuzz.sh 60

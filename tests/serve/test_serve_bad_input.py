@@ -37,7 +37,7 @@ def expect_error(r, status, *words):
 ])
 def test_malformed_json(server, encoder, body):
     r = server.post("/embed", body, headers={"Content-Type": "application/json"})
-    expect_error(r, 422)
+    assert expect_error(r, 422)["error_type"] == "validation"
     still_serving(server, encoder)
 
 
@@ -70,7 +70,7 @@ def test_wrong_types(server, encoder, path, body):
     ("/similarity", {"inputs": {"source_sentence": "x", "sentences": []}}),
 ])
 def test_empty_input(server, encoder, path, body):
-    expect_error(server.post(path, body), 422)
+    assert expect_error(server.post(path, body), 422)["error_type"] == "empty"
     still_serving(server, encoder)
 
 
@@ -120,14 +120,16 @@ def test_invalid_utf8(server, encoder, raw):
 def test_ten_megabyte_body(server, encoder):
     text = "word " * (10_000_000 // 5)
     r = server.post("/embed", {"inputs": text})  # over --payload-limit 2000000
-    expect_error(r, 413)
+    assert expect_error(r, 413)["error_type"] == "payload_too_large"
     still_serving(server, encoder)
 
 
 def test_unknown_route_and_method(server, encoder):
-    expect_error(server.post("/embeddings/all", GOOD), 404)
+    assert expect_error(server.post("/embeddings/all", GOOD), 404)["error_type"] == "not_found"
     expect_error(server.get("/nothing-here"), 404)
-    expect_error(server.get("/embed"), 405)
+    r = server.get("/embed")
+    assert expect_error(r, 405)["error_type"] == "method_not_allowed"
+    assert "POST" in r.headers["allow"]
     expect_error(server.call("PUT", "/embed", GOOD), 405)
     expect_error(server.call("DELETE", "/v1/embeddings"), 405)
     expect_error(server.post("/health", {}), 405)
@@ -236,16 +238,19 @@ def key_server(lat_serve, model_dir):
 
 def test_api_key(key_server):
     s = key_server
-    expect_error(s.post("/embed", GOOD), 401)
+    assert expect_error(s.post("/embed", GOOD), 401)["error_type"] == "unauthorized"
     expect_error(s.post("/embed", GOOD, headers={"Authorization": "Bearer wrong"}), 401)
     expect_error(s.post("/embed", GOOD, headers={"Authorization": "k3y"}), 401)
     expect_error(s.post("/v1/embeddings", {"input": "x", "model": "m"}), 401)
     expect_error(s.get("/metrics"), 401)
     assert s.post("/embed", GOOD, headers={"Authorization": "Bearer k3y"}).status == 200
+    assert s.get("/health").status == 200  # the one route without the key
 
 
-def test_rerank_on_embedder(server, encoder):
+def test_routes_an_embedder_cannot_serve(server, encoder):
     body = expect_error(server.post("/rerank", {"query": "q", "texts": ["a", "b"]}), 424)
+    assert body["error_type"] == "backend"
+    expect_error(server.post("/predict", {"inputs": "a gorgeous film"}), 424)
     still_serving(server, encoder)
 
 

@@ -49,6 +49,17 @@ def test_embed_dimensions(server, encoder):
     assert np.abs(got - want).max() <= 1e-6
 
 
+def test_embed_normalize_false(server, encoder):
+    """normalize false: the folder's pooling without the division, so the vector is not unit length
+    and, normalized, is the embedding."""
+    r = server.post("/embed", {"inputs": TEXTS, "normalize": False})
+    assert r.status == 200, r
+    raw = np.array(r.json(), dtype=np.float32)
+    norms = np.linalg.norm(raw, axis=1)
+    assert np.all(np.abs(norms - 1) > 1e-3), norms
+    assert np.abs(raw / norms[:, None] - encoder.embed(TEXTS)).max() <= 1e-6
+
+
 def test_embed_return_kept(server, encoder):
     """return_kept: the rows each layer kept, as lat reports them for the same call."""
     r = server.post("/embed", {"inputs": TEXTS, "return_kept": True, "speedup": 2.0})
@@ -73,15 +84,23 @@ def test_similarity(server, encoder):
 
 
 def test_tokenize(server, encoder):
-    r = server.post("/tokenize", {"inputs": TEXTS[:2]})
+    r = server.post("/tokenize", {"inputs": TEXTS})
     assert r.status == 200, r
     shapes.check(r.json(), shapes.TOKENIZE)
-    for text, tokens in zip(TEXTS[:2], r.json()):
+    assert len(r.json()) == len(TEXTS)
+    for text, tokens in zip(TEXTS, r.json()):
         assert [t["id"] for t in tokens] == list(encoder.tokenize(text).ids)
-        assert tokens[0]["special"] and tokens[-1]["special"]  # [CLS] ... [SEP]
-        assert not any(t["special"] for t in tokens[1:-1])
-        for t in tokens[1:-1]:  # offsets into the text: "gorgeous" at 2..10
-            assert text.encode()[t["start"]:t["stop"]].decode().lower().startswith(t["text"].lstrip("#"))
+        first, last = tokens[0], tokens[-1]  # [CLS] ... [SEP]: special, no offsets
+        assert first["special"] and last["special"]
+        assert (first["text"], last["text"]) == ("[CLS]", "[SEP]")
+        assert first["start"] is None and last["stop"] is None
+        raw = text.encode()
+        for t in tokens[1:-1]:  # byte offsets into the text, and the text those bytes
+            assert not t["special"]
+            assert 0 <= t["start"] < t["stop"] <= len(raw)
+            assert t["text"].encode() == raw[t["start"]:t["stop"]], (t, text)
+    gorgeous = r.json()[0][2]
+    assert (gorgeous["id"], gorgeous["start"], gorgeous["stop"]) == (9882, 2, 10)
     plain = server.post("/tokenize", {"inputs": TEXTS[0], "add_special_tokens": False}).json()
     assert [t["id"] for t in plain[0]] == list(encoder.tokenize(TEXTS[0]).ids)[1:-1]
 
@@ -109,6 +128,8 @@ def test_info(server, model_dir):
     assert info["auto_truncate"] is False
     assert info["max_input_length"] == 256  # the folder's max_seq_length
     assert info["model_dtype"] == "float32"
+    assert info["family"] == "bert"
+    assert info["lat"]["precision"] == "fp32"
 
 
 def test_openai_shape(server, encoder):
