@@ -3,8 +3,9 @@
 committed tokenizer, as the token offsets of the hard-case texts and pairs and as
 decode(ids, skip_special_tokens) of their ids.
 
-Needs only the tokenizers package (no torch, no transformers). Run by hand from the repository
-root:
+Needs only the tokenizers package (no torch, no transformers; the files were written with
+tokenizers 0.23.3, whose decode gives normalized added tokens their normalized form). Run by
+hand from the repository root:
 
     python3 -m venv .venv-ref && .venv-ref/bin/pip install tokenizers
     .venv-ref/bin/python tools/reference/make_offsets_golden.py --out tests/golden/offsets
@@ -115,15 +116,14 @@ def untrimmed(post):
     return post
 
 
-def trimmed(c):
-    return c == "\u0120" or c in WHITE_SPACE
+TRIMMED = "".join(sorted(WHITE_SPACE)) + "\u0120"  # Rust's char::is_whitespace, and 'Ġ'
 
 
 def process_offsets(token, offsets, i, add_prefix_space):
-    """The Rust crate's byte_level::process_offsets on one token."""
+    """The Rust crate's byte_level::process_offsets on one token (the i-th of its sequence)."""
     start, stop = offsets
-    leading = len(token) - len(token.lstrip("".join(WHITE_SPACE) + "\u0120"))
-    trailing = len(token) - len(token.rstrip("".join(WHITE_SPACE) + "\u0120"))
+    leading = len(token) - len(token.lstrip(TRIMMED))
+    trailing = len(token) - len(token.rstrip(TRIMMED))
     if leading > 0:
         if (i == 0 or start == 0) and add_prefix_space and leading == 1:
             leading = 0
@@ -141,8 +141,10 @@ def char_to_byte(text):
 
 
 class Counts:
-    checked = 0
-    multibyte = 0
+    """Trimmed tokens checked against the reference, and those it could not be checked on."""
+    def __init__(self):
+        self.checked = 0
+        self.multibyte = 0
 
 
 def byte_offsets(encoding, texts, steps, untrimmed_encoding, counts):
@@ -367,7 +369,8 @@ def main():
                 (d / "tokenizer_config.json").read_text("utf-8"))
 
     for kind in KINDS:
-        add({"folder": f"tests/golden/tokenizers/{kind}"}, kind, *folder(f"tests/golden/tokenizers/{kind}"))
+        add({"folder": f"tests/golden/tokenizers/{kind}"}, kind,
+            *folder(f"tests/golden/tokenizers/{kind}"))
     for fam in FAMILIES:
         add({"folder": f"tests/golden/families/{fam}"}, f"family-{fam}",
             *folder(f"tests/golden/families/{fam}"))
