@@ -176,7 +176,9 @@ bool LatencyController::answers_in_time(const Policy& choice, std::span<const Pe
   double cost = 0;
   for (const Pending& p : batch) cost += input_cost(p.own ? *p.own : choice, p.tokens, size);
   const double first = time_.seconds(cost);
-  double worst = 0;
+  // A request that arrives as this batch starts waits for it, then runs in the next one, of about
+  // the same time.
+  double worst = 2 * first;
   for (const Pending& p : batch) worst = std::max(worst, age(p) + first);
   // What is queued behind runs after it, in order, in batches of about the same size.
   double behind_cost = 0;

@@ -41,7 +41,8 @@ class TimeModel {
 // batch runs under the folder's knob. With a target T it takes the smallest of its speedups (the
 // tuned curve's points, else a geometric grid, up to the ceiling) under which the time model
 // predicts that every queued input is answered within T of its request's arrival, the inputs
-// behind this batch run after it in order; when none does, the largest. The ceiling is
+// behind this batch run after it in order, and that a request arriving now is answered within T
+// too; when none does, the largest. The ceiling is
 // --max-speedup, else the tuned curve's accuracy budget, else 3; a request may ask for its own
 // speedup within it.
 class LatencyController {
