@@ -14,9 +14,11 @@
 namespace lat {
 
 // Where a token came from: byte offsets [start, stop) into the text it was taken from (the first
-// or the second of a pair, as type_ids says); (0, 0) for special tokens the post-processor adds.
+// or the second of a pair, as type_ids says; RoBERTa's are all 0, and its second text's tokens
+// follow the first's closing special tokens); (0, 0) for special tokens the post-processor adds.
 // They are Hugging Face tokenizers' offsets (its Rust crate's byte offsets) through every step:
-// a character made by normalization points at the characters it came from.
+// a character made by normalization points at the characters it came from. As there, trimming
+// (RoBERTa's trim_offsets) can leave an offset inside a character of several bytes.
 struct Offset {
   std::int32_t start = 0, stop = 0;
   friend bool operator==(const Offset&, const Offset&) = default;
