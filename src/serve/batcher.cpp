@@ -157,7 +157,17 @@ void Batcher::loop() {
       batch = next_batch();
       if (!batch) continue;
     }
-    execute(*batch);
+    try {
+      execute(*batch);
+    } catch (const std::exception& e) {
+      // Out of memory, say, outside the run: the batch's requests are answered all the same.
+      const std::lock_guard lock(mutex_);
+      for (const Item& it : batch->items) {
+        if (it.job->finished) continue;
+        it.job->error = backend_error(std::string("the batch failed: ") + e.what());
+        finish(*it.job);
+      }
+    }
   }
 }
 
