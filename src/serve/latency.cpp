@@ -45,7 +45,7 @@ std::optional<double> budget_ceiling(const std::filesystem::path& folder, const 
   double best = 1;
   for (const auto& p : info.curve) {
     const auto q = quality(p);
-    if (q && *q >= *reference - *budget) best = std::max(best, p.speedup);
+    if (q && *q >= *reference - *budget - 1e-9) best = std::max(best, p.speedup);
   }
   return best;
 }
