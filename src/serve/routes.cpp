@@ -257,16 +257,15 @@ void Api::install(HttpServer& server) {
   for (const Route& route : routes_) {
     const Route* r = &route;
     if (route.method == "GET") {
-      server.Get(route.path, [this, r](const httplib::Request& req, httplib::Response& res) {
-        const Reply reply = answer(req, *r, "");
+      server.Get(route.path, [this, r](const httplib::Request&, httplib::Response& res) {
+        const Reply reply = answer(*r, "");
         res.status = reply.status;
         res.set_content(reply.body, reply.content_type);
         if (reply.speedup) res.set_header("X-Lat-Speedup", show(*reply.speedup));
       });
       continue;
     }
-    auto respond = [this, r](const httplib::Request& req, httplib::Response& res,
-                             const httplib::ContentReader* reader) {
+    auto respond = [this, r](httplib::Response& res, const httplib::ContentReader* reader) {
       std::string body;
       Reply reply;
       bool too_large = false;
@@ -287,18 +286,18 @@ void Api::install(HttpServer& server) {
                                                std::to_string(options_.payload_limit) + " bytes")
                                 : ApiError(400, "validation", "the body could not be read"));
       } else {
-        reply = answer(req, *r, body);
+        reply = answer(*r, body);
       }
       res.status = reply.status;
       res.set_content(reply.body, reply.content_type);
       if (reply.speedup) res.set_header("X-Lat-Speedup", show(*reply.speedup));
     };
-    server.Post(route.path, [respond](const httplib::Request& req, httplib::Response& res) {
-      respond(req, res, nullptr);
+    server.Post(route.path, [respond](const httplib::Request&, httplib::Response& res) {
+      respond(res, nullptr);
     });
     server.Post(route.path,
-                [respond](const httplib::Request& req, httplib::Response& res,
-                          const httplib::ContentReader& reader) { respond(req, res, &reader); });
+                [respond](const httplib::Request&, httplib::Response& res,
+                          const httplib::ContentReader& reader) { respond(res, &reader); });
   }
 
   // The errors the HTTP layer answers itself (a bad request line, a body over the limit): TEI's
@@ -326,7 +325,7 @@ void Api::install(HttpServer& server) {
   });
 }
 
-Reply Api::answer(const httplib::Request& req, const Route& route, const std::string& text) {
+Reply Api::answer(const Route& route, const std::string& text) {
   try {
     std::optional<Slot> slot;
     if (route.runs) slot.emplace(in_flight_, options_.max_concurrent_requests, metrics_);
@@ -339,7 +338,6 @@ Reply Api::answer(const httplib::Request& req, const Route& route, const std::st
       }
       if (!body.is_object()) throw validation_error("the body must be a JSON object");
     }
-    (void)req;
     return route.handle(body);
   } catch (const ApiError& e) {
     return error_reply(e);

@@ -76,7 +76,8 @@ class Api {
   Reply root(const Body& body);  // POST /: the folder's own task, as TEI has it
   Reply info() const;
 
-  Reply answer(const httplib::Request& request, const Route& route, const std::string& body);
+  // The route's answer to a body, its errors included.
+  Reply answer(const Route& route, const std::string& body);
   const Route* find(const std::string& path) const;
 
   // Parsing, with TEI's messages.
