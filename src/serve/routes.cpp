@@ -16,18 +16,21 @@ namespace lat::serve {
 namespace {
 
 using json = nlohmann::json;
+// Answers print their numbers as float32, shortest first (as TEI does); requests are read as
+// double, so that a speedup is what it says.
+using Out = Api::Out;
 
-std::string dump(const json& j) {
+std::string dump(const Out& j) {
   // Replaces what is not UTF-8 (a decoded byte-level token) rather than failing on it.
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return j.dump(-1, ' ', false, Out::error_handler_t::replace);
 }
 
-Reply json_reply(const json& j, std::optional<double> speedup = std::nullopt) {
+Reply json_reply(const Out& j, std::optional<double> speedup = std::nullopt) {
   return {200, dump(j), "application/json", speedup};
 }
 
 Reply error_reply(const ApiError& e) {
-  return {e.status(), dump(json{{"error", e.what()}, {"error_type", e.type()}}), "application/json",
+  return {e.status(), dump(Out{{"error", e.what()}, {"error_type", e.type()}}), "application/json",
           std::nullopt};
 }
 
@@ -147,8 +150,8 @@ const char* dtype(Precision p) {
   return "float32";
 }
 
-json kept_of(const std::vector<EncoderOutput>& outputs) {
-  json kept = json::array();
+Out kept_of(const std::vector<EncoderOutput>& outputs) {
+  Out kept = Out::array();
   for (const auto& o : outputs) kept.push_back(o.run.kept);
   return kept;
 }
@@ -511,7 +514,7 @@ std::vector<float> Api::embedding(const EncoderOutput& out, bool normalized,
 
 // [{score, label}] by score, highest first: the probabilities (softmax; sigmoid for one logit)
 // or, with raw scores, the logits.
-json Api::scores(const EncoderOutput& out, bool raw) const {
+Out Api::scores(const EncoderOutput& out, bool raw) const {
   std::vector<float> s = out.logits;
   if (!raw && s.size() == 1) {
     s[0] = 1.f / (1.f + std::exp(-s[0]));
@@ -524,7 +527,7 @@ json Api::scores(const EncoderOutput& out, bool raw) const {
   std::vector<std::size_t> order(s.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return s[a] > s[b]; });
-  json list = json::array();
+  Out list = Out::array();
   for (std::size_t i : order) list.push_back({{"score", s[i]}, {"label", info_.labels[i]}});
   return list;
 }
@@ -549,7 +552,7 @@ Reply Api::embed(const Body& body) {
   std::vector<Encoding> encodings;
   for (const Input& in : inputs) encodings.push_back(encode(in, truncate));
   const auto job = run(std::move(encodings), std::move(policy), !normalized && info_.normalize);
-  json embeddings = json::array();
+  Out embeddings = Out::array();
   for (const auto& out : job->outputs) embeddings.push_back(embedding(out, normalized, dimensions));
   if (return_kept) {
     return json_reply({{"embeddings", std::move(embeddings)}, {"kept", kept_of(job->outputs)}},
@@ -605,7 +608,7 @@ Reply Api::predict(const Body& body) {
   std::vector<Encoding> encodings;
   for (const Input& in : inputs) encodings.push_back(encode(in, truncate));
   const auto job = run(std::move(encodings), std::move(policy), false);
-  json predictions = json::array();
+  Out predictions = Out::array();
   for (const auto& out : job->outputs) predictions.push_back(scores(out, raw));
   if (!batch) predictions = predictions[0];
   if (return_kept) {
@@ -649,10 +652,10 @@ Reply Api::rerank(const Body& body) {
   std::vector<std::size_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return score[a] > score[b]; });
-  json ranks = json::array();
+  Out ranks = Out::array();
   for (std::size_t i : order) {
-    json rank{{"index", i}, {"score", score[i]}};
-    if (return_text) rank["text"] = texts[i];
+    Out rank{{"index", i}, {"score", score[i]}};
+    if (return_text) rank["text"] = texts[i].get<std::string>();
     ranks.push_back(std::move(rank));
   }
   return json_reply(ranks, job->speedup);
@@ -684,7 +687,7 @@ Reply Api::similarity(const Body& body) {
   add(source);
   for (const json& s : sentences) add(text_of(s, "sentences"));
   const auto job = run(std::move(encodings), std::move(policy), false);
-  json out = json::array();
+  Out out = Out::array();
   for (std::size_t i = 1; i < job->outputs.size(); ++i)
     out.push_back(static_cast<float>(cosine(job->outputs[0].embedding, job->outputs[i].embedding)));
   return json_reply(out, job->speedup);
@@ -715,18 +718,19 @@ Reply Api::openai_embeddings(const Body& body) {
     tokens += static_cast<long>(encodings.back().ids.size());
   }
   const auto job = run(std::move(encodings), std::move(policy), false);
-  json data = json::array();
+  Out data = Out::array();
   for (std::size_t i = 0; i < job->outputs.size(); ++i) {
     const auto v = embedding(job->outputs[i], true, dimensions);
     data.push_back({{"object", "embedding"},
-                    {"embedding", as_base64 ? json(base64(v)) : json(v)},
+                    {"embedding", as_base64 ? Out(base64(v)) : Out(v)},
                     {"index", i}});
   }
-  return json_reply({{"object", "list"},
-                     {"data", std::move(data)},
-                     {"model", model && model->is_string() ? *model : json(options_.model_id)},
-                     {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}},
-                    job->speedup);
+  return json_reply(
+      {{"object", "list"},
+       {"data", std::move(data)},
+       {"model", model && model->is_string() ? model->get<std::string>() : options_.model_id},
+       {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}},
+      job->speedup);
 }
 
 // Each text's tokens as TEI gives them: a special token by its name, without offsets; any other
@@ -746,7 +750,7 @@ Reply Api::tokenize(const Body& body) {
   }
   const bool add_special = boolean(body, "add_special_tokens", true);
   const Tokenizer& tokenizer = encoder_.tokenizer();
-  json out = json::array();
+  Out out = Out::array();
   for (const std::string& text : texts) {
     if (text.empty()) throw empty_error("`inputs` cannot be empty");
     Encoding e;
@@ -755,7 +759,7 @@ Reply Api::tokenize(const Body& body) {
     } catch (const Error& error) {
       throw tokenizer_error(error.what());
     }
-    json tokens = json::array();
+    Out tokens = Out::array();
     for (std::size_t k = 0; k < e.ids.size(); ++k) {
       const std::int32_t id = e.ids[k];
       const Offset at = k < e.offsets.size() ? e.offsets[k] : Offset{};
@@ -804,7 +808,7 @@ Reply Api::decode(const Body& body) {
     lists.push_back(ids_of(value, "ids"));
   }
   const bool skip = boolean(body, "skip_special_tokens", true);
-  json out = json::array();
+  Out out = Out::array();
   for (const auto& ids : lists) {
     try {
       out.push_back(encoder_.tokenizer().decode(ids, skip));
@@ -816,13 +820,13 @@ Reply Api::decode(const Body& body) {
 }
 
 Reply Api::info() const {
-  json labels_by_id = json::object(), ids_by_label = json::object();
+  Out labels_by_id = Out::object(), ids_by_label = Out::object();
   for (std::size_t i = 0; i < info_.labels.size(); ++i) {
     labels_by_id[std::to_string(i)] = info_.labels[i];
     ids_by_label[info_.labels[i]] = i;
   }
-  json model_type;
-  const json head{{"id2label", labels_by_id}, {"label2id", ids_by_label}};
+  Out model_type;
+  const Out head{{"id2label", labels_by_id}, {"label2id", ids_by_label}};
   if (is_reranker()) {
     model_type = {{"reranker", head}};
   } else if (info_.classifier) {
@@ -830,21 +834,21 @@ Reply Api::info() const {
   } else {
     model_type = {{"embedding", {{"pooling", info_.mean_pooling ? "mean" : "cls"}}}};
   }
-  json curve = json::array();
+  Out curve = Out::array();
   for (const TunedPoint& p : info_.curve) {
-    json point{{"speedup", p.speedup},
-               {"exponents", p.exponents},
-               {"predicted_speedup", p.predicted_speedup},
-               {"measured_speedup", p.measured_speedup}};
+    Out point{{"speedup", p.speedup},
+              {"exponents", p.exponents},
+              {"predicted_speedup", p.predicted_speedup},
+              {"measured_speedup", p.measured_speedup}};
     if (p.accuracy) point["accuracy"] = *p.accuracy;
     if (p.recall_at_10) point["recall_at_10"] = *p.recall_at_10;
     if (p.mean_cosine) point["mean_cosine"] = *p.mean_cosine;
     curve.push_back(std::move(point));
   }
-  json choices = json::array();
+  Out choices = Out::array();
   for (const Policy& p : controller_.choices()) choices.push_back(p.speedup());
   const auto target = controller_.target_ms();
-  json j{
+  Out j{
       {"model_id", options_.model_id},
       {"model_sha", nullptr},
       {"model_dtype", dtype(info_.precision)},
@@ -853,7 +857,7 @@ Reply Api::info() const {
       {"max_input_length", info_.max_length},
       {"max_batch_tokens", options_.max_batch_tokens},
       {"max_batch_requests",
-       options_.max_batch_requests > 0 ? json(options_.max_batch_requests) : json(nullptr)},
+       options_.max_batch_requests > 0 ? Out(options_.max_batch_requests) : Out(nullptr)},
       {"max_client_batch_size", options_.max_client_batch_size},
       {"auto_truncate", options_.auto_truncate},
       {"tokenization_workers", options_.connection_threads},
@@ -870,7 +874,7 @@ Reply Api::info() const {
         {"policy", to_string(controller_.knob())},
         {"max_speedup", controller_.ceiling()},
         {"max_speedup_from", controller_.ceiling_source()},
-        {"latency_target_ms", target ? json(*target) : json(nullptr)},
+        {"latency_target_ms", target ? Out(*target) : Out(nullptr)},
         {"speedups", choices},
         {"curve", curve},
         {"payload_limit", options_.payload_limit}}},

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <lat/encoder.hpp>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -43,6 +44,8 @@ struct Reply {
 // batcher.
 class Api {
  public:
+  using Out = nlohmann::basic_json<std::map, std::vector, std::string, bool, std::int64_t,
+                                   std::uint64_t, float>;
   Api(const Encoder& encoder, Batcher& batcher, LatencyController& controller, Metrics& metrics,
       ApiOptions options);
 
@@ -92,7 +95,7 @@ class Api {
                            bool keep_hidden) const;
   std::vector<float> embedding(const EncoderOutput& out, bool normalize,
                                std::optional<int> dimensions) const;
-  nlohmann::json scores(const EncoderOutput& out, bool raw) const;
+  Out scores(const EncoderOutput& out, bool raw) const;
 
   // What the folder serves.
   bool has_pooling() const;  // sentence-transformers' modules.json, or no head at all
