@@ -2,6 +2,7 @@
 #include "metrics.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <iomanip>
 #include <limits>
 #include <sstream>
@@ -98,7 +99,8 @@ void Metrics::batch(int inputs, int tokens, double speedup,
   batch_inputs_.observe(inputs);
   batch_tokens_.observe(tokens);
   batch_speedup_.observe(speedup);
-  ++batches_by_speedup_[speedup];
+  // Requests may name any speedup up to the ceiling: to the hundredth, the labels stay few.
+  ++batches_by_speedup_[std::round(speedup * 100) / 100];
   for (double q : queue_seconds) queue_seconds_.observe(q);
   inference_seconds_.observe(seconds);
   speedup_ = speedup;

@@ -45,7 +45,7 @@ class Metrics {
  private:
   mutable std::mutex mutex_;
   std::map<std::pair<std::string, int>, std::uint64_t> answers_;
-  std::map<double, std::uint64_t> batches_by_speedup_;
+  std::map<double, std::uint64_t> batches_by_speedup_;  // to the hundredth
   std::uint64_t disconnects_ = 0;
   int in_flight_ = 0;
   std::size_t queue_ = 0;
