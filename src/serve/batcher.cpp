@@ -33,6 +33,7 @@ Batcher::~Batcher() {
 }
 
 void Batcher::run(const std::shared_ptr<Job>& job) {
+  if (job->inputs.empty()) return;  // nothing to wait for
   auto answered = job->done.get_future();
   {
     const std::lock_guard lock(mutex_);
