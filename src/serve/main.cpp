@@ -8,6 +8,7 @@
 //             [--latency-target MS] [--max-speedup S] [--api-key KEY] ...
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <lat/encoder.hpp>
@@ -88,6 +89,11 @@ int serve(const lat::cli::Args& args) {
     options.precision = lat::cli::precision_from_flag(args.text("--precision"));
   if (args.has("--max-length")) options.max_length = args.integer("--max-length");
   const std::string folder = args.text("--model");
+  // A server meets a new product shape with almost every batch, and oneDNN keeps a compiled kernel
+  // for each: the library's large cache (src/kernels/onednn.cpp) would let resident memory grow by
+  // hundreds of MiB. Unless the operator chose, keep oneDNN's own default size; it must be set
+  // before the first kernel is made.
+  setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "1024", 0);
   const lat::Encoder encoder(folder, options);
 
   LatencyController::Options knob;

@@ -764,8 +764,15 @@ Reply Api::tokenize(const Body& body) {
       const std::int32_t id = e.ids[k];
       const Offset at = k < e.offsets.size() ? e.offsets[k] : Offset{};
       const bool from_text = !(at == Offset{});
-      const auto start = static_cast<std::size_t>(at.start);
-      const auto stop = static_cast<std::size_t>(std::max(at.start, at.stop));
+      // Byte offsets may fall inside a character (RoBERTa's trimmed offsets after a space of
+      // several bytes, as the reference gives them); the text shown widens to whole characters.
+      auto continuation = [&](std::size_t i) {
+        return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+      };
+      auto start = std::min(static_cast<std::size_t>(at.start), text.size());
+      auto stop = std::min(static_cast<std::size_t>(std::max(at.start, at.stop)), text.size());
+      while (start > 0 && continuation(start)) --start;
+      while (continuation(stop)) ++stop;
       const std::string piece = from_text ? text.substr(start, stop - start) : std::string();
       // Special: the post-processor's tokens, and a special token written in the text; not the
       // model's [UNK] for what it does not know.
