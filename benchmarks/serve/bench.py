@@ -8,7 +8,9 @@ them, and appends one JSON line per run to --out (default benchmarks/serve/resul
     python benchmarks/serve/bench.py closed [--servers lat-fp32,infinity-torch-fp32,...]
                                             [--texts sst2,imdb] [--per-request 1,32] [--concurrency 1,4,16,64]
     python benchmarks/serve/bench.py inprocess             # the library in one process, the batches the server ran
+    python benchmarks/serve/bench.py overhead [--rounds 3] # the same, alternating with the server at concurrency 64
     python benchmarks/serve/bench.py target [--seconds 300] # --latency-target 100 at 1.5x saturation, and without
+    python benchmarks/serve/bench.py accuracy              # the tuned curve's accuracy, and SST-2 dev's, per speedup
     python benchmarks/serve/bench.py rss [--requests 100000]
     python benchmarks/serve/bench.py table
 
@@ -164,22 +166,32 @@ def step_generator(args):
 
 
 def step_closed(args):
-    for name in args.servers.split(","):
-        with Running(name) as s:
+    """Every server at once (idle ones cost nothing), each point run against each server in turn, the
+    order rotated from point to point: a machine whose load drifts weighs on all servers alike."""
+    names = args.servers.split(",")
+    servers = []
+    try:
+        for name in names:
+            servers.append(Running(name, extra=args.lat_args.split() if name.startswith("lat-") else ()))
+        for s in servers:
             loadgen(s.url + s.route, concurrency=4, seconds=3, warmup=1)  # warm every path
-            for texts in args.texts.split(","):
-                for per_request in map(int, args.per_request.split(",")):
-                    for c in map(int, args.concurrency.split(",")):
-                        secs = seconds_for(texts, per_request, c, args.seconds)
+        k = 0
+        for texts in args.texts.split(","):
+            for per_request in map(int, args.per_request.split(",")):
+                for c in map(int, args.concurrency.split(",")):
+                    secs = seconds_for(texts, per_request, c, args.seconds)
+                    for s in servers[k % len(servers):] + servers[:k % len(servers)]:
                         r = loadgen(s.url + s.route, texts=texts, per_request=per_request, concurrency=c,
-                                    seconds=secs, warmup=args.warmup)
-                        row = dict(r, step="closed", server=name)
-                        if name.startswith("lat-"):
+                                    seconds=secs, warmup=args.warmup, max_words=args.max_words or None)
+                        row = dict(r, step="closed", server=s.name)
+                        if s.name.startswith("lat-"):
                             row["batches"] = batch_stats(s.metrics())
                         record(args.out, row)
-            row = {"step": "stopped", "server": name}
+                    k += 1
+    finally:
+        for s in servers:
             rc = s.stop()
-            record(args.out, dict(row, exit_status=rc))
+            record(args.out, {"step": "stopped", "server": s.name, "exit_status": rc})
 
 
 def step_inprocess(args):
@@ -209,18 +221,68 @@ def step_inprocess(args):
                         mean = inputs / n if n else None
                     prev = b
                 batch = max(1, round(mean)) if mean else 64 * per_request
-                chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
-                for c in chunks[:3]:
-                    enc.embed(c)
-                done, t0 = 0, time.perf_counter()
-                while time.perf_counter() - t0 < args.seconds:
-                    for c in chunks:
+                batches = [batch] + ([1] if per_request == 1 else [])  # and one text a call, as at concurrency 1
+                for b in batches:
+                    chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
+                    for c in chunks[:3]:
                         enc.embed(c)
-                        done += len(c)
-                wall = time.perf_counter() - t0
-                record(args.out, {"step": "inprocess", "server": f"library-{precision}", "texts": texts_name,
-                                  "per_request": per_request, "batch": batch, "server_mean_batch": mean,
-                                  "throughput_texts": done / wall, "throughput_rps": done / wall / per_request})
+                    done, t0 = 0, time.perf_counter()
+                    while time.perf_counter() - t0 < args.seconds:
+                        for c in chunks:
+                            enc.embed(c)
+                            done += len(c)
+                            if time.perf_counter() - t0 > args.seconds:
+                                break
+                    wall = time.perf_counter() - t0
+                    record(args.out, {"step": "inprocess", "server": f"library-{precision}", "texts": texts_name,
+                                      "per_request": per_request, "batch": b, "server_mean_batch": mean,
+                                      "throughput_texts": done / wall, "throughput_rps": done / wall / per_request})
+
+
+def step_overhead(args):
+    """lat-serve at concurrency 64 against the library in this process on the same texts and batch
+    sizes, in alternation (--rounds each, medians), so that a drift in the machine's load falls on
+    both: the server's mean batch is read from its /metrics after each server run."""
+    import statistics
+
+    import lat
+
+    sys.path.insert(0, str(HERE))
+    from loadgen import load_texts
+
+    texts = load_texts("sst2")
+    for precision in ("fp32", "int8"):
+        enc = lat.Encoder(str(MODEL), threads=THREADS, precision=precision)
+        with Running(f"lat-{precision}") as s:
+            loadgen(s.url + s.route, concurrency=16, seconds=3, warmup=1)
+            for per_request in (1, 32):
+                server, library, batches = [], [], []
+                for _ in range(args.rounds):
+                    before = batch_stats(s.metrics())
+                    r = loadgen(s.url + s.route, texts="sst2", per_request=per_request, concurrency=64,
+                                seconds=args.seconds, warmup=args.warmup)
+                    after = batch_stats(s.metrics())
+                    n = after["batches"] - before["batches"]
+                    mean = (after["mean_inputs"] * after["batches"] - (before["mean_inputs"] or 0) * before["batches"]) / n
+                    batch = max(1, round(mean))
+                    server.append(r["throughput_texts"])
+                    batches.append(mean)
+                    chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
+                    enc.embed(chunks[0])
+                    done, t0 = 0, time.perf_counter()
+                    while time.perf_counter() - t0 < args.seconds:
+                        for c in chunks:
+                            enc.embed(c)
+                            done += len(c)
+                            if time.perf_counter() - t0 > args.seconds:
+                                break
+                    library.append(done / (time.perf_counter() - t0))
+                record(args.out, {"step": "overhead", "server": f"lat-{precision}", "texts": "sst2",
+                                  "per_request": per_request, "concurrency": 64, "server_texts": server,
+                                  "library_texts": library, "mean_batches": batches,
+                                  "server_median": statistics.median(server),
+                                  "library_median": statistics.median(library),
+                                  "ratio": statistics.median(server) / statistics.median(library)})
 
 
 def step_target(args):
@@ -252,23 +314,45 @@ def step_target(args):
         record(args.out, dict(r, step="target", server="lat-fp32 no target", exit_status=rc))
 
 
+def step_accuracy(args):
+    """SST-2 dev accuracy of the tuned classifier at each speedup of its curve (lat in one process),
+    beside the curve's own accuracy on the SST-2 train rows it was tuned on."""
+    import lat
+
+    settings = lat.read_settings(str(Path(args.tuned) / "lat.json"))
+    enc = lat.Encoder(args.tuned, threads=THREADS)
+    lines = (ROOT / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8").split("\n")[1:]
+    texts = [l.rsplit("\t", 1)[0] for l in lines if l]
+    gold = [int(l.rsplit("\t", 1)[1]) for l in lines if l]
+    for point in settings.curve:
+        got = []
+        for i in range(0, len(texts), 32):
+            got += [c.label for c in enc.classify(texts[i:i + 32], speedup=point.speedup)]
+        acc = 100.0 * sum(g == p for g, p in zip(gold, got)) / len(gold)
+        record(args.out, {"step": "accuracy", "speedup": point.speedup, "curve_accuracy": point.accuracy,
+                          "dev_accuracy": acc})
+
+
 def step_rss(args):
-    """Resident memory of lat-serve against requests served (SST-2 dev, 1 to 32 texts a request,
-    closed loop at 16): sampled after 1,000 requests and then every --every."""
+    """Resident memory of lat-serve against requests served (SST-2 dev, one text a request, closed loop
+    at 64, so that batches of every size and length meet): sampled after 1,000 requests and then
+    every --every."""
     with Running("lat-fp32") as s:
         done, marks = 0, [1000] + list(range(args.every, args.requests + 1, args.every))
         record(args.out, {"step": "rss", "server": "lat-fp32", "requests": 0, "rss_kb": s.rss_kb()})
         for mark in marks:
             while done < mark:
-                r = loadgen(s.url + "/v1/embeddings", texts="sst2", per_request=4, concurrency=16,
-                            seconds=5, warmup=0)
-                done += r["requests"]
+                r = loadgen(s.url + "/v1/embeddings", texts="sst2", per_request=1, concurrency=64,
+                            seconds=3 if mark <= 1000 else 10, warmup=0)
+                done += r["sent"]
             record(args.out, {"step": "rss", "server": "lat-fp32", "requests": done, "rss_kb": s.rss_kb()})
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("step", choices=["generator", "closed", "inprocess", "target", "rss", "table"])
+    p.add_argument("step", choices=["generator", "closed", "inprocess", "overhead", "target", "accuracy", "rss",
+                                    "table"])
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--out", default=str(HERE / "results" / "results.jsonl"))
     p.add_argument("--servers", default="lat-fp32,lat-int8,infinity-torch-fp32,infinity-torch-int8,"
                                         "infinity-onnx-fp32,infinity-onnx-int8")
@@ -276,6 +360,8 @@ def main():
     p.add_argument("--per-request", default="1,32")
     p.add_argument("--concurrency", default="1,4,16,64")
     p.add_argument("--seconds", type=float, default=15.0)
+    p.add_argument("--max-words", type=int, default=0, help="closed: cut each text to its first N words")
+    p.add_argument("--lat-args", default="", help="closed: more flags for lat-serve, e.g. --auto-truncate")
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--tuned", default=str(ROOT / "models" / "minilm-sst2-tuned"))
     p.add_argument("--max-speedup", type=float, default=3.0)

@@ -224,6 +224,8 @@ def main():
     p.add_argument("--url", required=True)
     p.add_argument("--texts", default="sst2", choices=["sst2", "imdb", "sst2-train"])
     p.add_argument("--per-request", type=int, default=1)
+    p.add_argument("--max-words", type=int, default=0,
+                   help="cut each text to its first N words (0: whole), so every server encodes the same tokens")
     p.add_argument("--tei", action="store_true", help="TEI's /embed body instead of OpenAI's")
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="the model field of OpenAI's body")
     p.add_argument("--extra", default="{}", help="JSON merged into every body, e.g. '{\"speedup\": 2}'")
@@ -248,7 +250,10 @@ def main():
     else:
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: %d\r\n\r\n").encode()
-        payloads = bodies(load_texts(args.texts), args.per_request, args.tei, args.model, json.loads(args.extra))
+        texts = load_texts(args.texts)
+        if args.max_words:
+            texts = [" ".join(t.split()[:args.max_words]) for t in texts]
+        payloads = bodies(texts, args.per_request, args.tei, args.model, json.loads(args.extra))
     stats = Stats()
     cpu0, wall0 = time.process_time(), time.perf_counter()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
@@ -266,6 +271,7 @@ def main():
     ok = stats.status.get(200, 0)
     result = {
         "label": args.label, "url": args.url, "texts": args.texts, "per_request": args.per_request,
+        "max_words": args.max_words,
         "mode": "closed" if args.concurrency else "open", "concurrency": args.concurrency, "rate": args.rate,
         "seconds": seconds, "requests": total_requests, "status": {str(k): v for k, v in stats.status.items()},
         "errors": stats.errors, "error_kinds": stats.error_kinds, "sent": stats.sent,

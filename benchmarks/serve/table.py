@@ -5,6 +5,7 @@
 """
 import json
 import math
+import statistics
 import sys
 from pathlib import Path
 
@@ -109,13 +110,43 @@ def inprocess_table(rows, out):
     out.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for precision in ("fp32", "int8"):
         for per in (1, 32):
-            l = last(lib, server=f"library-{precision}", per_request=per)
+            ls = [r for r in lib if r["server"] == f"library-{precision}" and r["per_request"] == per and r["batch"] != 1]
+            l = ls[-1] if ls else None
             s = last(rows, step="closed", server=f"lat-{precision}", texts="sst2", per_request=per, concurrency=64)
             if not (l and s):
                 continue
             ratio = s["throughput_texts"] / l["throughput_texts"]
             out.append(f"| {precision} | {per} | {fmt(s['throughput_texts'])} | {l['batch']} | "
                        f"{fmt(l['throughput_texts'])} | {ratio:.0%} | {'yes' if ratio >= 0.9 else '**no**'} |")
+
+
+def overhead_table(rows, out):
+    ov = [r for r in rows if r.get("step") == "overhead"]
+    if not ov:
+        return
+    out.append("\n| precision | texts per request | lat-serve at concurrency 64, texts/s (runs) | mean batch | "
+               "library, same batches, texts/s (runs) | server / library (medians) | >= 90% |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    for r in ov:
+        runs = lambda xs: ", ".join(f"{x:.0f}" for x in xs)
+        out.append(f"| {r['server'][4:]} | {r['per_request']} | {r['server_median']:.0f} ({runs(r['server_texts'])}) | "
+                   f"{statistics.median(r['mean_batches']):.0f} | {r['library_median']:.0f} ({runs(r['library_texts'])}) | "
+                   f"{r['ratio']:.0%} | {'yes' if r['ratio'] >= 0.9 else '**no**'} |")
+
+
+def single_table(rows, out):
+    """One text a call in the library against one text a request at concurrency 1."""
+    lib = [r for r in rows if r.get("step") == "inprocess" and r["batch"] == 1]
+    if not lib:
+        return
+    out.append("\n| precision | library, one text a call: ms | lat-serve, concurrency 1: p50 ms | difference ms |")
+    out.append("| --- | ---: | ---: | ---: |")
+    for precision in ("fp32", "int8"):
+        l = last(lib, server=f"library-{precision}")
+        s = last(rows, step="closed", server=f"lat-{precision}", texts="sst2", per_request=1, concurrency=1)
+        if l and s:
+            ms = 1000 / l["throughput_texts"]
+            out.append(f"| {precision} | {ms:.2f} | {s['p50_ms']:.2f} | {s['p50_ms'] - ms:.2f} |")
 
 
 def target_table(rows, out):
@@ -134,6 +165,16 @@ def target_table(rows, out):
         sp = ", ".join(f"{k}: {v}" for k, v in sorted(r["speedups"].items(), key=lambda kv: float(kv[0])))
         out.append(f"| {r['server']} | {fmt(r['seconds'], 0)} | {ok} | {r429} | {other} | {fmt(r['p50_ms'])} | "
                    f"{fmt(r['p95_ms'])} | {fmt(r['p99_ms'])} | {sp} |")
+
+
+def accuracy_table(rows, out):
+    acc = [r for r in rows if r.get("step") == "accuracy"]
+    if not acc:
+        return
+    out.append("\n| speedup | tuned curve's accuracy (SST-2 train rows) | SST-2 dev accuracy |")
+    out.append("| ---: | ---: | ---: |")
+    for r in acc:
+        out.append(f"| {r['speedup']:g} | {fmt(r['curve_accuracy'], 2)} | {fmt(r['dev_accuracy'], 2)} |")
 
 
 def rss_table(rows, out):
@@ -173,8 +214,13 @@ def main(path=None):
     generator_table(rows, out)
     closed_tables(rows, out)
     ratio_tables(rows, out)
-    inprocess_table(rows, out)
+    if any(r.get("step") == "overhead" for r in rows):
+        overhead_table(rows, out)  # measured in alternation with the server: preferred
+    else:
+        inprocess_table(rows, out)
+        single_table(rows, out)
     target_table(rows, out)
+    accuracy_table(rows, out)
     rss_table(rows, out)
     print("\n".join(out))
 
