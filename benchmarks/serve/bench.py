@@ -84,6 +84,11 @@ class Running:
         with urllib.request.urlopen(self.url + "/metrics", timeout=30) as r:
             return r.read().decode()
 
+    def cpu_seconds(self):
+        """CPU time of the server process so far, every thread (user and system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def rss_kb(self):
         """Resident memory of the server (its whole process group: the peer runs under a shell)."""
         total = 0
@@ -242,7 +247,9 @@ def step_inprocess(args):
 def step_overhead(args):
     """lat-serve at concurrency 64 against the library in this process on the same texts and batch
     sizes, in alternation (--rounds each, medians), so that a drift in the machine's load falls on
-    both: the server's mean batch is read from its /metrics after each server run."""
+    both: the server's mean batch is read from its /metrics after each server run. Beside the
+    throughputs, the CPU time each spends per text (all its threads), which a machine shared with
+    other work does not skew as it skews wall time."""
     import statistics
 
     import lat
@@ -256,20 +263,22 @@ def step_overhead(args):
         with Running(f"lat-{precision}") as s:
             loadgen(s.url + s.route, concurrency=16, seconds=3, warmup=1)
             for per_request in (1, 32):
-                server, library, batches = [], [], []
+                server, library, batches, server_cpu, library_cpu = [], [], [], [], []
                 for _ in range(args.rounds):
-                    before = batch_stats(s.metrics())
+                    before, cpu0 = batch_stats(s.metrics()), s.cpu_seconds()
                     r = loadgen(s.url + s.route, texts="sst2", per_request=per_request, concurrency=64,
                                 seconds=args.seconds, warmup=args.warmup)
-                    after = batch_stats(s.metrics())
+                    after, cpu1 = batch_stats(s.metrics()), s.cpu_seconds()
                     n = after["batches"] - before["batches"]
-                    mean = (after["mean_inputs"] * after["batches"] - (before["mean_inputs"] or 0) * before["batches"]) / n
+                    inputs = after["mean_inputs"] * after["batches"] - (before["mean_inputs"] or 0) * before["batches"]
+                    mean = inputs / n
                     batch = max(1, round(mean))
                     server.append(r["throughput_texts"])
+                    server_cpu.append((cpu1 - cpu0) / inputs * 1e3)  # CPU ms per text, every thread
                     batches.append(mean)
                     chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
                     enc.embed(chunks[0])
-                    done, t0 = 0, time.perf_counter()
+                    done, t0, c0 = 0, time.perf_counter(), time.process_time()
                     while time.perf_counter() - t0 < args.seconds:
                         for c in chunks:
                             enc.embed(c)
@@ -277,9 +286,12 @@ def step_overhead(args):
                             if time.perf_counter() - t0 > args.seconds:
                                 break
                     library.append(done / (time.perf_counter() - t0))
+                    library_cpu.append((time.process_time() - c0) / done * 1e3)
                 record(args.out, {"step": "overhead", "server": f"lat-{precision}", "texts": "sst2",
                                   "per_request": per_request, "concurrency": 64, "server_texts": server,
                                   "library_texts": library, "mean_batches": batches,
+                                  "server_cpu_ms_per_text": server_cpu, "library_cpu_ms_per_text": library_cpu,
+                                  "cpu_ratio": statistics.median(library_cpu) / statistics.median(server_cpu),
                                   "server_median": statistics.median(server),
                                   "library_median": statistics.median(library),
                                   "ratio": statistics.median(server) / statistics.median(library)})

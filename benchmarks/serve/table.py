@@ -124,14 +124,19 @@ def overhead_table(rows, out):
     ov = [r for r in rows if r.get("step") == "overhead"]
     if not ov:
         return
-    out.append("\n| precision | texts per request | lat-serve at concurrency 64, texts/s (runs) | mean batch | "
-               "library, same batches, texts/s (runs) | server / library (medians) | >= 90% |")
-    out.append("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
+    out.append("\n| precision | texts per request | mean batch | lat-serve at concurrency 64, texts/s (runs) | "
+               "library, same batches, texts/s (runs) | server / library | CPU ms per text: server, library | "
+               "library / server CPU |")
+    out.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in ov:
         runs = lambda xs: ", ".join(f"{x:.0f}" for x in xs)
-        out.append(f"| {r['server'][4:]} | {r['per_request']} | {r['server_median']:.0f} ({runs(r['server_texts'])}) | "
-                   f"{statistics.median(r['mean_batches']):.0f} | {r['library_median']:.0f} ({runs(r['library_texts'])}) | "
-                   f"{r['ratio']:.0%} | {'yes' if r['ratio'] >= 0.9 else '**no**'} |")
+        cpu = ""
+        if "server_cpu_ms_per_text" in r:
+            cpu = (f"{statistics.median(r['server_cpu_ms_per_text']):.2f}, "
+                   f"{statistics.median(r['library_cpu_ms_per_text']):.2f} | {r['cpu_ratio']:.0%}")
+        out.append(f"| {r['server'][4:]} | {r['per_request']} | {statistics.median(r['mean_batches']):.0f} | "
+                   f"{r['server_median']:.0f} ({runs(r['server_texts'])}) | {r['library_median']:.0f} "
+                   f"({runs(r['library_texts'])}) | {r['ratio']:.0%} | {cpu} |")
 
 
 def single_table(rows, out):
