@@ -157,7 +157,12 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
 
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
                        KeepExponents exponents, double floor) {
-  const Policy policy(speedup, {exponents.begin(), exponents.end()}, floor, cost);
+  // The checks Policy makes, without copying the exponents into one.
+  for (const std::string& problem :
+       {checks::speedup_problem(speedup), checks::exponents_problem(exponents),
+        checks::floor_problem(floor), checks::cost_problem(cost)}) {
+    checks::fail_if(problem, "");
+  }
   checks::fail_if(checks::exponents_count_problem(exponents, shape.layers), "schedule");
   return checks::make_schedule(shape, tokens, speedup, cost, exponents, floor);
 }
