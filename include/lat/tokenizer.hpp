@@ -51,8 +51,9 @@ class LAT_EXPORT Tokenizer {
   // Reads tokenizer.json or vocab.txt, and tokenizer_config.json, from a model folder.
   static Tokenizer from_folder(const std::filesystem::path& folder);
 
-  // max_length counts the special tokens; it must leave room for them. An empty second text
-  // means none, as in transformers.
+  // max_length counts the special tokens; it must leave room for them. An empty second text is
+  // an empty second sequence ([CLS] a [SEP] [SEP] for BERT), as the tokenizers crate,
+  // sentence-transformers' CrossEncoder and TEI read pairs.
   Encoding encode(std::string_view text, int max_length) const;
   Encoding encode_pair(std::string_view first, std::string_view second, int max_length) const;
 

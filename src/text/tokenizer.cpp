@@ -414,8 +414,6 @@ Encoding Tokenizer::encode(std::string_view text, int max_length) const {
 
 Encoding Tokenizer::encode_pair(std::string_view first, std::string_view second,
                                 int max_length) const {
-  // transformers takes an empty second text for no second text at all.
-  if (second.empty()) return encode(first, max_length);
   const std::size_t room = impl_->room(true, max_length);
   Tokens a, b;
   impl_->tokenize(first, a, true);

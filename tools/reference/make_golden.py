@@ -18,16 +18,15 @@ Outputs (small enough to commit):
 import argparse
 import json
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 import torch
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification, BertModel
 
+from golden_texts import DATA, HARD_CASES, HARD_PAIRS, PAIR_MAX_LENGTHS, encode_pair, fnv1a64, read_tsv  # noqa: F401
 from lat_reference import make_schedule, pruned_forward
 
-DATA = Path(__file__).resolve().parents[2] / "data"
 DATA_FILES = {
     "sst2_train": "sst2/train.tsv",
     "sst2_dev": "sst2/dev.tsv",
@@ -36,20 +35,6 @@ DATA_FILES = {
 }
 MAX_SAMPLED_ROWS = 16
 SPEEDUPS = [1.5, 2.0, 3.0]
-
-
-def read_tsv(path):
-    with open(path, encoding="utf-8") as f:
-        lines = f.read().split("\n")
-    assert lines[0] == "sentence\tlabel", path
-    return [line.rsplit("\t", 1) for line in lines[1:] if line]
-
-
-def fnv1a64(ids):
-    h = 0xCBF29CE484222325
-    for b in struct.pack(f"<{len(ids)}i", *ids):
-        h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
-    return h
 
 
 def short(t):
@@ -63,45 +48,6 @@ def sampled_rows(n):
     return sorted({round(i * (n - 1) / (MAX_SAMPLED_ROWS - 1)) for i in range(MAX_SAMPLED_ROWS)})
 
 
-HARD_CASES = [
-    "",
-    "   ",
-    "Hello, World!",
-    "Héllo wörld, ÅNGSTRÖM café naïve résumé",
-    "İstanbul'da büyük Ölçü ß ẞ ﬁ ligature",
-    "中文字符测试，日本語のテキスト、한국어 텍스트",
-    "mixed中文and English混合",
-    "emoji 😀 🥰 👍🏽 🧑‍💻 ❤️ and flags 🇫🇷",
-    "control\x00chars\x01here\x7f and\u200bzero\u200dwidth \ufeffbom \u00adsoft\u00adhyphen",
-    "tabs\tand\nnewlines\r\nand\u3000ideographic\u00a0nbsp\u2028separators",
-    "a" * 99,
-    "b" * 100,
-    "c" * 101,
-    "supercalifragilisticexpialidocious antidisestablishmentarianism " * 3,
-    "special [CLS] tokens [SEP] in [MASK] text [UNK] and [PAD] and[SEP]glued [cls]",
-    "punctuation!!! ... ?!? -- (brackets) [square] {curly} \"quotes\" 'single' «guillemets» „low“",
-    "math ∑ ∫ ≈ ≠ ± × ÷ and currency $ € £ ¥ ₹ and symbols © ® ™ § ¶",
-    "Ελληνικά Русский текст עברית العربية हिन्दी ไทย",
-    "combining: e\u0301 a\u0308 o\u0302\u0323 n\u0303 and precomposed é ä ộ ñ",
-    "numbers 3.14159 1,000,000 2nd 42nd 1/2 ½ ² ³ ⅓",
-    "URLs https://example.com/path?q=1&x=y and emails someone@example.org",
-    "Ｆｕｌｌｗｉｄｔｈ ＡＢＣ １２３ and halfwidth ｶﾀｶﾅ",
-    "unassigned \U000e0001 tag and private use \ue000 and noncharacter \ufdd0",
-    "it 's a charming and often affecting journey . ",
-    "UPPER lower MiXeD CaSe",
-]
-HARD_PAIRS = [
-    ("What is the capital of France?", "Paris is the capital of France."),
-    ("", "second only"),
-    ("first only", ""),
-    (" ".join(["alpha"] * 30), " ".join(["beta"] * 30)),
-    (" ".join(["alpha"] * 30), " ".join(["beta"] * 5)),
-    (" ".join(["alpha"] * 5), " ".join(["beta"] * 30)),
-    (" ".join(["alpha"] * 25), " ".join(["beta"] * 26)),
-]
-PAIR_MAX_LENGTHS = [512, 16, 17, 3, 4]
-
-
 def hard_cases(tok):
     cases = []
     for text in HARD_CASES:
@@ -111,7 +57,7 @@ def hard_cases(tok):
                           "type_ids": e["token_type_ids"]})
     for a, b in HARD_PAIRS:
         for max_length in PAIR_MAX_LENGTHS:
-            e = tok(a, b, truncation="longest_first", max_length=max_length)
+            e = encode_pair(tok, a, b, truncation="longest_first", max_length=max_length)
             cases.append({"text": a, "pair": b, "max_length": max_length, "ids": e["input_ids"],
                           "type_ids": e["token_type_ids"]})
     return cases
@@ -138,7 +84,7 @@ def pick_inputs(tok, count, lengths, seed):
     while len(inputs) < count:
         a = texts[int(rng.integers(len(texts)))]
         b = texts[int(rng.integers(len(texts)))]
-        e = tok(a, b, truncation=True, max_length=512)
+        e = encode_pair(tok, a, b, truncation=True, max_length=512)
         inputs.append({"text": a, "pair": b, "max_length": 512, "ids": e["input_ids"],
                        "type_ids": e["token_type_ids"]})
     return inputs

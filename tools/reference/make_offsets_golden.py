@@ -21,7 +21,7 @@ Tokenizers:
 Texts: the hard cases of tests/golden/tokenizers/*/hard_cases.json (BERT's hard cases and the
 other families' ones) and their pairs, plus a few that move offsets (composition, reordering,
 expansion, removal, multi-byte spaces). Singles at max_length 512 and 8, pairs at 512, 17 and
-16, truncated longest-first as lat truncates (an empty second text is none).
+16, truncated longest-first as lat truncates (an empty second text is an empty second sequence).
 
 Offsets are bytes of the UTF-8 text, as the Rust crate gives them by default (OffsetType::Byte).
 Python's tokenizers reports characters: they are converted, which is exact because offsets before
@@ -42,8 +42,10 @@ import hashlib
 import json
 from pathlib import Path
 
-from tokenizers import Tokenizer, models
+from tokenizers import Tokenizer
 from tokenizers.implementations import BertWordPieceTokenizer
+
+from make_tokenizer_golden import exact_backend as reference_backend, set_path
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -84,13 +86,9 @@ def hard_texts():
 
 
 def exact_backend(tokenizer_json):
-    """tokenizers on a tokenizer.json text, Unigram scores read as AutoTokenizer reads them (as
-    make_tokenizer_golden.py does)."""
-    backend = Tokenizer.from_str(tokenizer_json)
-    model = json.loads(tokenizer_json)["model"]
-    if model.get("type") == "Unigram":
-        backend.model = models.Unigram([tuple(v) for v in model["vocab"]], model.get("unk_id"),
-                                       model.get("byte_fallback", False))
+    """make_tokenizer_golden.py's reference on a tokenizer.json text, without padding or
+    truncation of its own."""
+    backend = reference_backend(tokenizer_json)
     backend.no_padding()
     backend.no_truncation()
     return backend
@@ -185,7 +183,7 @@ def byte_offsets(encoding, texts, steps, untrimmed_encoding, counts):
 def encode(backend, plain, steps, a, b, max_length, counts):
     def run(tok):
         tok.enable_truncation(max_length, strategy="longest_first")
-        return tok.encode(a, b) if b else tok.encode(a)
+        return tok.encode(a) if b is None else tok.encode(a, b)
     try:
         e = run(backend)
     except Exception as err:  # the reference refuses: lat is not held to an answer
@@ -194,7 +192,7 @@ def encode(backend, plain, steps, a, b, max_length, counts):
     u = run(plain) if steps else None
     if u is not None:
         assert u.ids == e.ids
-    texts = [a, b] if b else [a]
+    texts = [a] if b is None else [a, b]
     return e.ids, byte_offsets(e, texts, steps, u, counts)
 
 
@@ -248,17 +246,6 @@ def golden_for(tokenizer_json, texts, pairs, which, every_length, decoding, extr
 
 # ---------------------------------------------------------------------------------------------
 # Variants: components.json's, applied as make_tokenizer_golden.py applies them, and decoders.
-
-def set_path(obj, path, value):
-    keys = path.strip("/").split("/")
-    for k in keys[:-1]:
-        obj = obj[int(k)] if isinstance(obj, list) else obj[k]
-    last = keys[-1]
-    if isinstance(obj, list):
-        obj[int(last)] = value
-    else:
-        obj[last] = value
-
 
 def apply(base_json, change):
     j = copy.deepcopy(base_json)

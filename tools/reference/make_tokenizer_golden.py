@@ -45,8 +45,8 @@ from pathlib import Path
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers
 from tokenizers import processors, trainers
 
-from make_golden import DATA, HARD_CASES as BERT_HARD_CASES, HARD_PAIRS as BERT_HARD_PAIRS
-from make_golden import fnv1a64, read_tsv
+from golden_texts import DATA, HARD_CASES as BERT_HARD_CASES, HARD_PAIRS as BERT_HARD_PAIRS
+from golden_texts import encode_pair, fnv1a64, read_tsv
 
 VOCAB_SIZE = 4000
 MAX_LENGTH = 512
@@ -107,8 +107,8 @@ def hard_cases(tok, specials_pair):
     for a, b in HARD_PAIRS:
         for max_length in (MAX_LENGTH, 16, 17, specials_pair + 1, specials_pair):
             try:
-                e = tok(a, b, truncation="longest_first", max_length=max_length,
-                        return_token_type_ids=True)
+                e = encode_pair(tok, a, b, truncation="longest_first", max_length=max_length,
+                                return_token_type_ids=True)
             except Exception as err:  # the reference refuses: lat is not held to an answer
                 print(f"  reference refuses pair at max_length {max_length}: {err}")
                 continue
@@ -251,6 +251,14 @@ def write_family(name, folder, work, train):
     for extra in ("vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json"):
         if (folder / extra).exists():
             os.remove(folder / extra)
+    tok = write_family_cases(name, folder)
+    print(f"{name}: {type(tok).__name__}, vocabulary {len(tok)}")
+    return tok
+
+
+def write_family_cases(name, folder):
+    """The files written from a family's folder: the token id digests and hard_cases.json."""
+    from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(folder)
     for rel, out_name in (("sst2/dev.tsv", "token_ids_sst2_dev.txt"),
                           ("imdb/test.tsv", "token_ids_imdb_test.txt")):
@@ -264,7 +272,6 @@ def write_family(name, folder, work, train):
     check_backend_agrees(folder, tok, [c for c in HARD_CASES])
     specials_pair = len(tok("", "x")["input_ids"]) - len(tok("x", add_special_tokens=False)["input_ids"])
     write_cases(folder / "hard_cases.json", hard_cases(tok, specials_pair))
-    print(f"{name}: {type(tok).__name__}, vocabulary {len(tok)}")
     return tok
 
 
@@ -467,7 +474,7 @@ def write_pair_truncation(folder):
     cases = []
     for a, b in SWEEP_PAIRS:
         for max_length in range(specials, 33):
-            e = tok(a, b, truncation=True, max_length=max_length, return_token_type_ids=True)
+            e = encode_pair(tok, a, b, truncation=True, max_length=max_length, return_token_type_ids=True)
             cases.append([SWEEP_PAIRS.index((a, b)), max_length, e["input_ids"],
                           e["token_type_ids"]])
     with open(folder / "pair_truncation.json", "w", encoding="utf-8") as f:
@@ -491,6 +498,8 @@ def main():
             for name in args.only or FAMILIES:
                 write_family(name, out / name, Path(work), train)
     for name in FAMILIES:
+        if args.keep_families:
+            write_family_cases(name, out / name)
         write_pair_truncation(out / name)
     write_components(out)
 
