@@ -81,6 +81,8 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
     for (int i = static_cast<int>(info.labels.size()); i < weights.num_labels(); ++i) {
       info.labels.push_back("LABEL_" + std::to_string(i));
     }
+    info.activation = config.head_activation.value_or(
+        weights.num_labels() == 1 ? HeadActivation::kSigmoid : HeadActivation::kSoftmax);
   }
   impl_ =
       std::unique_ptr<const Impl>(new Impl{std::move(info), std::move(tokenizer),

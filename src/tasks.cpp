@@ -1,4 +1,5 @@
-// The tasks on top of a run: pooling, classification, embedding, zero-shot classification.
+// The tasks on top of a run: pooling, classification of texts and pairs, reranking, embedding,
+// zero-shot classification.
 #include <algorithm>
 #include <cmath>
 
@@ -26,60 +27,97 @@ std::vector<float> pooled(const EncoderInfo& info, std::span<const float> rows) 
 
 namespace {
 
-std::vector<Encoding> tokenize_all(const Encoder& encoder, std::span<const std::string> texts) {
+// Each input tokenized by `encode`; an error names the input (`what` i).
+template <typename T, typename F>
+std::vector<Encoding> tokenize_all(std::span<const T> inputs, const char* what, F encode) {
   std::vector<Encoding> encodings;
-  encodings.reserve(texts.size());
-  for (std::size_t i = 0; i < texts.size(); ++i) {
+  encodings.reserve(inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
     try {
-      encodings.push_back(encoder.tokenize(texts[i]));
+      encodings.push_back(encode(inputs[i]));
     } catch (const Error& e) {
-      throw Error(e.code(), "text " + std::to_string(i) + ": " + e.what());
+      throw Error(e.code(), std::string(what) + " " + std::to_string(i) + ": " + e.what());
     }
   }
   return encodings;
 }
 
-// Fills probs (softmax of logits / temperature, or sigmoid) and the chosen label from logits.
-void decide(Classification& c, bool multi_label, const std::vector<std::string>& names,
-            float temperature = 1.f) {
-  c.probs.resize(c.logits.size());
-  if (multi_label) {
-    for (std::size_t j = 0; j < c.logits.size(); ++j)
-      c.probs[j] = 1.f / (1.f + std::exp(-c.logits[j]));
-  } else {
-    const float max = *std::max_element(c.logits.begin(), c.logits.end());
-    float sum = 0;
-    for (std::size_t j = 0; j < c.logits.size(); ++j) {
-      sum += c.probs[j] = std::exp((c.logits[j] - max) / temperature);
-    }
-    for (float& p : c.probs) p /= sum;
-  }
+// probs and the chosen label (the largest logit's) from logits.
+void decide(Classification& c, HeadActivation activation, const std::vector<std::string>& names) {
+  c.probs = activate(activation, c.logits);
   c.label = static_cast<int>(std::max_element(c.logits.begin(), c.logits.end()) - c.logits.begin());
   c.label_name = names[static_cast<std::size_t>(c.label)];
+}
+
+// The classifier head's results of tokenized inputs.
+std::vector<Classification> classified(const Encoder& encoder, std::span<const Encoding> encodings,
+                                       const std::optional<Policy>& policy) {
+  const EncoderInfo& info = encoder.info();
+  if (!info.classifier) {
+    throw Error(ErrorCode::kUnsupported,
+                "this model folder has no classifier head (classifier.weight); use embed() or "
+                "ZeroShotClassifier");
+  }
+  auto outputs = encoder.run(encodings, policy);
+  std::vector<Classification> results(outputs.size());
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    results[i].logits = std::move(outputs[i].logits);
+    results[i].run = std::move(outputs[i].run);
+    decide(results[i], info.activation, info.labels);
+  }
+  return results;
 }
 
 }  // namespace
 
 std::vector<Classification> Encoder::classify(std::span<const std::string> texts,
                                               const std::optional<Policy>& policy) const {
-  if (!impl_->info.classifier) {
+  return classified(*this,
+                    tokenize_all(texts, "text", [&](const std::string& t) { return tokenize(t); }),
+                    policy);
+}
+
+std::vector<Classification> Encoder::classify(std::span<const TextPair> pairs,
+                                              const std::optional<Policy>& policy) const {
+  return classified(
+      *this,
+      tokenize_all(pairs, "pair",
+                   [&](const TextPair& p) { return tokenize_pair(p.first, p.second); }),
+      policy);
+}
+
+std::vector<RankedDocument> Encoder::rerank(std::string_view query,
+                                            std::span<const std::string> documents,
+                                            std::optional<int> top_k,
+                                            const std::optional<Policy>& policy) const {
+  if (impl_->info.classifier && impl_->info.labels.size() != 1) {
     throw Error(ErrorCode::kUnsupported,
-                "this model folder has no classifier head (classifier.weight); use embed() or "
-                "ZeroShotClassifier");
+                "rerank needs a cross-encoder, a classifier head of one logit; this one has " +
+                    std::to_string(impl_->info.labels.size()));
   }
-  auto outputs = run(tokenize_all(*this, texts), policy);
-  std::vector<Classification> results(outputs.size());
-  for (std::size_t i = 0; i < outputs.size(); ++i) {
-    results[i].logits = std::move(outputs[i].logits);
-    results[i].run = std::move(outputs[i].run);
-    decide(results[i], impl_->weights.config.multi_label, impl_->info.labels);
+  if (top_k && *top_k < 1) {
+    throw Error(ErrorCode::kOption, "top_k must be at least 1, not " + std::to_string(*top_k));
   }
-  return results;
+  const auto scored =
+      classified(*this,
+                 tokenize_all(documents, "document",
+                              [&](const std::string& d) { return tokenize_pair(query, d); }),
+                 policy);
+  std::vector<RankedDocument> ranked(scored.size());
+  for (std::size_t i = 0; i < scored.size(); ++i) {
+    ranked[i] = {scored[i].run, static_cast<int>(i), scored[i].probs[0]};
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.score > b.score; });
+  if (top_k && static_cast<std::size_t>(*top_k) < ranked.size())
+    ranked.resize(static_cast<std::size_t>(*top_k));
+  return ranked;
 }
 
 std::vector<Embedding> Encoder::embed(std::span<const std::string> texts,
                                       const std::optional<Policy>& policy) const {
-  auto outputs = run(tokenize_all(*this, texts), policy);
+  auto outputs =
+      run(tokenize_all(texts, "text", [&](const std::string& t) { return tokenize(t); }), policy);
   std::vector<Embedding> results(outputs.size());
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     results[i].values = std::move(outputs[i].embedding);
@@ -118,9 +156,13 @@ std::vector<Classification> ZeroShotClassifier::classify(
   for (std::size_t i = 0; i < embeddings.size(); ++i) {
     Classification& c = results[i];
     c.run = std::move(embeddings[i].run);
-    for (const auto& l : label_embeddings_)
+    std::vector<float> scaled;
+    for (const auto& l : label_embeddings_) {
       c.logits.push_back(cosine(embeddings[i].values, l.values));
-    decide(c, false, names, kTemperature);
+      scaled.push_back(c.logits.back() / kTemperature);
+    }
+    decide(c, HeadActivation::kSoftmax, names);
+    c.probs = activate(HeadActivation::kSoftmax, scaled);
   }
   return results;
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lat/export.hpp"
+#include "lat/head.hpp"
 #include "lat/policy.hpp"
 #include "lat/precision.hpp"
 #include "lat/schedule.hpp"
@@ -48,8 +49,11 @@ struct EncoderInfo {
   std::vector<TunedPoint> curve;    // lat.json's tuned curve; empty when not tuned
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
-  bool mean_pooling = false;        // embeddings: mean of rows, else the [CLS] row
-  bool normalize = false;           // embeddings are L2-normalised
+  // The head's activation as the folder says (classifier only): identity for regression, the
+  // sigmoid for multi-label heads and for one logit, else softmax.
+  HeadActivation activation = HeadActivation::kSoftmax;
+  bool mean_pooling = false;  // embeddings: mean of rows, else the [CLS] row
+  bool normalize = false;     // embeddings are L2-normalised
 };
 
 // One layer's view of one input, when EncoderOptions::trace is set.
@@ -79,10 +83,23 @@ struct EncoderOutput {
 
 struct Classification {
   RunInfo run;
-  int label = 0;
+  int label = 0;  // the largest logit's
   std::string label_name;
-  std::vector<float> probs;  // softmax of logits (sigmoid for multi-label models)
+  std::vector<float> probs;  // the logits through the head's activation (EncoderInfo::activation)
   std::vector<float> logits;
+};
+
+// Two texts read as one input, as a cross-encoder reads a query and a document.
+struct TextPair {
+  std::string first, second;
+};
+
+// One document of a rerank: its index among the documents and its score, the head's one logit
+// through the head's activation.
+struct RankedDocument {
+  RunInfo run;
+  int index = 0;
+  float score = 0;
 };
 
 struct Embedding {
@@ -103,6 +120,15 @@ class LAT_EXPORT Encoder {
   // under the encoder's own.
   std::vector<Classification> classify(std::span<const std::string> texts,
                                        const std::optional<Policy>& policy = {}) const;
+  // Pairs, each tokenized as the folder's tokenizer joins two texts, longest first cut to
+  // max_length: the scores of a cross-encoder (probs: its one logit through the activation).
+  std::vector<Classification> classify(std::span<const TextPair> pairs,
+                                       const std::optional<Policy>& policy = {}) const;
+  // The documents by their score against the query, highest first (ties in document order),
+  // the best `top_k` of them (unset: all). Needs a head of one logit.
+  std::vector<RankedDocument> rerank(std::string_view query, std::span<const std::string> documents,
+                                     std::optional<int> top_k = {},
+                                     const std::optional<Policy>& policy = {}) const;
   std::vector<Embedding> embed(std::span<const std::string> texts,
                                const std::optional<Policy>& policy = {}) const;
   // Pre-tokenised inputs (ids with [CLS] first; type ids empty for all zeros).

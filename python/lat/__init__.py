@@ -10,7 +10,7 @@ Every call into lat releases the GIL: threads sharing one Encoder run at once.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable, List, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from ._lat import (
     Error,
     LayerTrace,
     Policy,
+    RankedDocument,
     Schedule,
     Settings,
     TunedPoint,
@@ -43,6 +44,7 @@ __all__ = [
     "Error",
     "LayerTrace",
     "Policy",
+    "RankedDocument",
     "Schedule",
     "Settings",
     "TunedPoint",
@@ -93,6 +95,14 @@ class Encoder(_lat.Encoder):
     weights are the same for every call.
     """
 
+    def _call_policy(self, speedup: Optional[float], exponents: Optional[Sequence[float]],
+                     floor: Optional[float], policy: Optional[Policy]) -> Optional[Policy]:
+        """The policy of every batch of a call: the one given, else the keywords', else none
+        (the encoder's own); made once, so that each batch need not resolve it again."""
+        if policy is None and (speedup is not None or exponents is not None or floor is not None):
+            policy = self.policy(speedup, None if exponents is None else list(exponents), floor)
+        return policy
+
     def encode(
         self,
         sentences: Union[str, Iterable[str]],
@@ -116,8 +126,7 @@ class Encoder(_lat.Encoder):
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-        if policy is None and (speedup is not None or exponents is not None or floor is not None):
-            policy = self.policy(speedup, None if exponents is None else list(exponents), floor)
+        policy = self._call_policy(speedup, exponents, floor, policy)
         single = isinstance(sentences, (str, bytes))
         texts: Sequence[Any] = [sentences] if single else list(sentences)
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
@@ -138,3 +147,102 @@ class Encoder(_lat.Encoder):
         if single:
             return out[0]
         return out if convert_to_numpy else list(out)
+
+    def predict(
+        self,
+        sentences: Union[Tuple[str, str], Sequence[Sequence[str]]],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        activation: Union[None, str, Callable[[np.ndarray], np.ndarray]] = None,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
+    ) -> Union[np.ndarray, float]:
+        """Scores of (first, second) pairs, as sentence-transformers' CrossEncoder.predict gives
+        them: float32, (len(pairs),) for a head of one logit, else (len(pairs), labels).
+
+        activation: None for the folder's (info.activation: identity for regression, sigmoid for
+        one logit or multi-label, else softmax), "identity", "sigmoid" or "softmax", or a
+        function of the logits (a 2-D array). One pair gives one score (or one row). Pairs run in
+        batches of `batch_size`, longest first; speedup, exponents, floor and policy as in embed.
+        """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        policy = self._call_policy(speedup, exponents, floor, policy)
+        single = len(sentences) == 2 and all(isinstance(t, (str, bytes)) for t in sentences)
+        pairs: List[Any] = [sentences] if single else list(sentences)
+        order = sorted(range(len(pairs)), key=lambda i: -sum(len(t) for t in pairs[i]))
+        labels = len(self.info.labels)
+        logits = np.empty((len(pairs), labels), dtype=np.float32)
+        probs = np.empty_like(logits)
+        bar = _progress(len(pairs), show_progress_bar)
+        try:
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                for i, c in zip(chunk, self.classify_pairs([pairs[i] for i in chunk], policy=policy)):
+                    logits[i], probs[i] = c.logits, c.probs
+                if bar is not None:
+                    bar.update(len(chunk))
+        finally:
+            if bar is not None:
+                bar.close()
+        scores = probs if activation is None else _activate(activation, logits)
+        scores = np.asarray(scores, dtype=np.float32)
+        if labels == 1:
+            scores = scores.reshape(len(pairs))
+        return scores[0] if single else scores
+
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: Optional[int] = None,
+        return_documents: bool = False,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        activation: Union[None, str, Callable[[np.ndarray], np.ndarray]] = None,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
+    ) -> List[Dict[str, Any]]:
+        """The documents by their score against the query, highest first, as
+        sentence-transformers' CrossEncoder.rank gives them: [{"corpus_id", "score"}, with
+        "text" when return_documents], the best top_k (None: all). Needs a head of one logit;
+        the rest as in predict."""
+        if len(self.info.labels) != 1:
+            raise _error("unsupported", "rank needs a cross-encoder, a classifier head of one logit; "
+                         f"this one has {len(self.info.labels)}")
+        if top_k is not None and top_k < 1:
+            raise ValueError(f"top_k must be at least 1, got {top_k}")
+        docs = list(documents)
+        scores = self.predict([(query, d) for d in docs], batch_size, show_progress_bar, activation, speedup,
+                              exponents, floor, policy) if docs else np.empty(0, dtype=np.float32)
+        order = sorted(range(len(docs)), key=lambda i: -scores[i])[:top_k]
+        ranked = [{"corpus_id": i, "score": float(scores[i])} for i in order]
+        if return_documents:
+            for r in ranked:
+                r["text"] = docs[r["corpus_id"]]
+        return ranked
+
+
+def _error(code: str, message: str) -> Error:
+    """A lat.Error as the library raises them: .code names the kind, .message the fault."""
+    error = Error(message)
+    error.code, error.message = code, message
+    return error
+
+
+def _activate(activation: Union[str, Callable[[np.ndarray], np.ndarray]], logits: np.ndarray) -> np.ndarray:
+    """The logits (pairs x labels) through an activation named or given."""
+    if callable(activation):
+        return np.asarray(activation(logits))
+    if activation == "identity":
+        return logits
+    if activation == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-logits))
+    if activation == "softmax":
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise ValueError(f"activation must be None, 'identity', 'sigmoid', 'softmax' or a function, got {activation!r}")

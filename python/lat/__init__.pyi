@@ -1,4 +1,4 @@
-from typing import Iterable, List, Optional, Sequence, Union, overload
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -12,6 +12,7 @@ from ._lat import (
     Error as Error,
     LayerTrace as LayerTrace,
     Policy as Policy,
+    RankedDocument as RankedDocument,
     Schedule as Schedule,
     Settings as Settings,
     TunedPoint as TunedPoint,
@@ -49,3 +50,41 @@ class Encoder(_Encoder):
         floor: Optional[float] = None,
         policy: Optional[Policy] = None,
     ) -> Union[npt.NDArray[np.float32], List[npt.NDArray[np.float32]]]: ...
+    @overload
+    def predict(
+        self,
+        sentences: Tuple[str, str],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        activation: Union[None, str, Callable[[npt.NDArray[np.float32]], npt.NDArray[Any]]] = None,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
+    ) -> Union[float, npt.NDArray[np.float32]]: ...
+    @overload
+    def predict(
+        self,
+        sentences: Sequence[Sequence[str]],
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        activation: Union[None, str, Callable[[npt.NDArray[np.float32]], npt.NDArray[Any]]] = None,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
+    ) -> npt.NDArray[np.float32]: ...
+    def rank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        top_k: Optional[int] = None,
+        return_documents: bool = False,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        activation: Union[None, str, Callable[[npt.NDArray[np.float32]], npt.NDArray[Any]]] = None,
+        speedup: Optional[float] = None,
+        exponents: Optional[Sequence[float]] = None,
+        floor: Optional[float] = None,
+        policy: Optional[Policy] = None,
+    ) -> List[Dict[str, Any]]: ...

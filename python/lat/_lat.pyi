@@ -135,6 +135,43 @@ class Classification:
         ACC and kept positions of every layer (encoders built with trace=True).
         """
 
+class RankedDocument:
+    """One document of a rerank: its index and score."""
+
+    @property
+    def index(self) -> int: ...
+
+    @property
+    def score(self) -> float: ...
+
+    def __repr__(self) -> str: ...
+
+    @property
+    def tokens(self) -> int:
+        """Tokens that entered the encoder, special tokens included."""
+
+    @property
+    def truncated(self) -> bool:
+        """Whether the text was cut to max_length."""
+
+    @property
+    def kept(self) -> list[int]:
+        """How many rows each layer kept."""
+
+    @property
+    def speedup(self) -> float:
+        """The speedup of the policy that ran it."""
+
+    @property
+    def ms(self) -> float:
+        """Wall time of the call that produced this result, in milliseconds."""
+
+    @property
+    def trace(self) -> list[LayerTrace]:
+        """
+        ACC and kept positions of every layer (encoders built with trace=True).
+        """
+
 class CostModel:
     """What a layer costs; weight_flops 0 is the FLOP count."""
 
@@ -414,6 +451,10 @@ class EncoderInfo:
     def labels(self) -> list[str]: ...
 
     @property
+    def activation(self) -> str:
+        """The head's activation: 'softmax', 'sigmoid' or 'identity'."""
+
+    @property
     def mean_pooling(self) -> bool: ...
 
     @property
@@ -436,6 +477,16 @@ class Encoder:
     def classify(self, texts: object, speedup: float | None = None, exponents: Sequence[float] | None = None, floor: float | None = None, policy: Policy | None = None) -> list[Classification]:
         """
         Labels of the texts, by the model folder's classifier head; the policy as in embed.
+        """
+
+    def classify_pairs(self, pairs: object, speedup: float | None = None, exponents: Sequence[float] | None = None, floor: float | None = None, policy: Policy | None = None) -> list[Classification]:
+        """
+        The classifier head on (first, second) pairs, as a cross-encoder reads them; the policy as in embed.
+        """
+
+    def rerank(self, query: object, documents: object, top_k: int | None = None, speedup: float | None = None, exponents: Sequence[float] | None = None, floor: float | None = None, policy: Policy | None = None) -> list[RankedDocument]:
+        """
+        The documents by score against the query, highest first, the best top_k of them; needs a head of one logit. The policy as in embed.
         """
 
     def run(self, encodings: Sequence[Encoding], speedup: float | None = None, exponents: Sequence[float] | None = None, floor: float | None = None, policy: Policy | None = None) -> list[EncoderOutput]:

@@ -70,6 +70,25 @@ std::vector<std::string> texts_of(nb::handle texts) {
   return out;
 }
 
+// (first, second) pairs from any iterable of two-item sequences of str (or UTF-8 bytes).
+std::vector<lat::TextPair> pairs_of(nb::handle pairs) {
+  if (PyUnicode_Check(pairs.ptr()) || PyBytes_Check(pairs.ptr())) {
+    throw nb::type_error("expected a sequence of (first, second) pairs, got one text");
+  }
+  std::vector<lat::TextPair> out;
+  for (nb::handle item : pairs) {
+    if (PyUnicode_Check(item.ptr()) || PyBytes_Check(item.ptr()) || !nb::hasattr(item, "__len__") ||
+        nb::len(item) != 2) {
+      throw nb::type_error(("pairs must be (first, second) sequences of two texts, got " +
+                            std::string(nb::type_name(item.type()).c_str()))
+                               .c_str());
+    }
+    const std::vector<std::string> two = texts_of(item);
+    out.push_back({two[0], two[1]});
+  }
+  return out;
+}
+
 std::string text_of(nb::handle text) {
   if (PyBytes_Check(text.ptr())) {
     return {PyBytes_AS_STRING(text.ptr()), static_cast<std::size_t>(PyBytes_GET_SIZE(text.ptr()))};
@@ -206,6 +225,16 @@ NB_MODULE(_lat, m) {
       });
   bind_run_info<lat::Classification>(classification);
 
+  auto ranked = nb::class_<lat::RankedDocument>(m, "RankedDocument",
+                                                "One document of a rerank: its index and score.");
+  ranked.def_ro("index", &lat::RankedDocument::index)
+      .def_ro("score", &lat::RankedDocument::score)
+      .def("__repr__", [](const lat::RankedDocument& r) {
+        return "RankedDocument(index=" + std::to_string(r.index) +
+               ", score=" + std::to_string(r.score) + ")";
+      });
+  bind_run_info<lat::RankedDocument>(ranked);
+
   nb::class_<lat::CostModel>(m, "CostModel",
                              "What a layer costs; weight_flops 0 is the FLOP count.")
       .def(nb::init<>())
@@ -322,6 +351,10 @@ NB_MODULE(_lat, m) {
       .def_ro("curve", &lat::EncoderInfo::curve, "lat.json's tuned curve; empty when not tuned.")
       .def_ro("classifier", &lat::EncoderInfo::classifier)
       .def_ro("labels", &lat::EncoderInfo::labels)
+      .def_prop_ro(
+          "activation",
+          [](const lat::EncoderInfo& i) { return std::string(lat::to_string(i.activation)); },
+          "The head's activation: 'softmax', 'sigmoid' or 'identity'.")
       .def_ro("mean_pooling", &lat::EncoderInfo::mean_pooling)
       .def_ro("normalize", &lat::EncoderInfo::normalize)
       .def("__repr__", [](const lat::EncoderInfo& i) {
@@ -392,6 +425,35 @@ NB_MODULE(_lat, m) {
           "texts"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
           "policy"_a = nb::none(),
           "Labels of the texts, by the model folder's classifier head; the policy as in embed.")
+      .def(
+          "classify_pairs",
+          [](const lat::Encoder& e, nb::handle pairs, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             std::optional<lat::Policy> policy) {
+            const std::vector<lat::TextPair> in = pairs_of(pairs);
+            nb::gil_scoped_release release;
+            return e.classify(in, call_policy(e, speedup, std::move(exponents), floor, policy));
+          },
+          "pairs"_a, "speedup"_a = nb::none(), "exponents"_a = nb::none(), "floor"_a = nb::none(),
+          "policy"_a = nb::none(),
+          "The classifier head on (first, second) pairs, as a cross-encoder reads them; the "
+          "policy as in embed.")
+      .def(
+          "rerank",
+          [](const lat::Encoder& e, nb::handle query, nb::handle documents,
+             std::optional<int> top_k, std::optional<double> speedup,
+             std::optional<std::vector<double>> exponents, std::optional<double> floor,
+             std::optional<lat::Policy> policy) {
+            const std::string q = text_of(query);
+            const std::vector<std::string> docs = texts_of(documents);
+            nb::gil_scoped_release release;
+            return e.rerank(q, docs, top_k,
+                            call_policy(e, speedup, std::move(exponents), floor, policy));
+          },
+          "query"_a, "documents"_a, "top_k"_a = nb::none(), "speedup"_a = nb::none(),
+          "exponents"_a = nb::none(), "floor"_a = nb::none(), "policy"_a = nb::none(),
+          "The documents by score against the query, highest first, the best top_k of them; "
+          "needs a head of one logit. The policy as in embed.")
       .def(
           "run",
           [](const lat::Encoder& e, const std::vector<lat::Encoding>& inputs,

@@ -7,6 +7,42 @@
 
 namespace lat::model {
 
+namespace {
+
+// The head's activation the folder names. sentence-transformers saves its cross-encoders' choice
+// as a torch class name (sentence_transformers.activation_fn, or, before its version 4,
+// sbert_ce_default_activation_function); transformers' problem_type says it otherwise.
+std::optional<HeadActivation> head_activation_of(const nlohmann::json& json,
+                                                 const io::JsonFields& f) {
+  auto torch_class = [&](const nlohmann::json& value, const char* key) {
+    if (!value.is_string()) f.fail(key, "must be a string naming a torch activation class");
+    const auto name = value.get<std::string>();
+    if (name == "torch.nn.modules.linear.Identity") return HeadActivation::kIdentity;
+    if (name == "torch.nn.modules.activation.Sigmoid") return HeadActivation::kSigmoid;
+    throw Error(ErrorCode::kUnsupported, f.file() + ": field '" + key + "' is '" + name +
+                                             "'; lat applies torch.nn.modules.linear.Identity and "
+                                             "torch.nn.modules.activation.Sigmoid");
+  };
+  if (const auto st = json.find("sentence_transformers"); st != json.end() && st->is_object()) {
+    if (const auto fn = st->find("activation_fn"); fn != st->end() && !fn->is_null())
+      return torch_class(*fn, "sentence_transformers.activation_fn");
+  }
+  if (const auto fn = json.find("sbert_ce_default_activation_function");
+      fn != json.end() && !fn->is_null()) {
+    return torch_class(*fn, "sbert_ce_default_activation_function");
+  }
+  const auto problem = f.string("problem_type");
+  if (!problem) return std::nullopt;
+  if (*problem == "regression") return HeadActivation::kIdentity;
+  if (*problem == "multi_label_classification") return HeadActivation::kSigmoid;
+  if (*problem == "single_label_classification") return HeadActivation::kSoftmax;
+  f.fail("problem_type", "is '" + *problem +
+                             "'; transformers knows regression, single_label_classification and "
+                             "multi_label_classification");
+}
+
+}  // namespace
+
 Config read_config(const std::filesystem::path& file) {
   return parse_config(io::read_json(file), file.string());
 }
@@ -103,7 +139,7 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
     }
     c.labels = std::move(labels);
   }
-  c.multi_label = f.string("problem_type").value_or("") == "multi_label_classification";
+  c.head_activation = head_activation_of(json, f);
   return c;
 }
 

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <nlohmann/json_fwd.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "lat/head.hpp"
 #include "model/family.hpp"
 
 namespace lat::model {
@@ -28,7 +30,9 @@ struct Config {
   Activation activation = Activation::kGeluErf;
   float layer_norm_eps = 1e-12f;
   std::vector<std::string> labels;  // id2label in id order; empty when config.json has none
-  bool multi_label = false;         // problem_type multi_label_classification: sigmoid, not softmax
+  // The head's activation where the folder names one (sentence-transformers' saved choice, else
+  // problem_type); unset: by the number of logits (docs/design.md, "Heads").
+  std::optional<HeadActivation> head_activation;
 
   // The longest input the position embeddings cover.
   int max_tokens() const { return max_positions - position_offset; }

@@ -512,18 +512,20 @@ std::vector<float> Api::embedding(const EncoderOutput& out, bool normalized,
   return v;
 }
 
-// [{score, label}] by score, highest first: the probabilities (softmax; sigmoid for one logit)
-// or, with raw scores, the logits.
+namespace {
+
+// TEI's activation, whatever the folder says: the sigmoid of one logit, else softmax.
+HeadActivation tei_activation(std::size_t logits) {
+  return logits == 1 ? HeadActivation::kSigmoid : HeadActivation::kSoftmax;
+}
+
+}  // namespace
+
+// [{score, label}] by score, highest first: the logits through TEI's activation, or, with raw
+// scores, the logits.
 Out Api::scores(const EncoderOutput& out, bool raw) const {
-  std::vector<float> s = out.logits;
-  if (!raw && s.size() == 1) {
-    s[0] = 1.f / (1.f + std::exp(-s[0]));
-  } else if (!raw) {
-    const float max = *std::max_element(s.begin(), s.end());
-    float sum = 0;
-    for (float& x : s) sum += x = std::exp(x - max);
-    for (float& x : s) x /= sum;
-  }
+  const std::vector<float> s =
+      raw ? out.logits : activate(tei_activation(out.logits.size()), out.logits);
   std::vector<std::size_t> order(s.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return s[a] > s[b]; });
@@ -646,8 +648,7 @@ Reply Api::rerank(const Body& body) {
   const auto job = run(std::move(encodings), std::move(policy), false);
   std::vector<float> score;
   for (const auto& out : job->outputs) {
-    const float logit = out.logits.at(0);
-    score.push_back(raw ? logit : 1.f / (1.f + std::exp(-logit)));
+    score.push_back(raw ? out.logits.at(0) : activate(HeadActivation::kSigmoid, out.logits).at(0));
   }
   std::vector<std::size_t> order(score.size());
   std::iota(order.begin(), order.end(), 0);

@@ -63,3 +63,30 @@ def test_zero_shot_equals_the_program(classify_program, model_dir, tmp_path, sst
     zs = lat.ZeroShotClassifier(lat.Encoder(model_dir, threads=1), LABELS)
     python = [r for b in batches(texts) for r in zs.classify(b)]
     expect_equal(python, program)
+
+
+def test_pairs_equal_predict(classify_program, tmp_path):
+    """classify --pairs scores first<TAB>second lines as predict does; a gold score column gives
+    the mean absolute error and the accuracy at 0.5."""
+    from conftest import GOLDEN
+
+    folder = GOLDEN / "rerankers" / "xlm-roberta"
+    g = json.loads((GOLDEN / "rerankers" / "xlm-roberta.json").read_text(encoding="utf-8"))
+    pairs = [(p["first"], p["second"]) for p in g["pairs"] if "\t" not in p["first"] + p["second"]
+             and "\n" not in p["first"] + p["second"] and "\r" not in p["first"] + p["second"]]
+    gold = [1 if i % 2 else 0 for i in range(len(pairs))]
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{a}\t{b}\t{y}\n" for (a, b), y in zip(pairs, gold)), encoding="utf-8")
+    out = subprocess.run([str(classify_program), "--model", str(folder), "--threads", "1", "--json", "--pairs",
+                          "--input", str(path)], check=True, capture_output=True, text=True).stdout
+    lines = [json.loads(line) for line in out.splitlines() if line]
+    scores = lat.Encoder(folder, threads=1).predict(pairs)
+    assert np.abs(np.array([line["score"] for line in lines[:-1]]) - scores).max() <= 1e-6
+    summary = lines[-1]["summary"]
+    assert summary["mean_abs_error"] == pytest.approx(np.abs(scores - gold).mean(), abs=1e-5)
+    assert summary["accuracy"] == pytest.approx(np.mean((scores >= 0.5) == np.array(gold, dtype=bool)))
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("one\ttwo\nonly one field\n", encoding="utf-8")
+    failed = subprocess.run([str(classify_program), "--model", str(folder), "--pairs", "--input", str(bad)],
+                            capture_output=True, text=True)
+    assert failed.returncode == 1 and "line 2: 1 tab-separated fields" in failed.stderr

@@ -5,20 +5,46 @@
 #include <fstream>
 #include <iostream>
 #include <stdexcept>
+#include <string>
 
 #include "flags.hpp"
 
 namespace lat::cli {
 
-std::vector<LabelledText> read_labelled(std::istream& in) {
+namespace {
+
+LabelledText read_pair(const std::string& line, int number) {
+  std::vector<std::string> fields;
+  for (std::size_t start = 0;;) {
+    const auto tab = line.find('\t', start);
+    fields.push_back(line.substr(start, tab - start));
+    if (tab == std::string::npos) break;
+    start = tab + 1;
+  }
+  if (fields.size() != 2 && fields.size() != 3) {
+    throw std::runtime_error("line " + std::to_string(number) + ": " +
+                             std::to_string(fields.size()) +
+                             " tab-separated fields; a pair is first<TAB>second[<TAB>label]");
+  }
+  LabelledText l{fields[0], std::nullopt, fields[1]};
+  if (fields.size() == 3) l.gold = fields[2];
+  return l;
+}
+
+}  // namespace
+
+std::vector<LabelledText> read_labelled(std::istream& in, bool pairs) {
   std::vector<LabelledText> lines;
   std::string line;
   bool first = true;
-  while (std::getline(in, line)) {
+  for (int number = 1; std::getline(in, line); ++number) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
-    const auto tab = line.rfind('\t');
-    LabelledText l{line, std::nullopt};
-    if (tab != std::string::npos) l = {line.substr(0, tab), line.substr(tab + 1)};
+    LabelledText l{line, std::nullopt, std::nullopt};
+    if (pairs) {
+      l = read_pair(line, number);
+    } else if (const auto tab = line.rfind('\t'); tab != std::string::npos) {
+      l = {line.substr(0, tab), line.substr(tab + 1), std::nullopt};
+    }
     const bool header = first && l.gold == "label";
     first = false;
     if (!header) lines.push_back(std::move(l));
@@ -26,11 +52,15 @@ std::vector<LabelledText> read_labelled(std::istream& in) {
   return lines;
 }
 
-std::vector<LabelledText> read_labelled_file(const std::string& path) {
-  if (path == "-") return read_labelled(std::cin);
-  std::ifstream file(path, std::ios::binary);
-  if (!file) throw std::runtime_error(path + ": cannot open");
-  return read_labelled(file);
+std::vector<LabelledText> read_labelled_file(const std::string& path, bool pairs) {
+  try {
+    if (path == "-") return read_labelled(std::cin, pairs);
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw std::runtime_error("cannot open");
+    return read_labelled(file, pairs);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error((path == "-" ? "standard input" : path) + ": " + e.what());
+  }
 }
 
 int gold_index(const std::string& gold, const std::vector<std::string>& names) {
