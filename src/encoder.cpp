@@ -48,7 +48,8 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
                                         ") is smaller than the tokenizer's vocabulary (" +
                                         std::to_string(tokenizer.vocab_size()) + ")");
   }
-  sources.shape = {config.layers, config.hidden, config.intermediate};
+  sources.shape = {config.layers, config.hidden, config.intermediate,
+                   config.family->structure.feed_forward == model::FeedForward::kGated};
   sources.max_length = resolve_max_length(folder, options, config, tokenizer);
   for (std::size_t i = 0; i < settings.curve.size(); ++i) {
     checks::fail_if(checks::exponents_count_problem(settings.curve[i].exponents, config.layers),

@@ -11,14 +11,22 @@
 
 namespace lat {
 
+namespace {
+
+// The feed-forward's matrices of d x dff: in and out, and a gate.
+double ffn_matrices(const ModelShape& s) { return s.gated ? 3 : 2; }
+
+}  // namespace
+
 double layer_flops(const ModelShape& s, double m, double k) {
   const double d = s.hidden, dff = s.intermediate;
-  return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 4 * k * d * dff;
+  return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d +
+         2 * ffn_matrices(s) * k * d * dff;
 }
 
 double layer_weights(const ModelShape& s) {
   const double d = s.hidden, dff = s.intermediate;
-  return 4 * d * d + 2 * d * dff;
+  return 4 * d * d + ffn_matrices(s) * d * dff;
 }
 
 double layer_cost(const ModelShape& shape, double m, double k, const CostModel& cost) {

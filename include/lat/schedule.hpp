@@ -12,6 +12,9 @@ struct ModelShape {
   int layers = 0;
   int hidden = 0;
   int intermediate = 0;
+  // A gated feed-forward (GeGLU): its input product is two of intermediate wide, the
+  // activation's half and the gate.
+  bool gated = false;
 };
 
 // Keep counts for one input length and one asked speedup (docs/design.md, "The schedule").
@@ -37,6 +40,7 @@ struct CostModel {
 };
 
 // FLOPs of one layer taking m rows in and keeping k: QKV, scores, P V, output, feed-forward.
+// Local layers count as global ones: lat computes their scores whole and masks them.
 LAT_EXPORT double layer_flops(const ModelShape& shape, double m, double k);
 
 // Weights of one layer's matrix products: QKV, output, feed-forward in and out.

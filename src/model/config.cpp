@@ -1,6 +1,7 @@
 #include "model/config.hpp"
 
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "io/json_file.hpp"
 #include "lat/error.hpp"
@@ -41,6 +42,67 @@ std::optional<HeadActivation> head_activation_of(const nlohmann::json& json,
                              "multi_label_classification");
 }
 
+// An activation named by config.json's `key` (gelu where the key is absent).
+Activation activation_of(const io::JsonFields& f, std::string_view key) {
+  const std::string name(key);
+  const std::string act = f.string(name.c_str()).value_or("gelu");
+  if (act == "gelu") return Activation::kGeluErf;
+  if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast")
+    return Activation::kGeluTanh;
+  if (act == "relu") return Activation::kRelu;
+  throw Error(ErrorCode::kUnsupported, f.file() + ": field '" + name + "' is '" + act +
+                                           "'; lat runs gelu, gelu_new, gelu_pytorch_tanh, "
+                                           "gelu_fast and relu");
+}
+
+// What the config says of the family's structure: rotary bases, the attention window, biases
+// and the head.
+void read_structure(const nlohmann::json& json, const io::JsonFields& f, Config& c) {
+  const Family::ConfigKeys& keys = c.family->keys;
+  const Structure& structure = c.family->structure;
+  auto number = [&](std::string_view key, double fallback) {
+    return key.empty() ? fallback : f.number(std::string(key).c_str()).value_or(fallback);
+  };
+  auto flag = [&](std::string_view key, bool fallback) {
+    return key.empty() ? fallback : f.boolean(std::string(key).c_str()).value_or(fallback);
+  };
+  if (structure.positions == PositionKind::kRotary) {
+    // ModernBERT's defaults; a local base given as null is the global one.
+    const double global = number(keys.rope_theta, 160000.0);
+    const auto given = json.find(std::string(keys.local_rope_theta));
+    const double local =
+        given != json.end() && given->is_null() ? global : number(keys.local_rope_theta, 10000.0);
+    for (const auto& [key, theta] :
+         {std::pair{keys.rope_theta, global}, {keys.local_rope_theta, local}}) {
+      if (!(theta > 1.0 && theta < 1e12)) f.fail(std::string(key).c_str(), "must lie in (1, 1e12)");
+    }
+    c.rope_theta = static_cast<float>(global);
+    c.local_rope_theta = static_cast<float>(local);
+  }
+  if (structure.local_attention) {
+    c.window = static_cast<int>(f.has(std::string(keys.window).c_str())
+                                    ? f.integer_in(std::string(keys.window).c_str(), 0, 1 << 20)
+                                    : 128);
+    c.global_every =
+        static_cast<int>(f.has(std::string(keys.global_every).c_str())
+                             ? f.integer_in(std::string(keys.global_every).c_str(), 1, 1 << 10)
+                             : 3);
+  }
+  c.attention_bias = flag(keys.attention_bias, structure.linear_bias);
+  c.ffn_bias = flag(keys.ffn_bias, structure.linear_bias);
+  c.norm_bias = flag(keys.norm_bias, structure.norm_bias);
+  c.head_bias = flag(keys.head_bias, true);
+  if (!keys.head_activation.empty())
+    c.head_dense_activation = activation_of(f, keys.head_activation);
+  if (!keys.head_pooling.empty()) {
+    const auto pooling = f.string(std::string(keys.head_pooling).c_str()).value_or("cls");
+    if (pooling != "cls" && pooling != "mean") {
+      f.fail(std::string(keys.head_pooling).c_str(), "is '" + pooling + "'; lat runs cls and mean");
+    }
+    c.head_mean = pooling == "mean";
+  }
+}
+
 }  // namespace
 
 Config read_config(const std::filesystem::path& file) {
@@ -79,7 +141,8 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
   c.embedding_size = !keys.embedding_size.empty() && f.has(std::string(keys.embedding_size).c_str())
                          ? size(keys.embedding_size, 1, 1 << 16)
                          : c.hidden;
-  if (c.family->positions == PositionIds::kAfterPadding) {
+  const Structure& structure = c.family->structure;
+  if (structure.position_ids == PositionIds::kAfterPadding) {
     // transformers counts these positions from the padding id on: padding_idx + 1 is the first.
     const int padding = f.has("pad_token_id") ? size("pad_token_id", 0, 1 << 16) : 1;
     c.padding_idx = padding;
@@ -89,7 +152,7 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
                                  ") leaves no position for a token below max_position_embeddings");
     }
   }
-  if (!tensors.relative_bias.empty()) {
+  if (structure.positions == PositionKind::kRelativeBuckets) {
     // transformers indexes 32 buckets of the table whatever its size: it must have them.
     c.relative_buckets = f.has("relative_attention_num_buckets")
                              ? size("relative_attention_num_buckets", 32, 1 << 10)
@@ -107,19 +170,8 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
       f.fail(std::string(keys.layer_norm_eps).c_str(), "must lie in (0, 1)");
     c.layer_norm_eps = static_cast<float>(*eps);
   }
-  const std::string act = f.string(std::string(keys.activation).c_str()).value_or("gelu");
-  if (act == "gelu") {
-    c.activation = Activation::kGeluErf;
-  } else if (act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast") {
-    c.activation = Activation::kGeluTanh;
-  } else if (act == "relu") {
-    c.activation = Activation::kRelu;
-  } else {
-    throw Error(ErrorCode::kUnsupported, where + ": field '" + std::string(keys.activation) +
-                                             "' is '" + act +
-                                             "'; lat runs gelu, gelu_new, "
-                                             "gelu_pytorch_tanh, gelu_fast and relu");
-  }
+  c.activation = activation_of(f, keys.activation);
+  read_structure(json, f, c);
   if (const auto it = json.find("id2label"); it != json.end() && !it->is_null()) {
     if (!it->is_object()) f.fail("id2label", "must be an object of id to name");
     std::vector<std::string> labels(it->size());

@@ -29,7 +29,9 @@ constexpr Family::TensorNames kBertTensors{
     .ffn_out = "encoder.layer.{}.output.dense",
     .output_norm = "encoder.layer.{}.output.LayerNorm",
     .relative_bias = "",
+    .final_norm = "",
     .head_dense = "pooler.dense",
+    .head_norm = "",
     .head_out = "classifier"};
 
 constexpr Family::TensorNames with_head(Family::TensorNames t, std::string_view dense,
@@ -48,25 +50,25 @@ constexpr Family::TensorNames kElectraTensors = [] {
   return t;
 }();
 
+constexpr Structure kRobertaStructure{.position_ids = PositionIds::kAfterPadding,
+                                      .head = HeadKind::kDenseTanh};
+
 constexpr Family kFamilies[] = {
     {.model_type = "bert",
      .prefix = "bert.",
      .keys = kBertKeys,
      .tensors = kBertTensors,
-     .positions = PositionIds::kFromZero,
-     .head = HeadKind::kPooler},
+     .structure = {.head = HeadKind::kPooler}},
     {.model_type = "roberta",
      .prefix = "roberta.",
      .keys = kBertKeys,
      .tensors = kRobertaTensors,
-     .positions = PositionIds::kAfterPadding,
-     .head = HeadKind::kDenseTanh},
+     .structure = kRobertaStructure},
     {.model_type = "xlm-roberta",
      .prefix = "roberta.",
      .keys = kBertKeys,
      .tensors = kRobertaTensors,
-     .positions = PositionIds::kAfterPadding,
-     .head = HeadKind::kDenseTanh},
+     .structure = kRobertaStructure},
     {.model_type = "distilbert",
      .prefix = "distilbert.",
      .keys = {.hidden = "dim",
@@ -90,10 +92,11 @@ constexpr Family kFamilies[] = {
                  .ffn_out = "transformer.layer.{}.ffn.lin2",
                  .output_norm = "transformer.layer.{}.output_layer_norm",
                  .relative_bias = "",
+                 .final_norm = "",
                  .head_dense = "pre_classifier",
+                 .head_norm = "",
                  .head_out = "classifier"},
-     .positions = PositionIds::kFromZero,
-     .head = HeadKind::kPreClassifierRelu},
+     .structure = {.head = HeadKind::kPreClassifierRelu}},
     {.model_type = "electra",
      .prefix = "electra.",
      .keys =
@@ -103,8 +106,7 @@ constexpr Family kFamilies[] = {
            return k;
          }(),
      .tensors = kElectraTensors,
-     .positions = PositionIds::kFromZero,
-     .head = HeadKind::kDenseGelu},
+     .structure = {.head = HeadKind::kDenseGelu}},
     {.model_type = "mpnet",
      .prefix = "mpnet.",
      .keys = kBertKeys,
@@ -122,10 +124,13 @@ constexpr Family kFamilies[] = {
                  .ffn_out = "encoder.layer.{}.output.dense",
                  .output_norm = "encoder.layer.{}.output.LayerNorm",
                  .relative_bias = "encoder.relative_attention_bias",
+                 .final_norm = "",
                  .head_dense = "classifier.dense",
+                 .head_norm = "",
                  .head_out = "classifier.out_proj"},
-     .positions = PositionIds::kAfterPadding,
-     .head = HeadKind::kDenseTanh},
+     .structure = {.position_ids = PositionIds::kAfterPadding,
+                   .positions = PositionKind::kRelativeBuckets,
+                   .head = HeadKind::kDenseTanh}},
 };
 
 }  // namespace

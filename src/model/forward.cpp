@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <numeric>
@@ -60,8 +61,20 @@ struct Buffer {
 
 struct Workspace {
   Buffer embedded, x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
-      projected, inner, inner_codes, head_acc, transposed;
+      projected, inner, inner_codes, head_acc, transposed, normed, gate, rotary;
 };
+
+// A value outside every local window: its probability underflows to nothing (Loops::softmax_acc
+// clamps its exponent).
+constexpr float kMasked = -1e30f;
+
+float bf16_value(std::uint16_t b) {
+  return std::bit_cast<float>(static_cast<std::uint32_t>(b) << 16);
+}
+std::uint16_t bf16_bits(float f) {  // round to nearest even (the values are finite)
+  const auto u = std::bit_cast<std::uint32_t>(f);
+  return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
 
 // fp32 rows in the form `linear` reads: themselves, or converted into `in` (bf16 or uint8).
 Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d, Buffer& in,
@@ -89,9 +102,12 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
       const bool padding = static_cast<int>(id) == c.padding_idx;
       const auto pos = static_cast<std::size_t>(padding ? c.padding_idx : counted++);
       const float* word = em.word.data() + id * e;
-      const float* position = em.position.data() + pos * e;
       float* out = out_rows + static_cast<std::int64_t>(r) * e;
-      for (int i = 0; i < e; ++i) out[i] = word[i] + position[i];
+      std::copy_n(word, e, out);
+      if (!em.position.empty()) {  // rotary families turn Q and K instead (Pass::rotate)
+        const float* position = em.position.data() + pos * e;
+        for (int i = 0; i < e; ++i) out[i] += position[i];
+      }
       if (!em.token_type.empty()) {
         const auto type = static_cast<std::size_t>(batch.type_ids[static_cast<std::size_t>(r)]);
         const float* type_row = em.token_type.data() + type * e;
@@ -99,8 +115,8 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
       }
     }
   }
-  kernels::loops().add_layer_norm(out_rows, nullptr, batch.offsets.back(), e, em.norm_gamma.data(),
-                                  em.norm_beta.data(), c.layer_norm_eps);
+  kernels::loops().add_layer_norm(out_rows, nullptr, batch.offsets.back(), e, em.norm.gamma.data(),
+                                  em.norm.beta.data(), c.layer_norm_eps);
   if (em.projection) {
     (*em.projection)(kernels::f32_rows(embedded, e), batch.offsets.back(),
                      kernels::f32_rows(x, c.hidden));
@@ -124,9 +140,9 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
     longest = std::max(longest, double(batch.offsets[s + 1] - batch.offsets[s]));
   }
   const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
-  // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected (d each), qkv (3d),
-  // inner, head_acc; scores and probabilities.
-  return 4.0 * (rows * (9.0 * c.hidden + c.intermediate + c.heads) + 2.0 * scores);
+  // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected, normed (d each),
+  // qkv (3d), inner and gate (intermediate each), head_acc; scores and probabilities.
+  return 4.0 * (rows * (10.0 * c.hidden + 2.0 * c.intermediate + c.heads) + 2.0 * scores);
 }
 
 namespace {
@@ -153,8 +169,14 @@ class Pass {
   // The keep set of sequence s from its ACC; its kept input rows move to their packed place
   // (unless every row of the batch is kept), with their original positions.
   void select(int s, int k, bool all_kept);
-  // Y = LN(X + A Wo + bo); Z = LN(Y + act(Y W1 + b1) W2 + b2), on the kept rows only.
+  // Q and K of every row turned by the row's original position (rotary families).
+  void rotate(int l);
+  // On the kept rows only. Post-norm: Y = LN(X + A Wo + bo); Z = LN(Y + F(Y)). Pre-norm:
+  // Y = X + A Wo + bo; Z = Y + F(LN(Y)). F(Y) = act(Y W1 + b1) W2 + b2, or with a gate,
+  // (act(Y W1 + b1) * (Y Wg + bg)) W2 + b2.
   void finish(const LayerWeights& lw, const Rows& context, const float* residual);
+  // The layer norm of `rows` rows of x into normed_ (x itself is left as it is).
+  float* normalized(const float* x, std::int64_t rows, const NormWeights& norm);
 
   const Weights& w_;
   const Config& c_;
@@ -164,8 +186,9 @@ class Pass {
   const std::size_t heads_;
   const int sequences_;
   const bool trace_;
+  const bool pre_norm_;
   Workspace& ws_;
-  float *x_, *kept_x_, *projected_, *head_acc_;
+  float *x_, *kept_x_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
   std::vector<int> offsets_, next_offsets_, next_positions_;
   std::vector<std::vector<int>> kept_;
@@ -188,6 +211,7 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
       heads_(static_cast<std::size_t>(w.config.heads)),
       sequences_(static_cast<int>(batch.offsets.size()) - 1),
       trace_(trace),
+      pre_norm_(w.config.family->structure.norm == NormPlacement::kPre),
       ws_(workspace()),
       offsets_(batch.offsets),
       next_offsets_(batch.offsets.size(), 0),
@@ -199,6 +223,7 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
   kept_x_ = static_cast<float*>(ws_.kept_x.take(rows * ud * 4));
   projected_ = static_cast<float*>(ws_.projected.take(rows * ud * 4));
   head_acc_ = static_cast<float*>(ws_.head_acc.take(heads_ * rows * 4));
+  if (pre_norm_) normed_ = static_cast<float*>(ws_.normed.take(rows * ud * 4));
   qkv_ = ws_.qkv.rows(attention_, rows, 3 * ud);
   next_positions_.resize(rows);
   result_.positions.resize(rows);
@@ -215,8 +240,19 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
   embed(w, batch, x_, embedded);
 }
 
+float* Pass::normalized(const float* x, std::int64_t rows, const NormWeights& norm) {
+  std::copy_n(x, rows * d_, normed_);
+  loops_.add_layer_norm(normed_, nullptr, rows, d_, norm.gamma.data(), norm.beta.data(),
+                        c_.layer_norm_eps);
+  return normed_;
+}
+
 void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
-  lw.qkv(input_for(lw.qkv, x_, offsets_.back(), d_, ws_.x_in, ws_.x_codes), offsets_.back(), qkv_);
+  float* in = pre_norm_ && lw.attention_norm.present()
+                  ? normalized(x_, offsets_.back(), lw.attention_norm)
+                  : x_;
+  lw.qkv(input_for(lw.qkv, in, offsets_.back(), d_, ws_.x_in, ws_.x_codes), offsets_.back(), qkv_);
+  if (c_.family->structure.positions == PositionKind::kRotary) rotate(l);
   std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
   bool all_kept = true;
   for (int s = 0; s < sequences_; ++s) {
@@ -276,6 +312,8 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const float scale = 1.0f / std::sqrt(static_cast<float>(dh));
   const auto& em = w_.embeddings;
   const bool biased = !em.relative_bias.empty();
+  const bool local = c_.local(l);
+  const int reach = c_.window / 2;  // a local layer's row sees original positions this near
 #pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
     const int s = first + t / heads, h = t % heads;
@@ -283,6 +321,16 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
       loops_.head_scores(
           qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
           transposed + static_cast<std::size_t>(omp_get_thread_num()) * transposed_floats);
+    }
+    if (local) {  // outside the window on original positions: no probability, no ACC
+      const int n = rows_of(s);
+      const int* pos = result_.positions.data() + offsets_[s];
+      float* block_scores = scores + block(s, h);
+      for (int i = 0; i < n; ++i) {
+        for (int j = 0; j < n; ++j) {
+          if (std::abs(pos[i] - pos[j]) > reach) block_scores[std::int64_t{i} * n + j] = kMasked;
+        }
+      }
     }
     if (biased) {  // MPNet: scale, then the bias of each pair's original distance
       loops_.add_relative_bias(scores + block(s, h), rows_of(s), scale,
@@ -344,6 +392,42 @@ void Pass::select(int s, int k, bool all_kept) {
   }
 }
 
+void Pass::rotate(int l) {
+  const int heads = static_cast<int>(heads_), dh = d_ / heads, half = dh / 2;
+  const float theta = c_.local(l) ? c_.local_rope_theta : c_.rope_theta;
+  // The reference's fp32 arithmetic: theta^(-2i/dh), its product with the position, cos, sin.
+  float* inverse = static_cast<float*>(ws_.rotary.take(static_cast<std::size_t>(half) * 4));
+  for (int i = 0; i < half; ++i) {
+    inverse[i] = 1.0f / std::pow(theta, static_cast<float>(2 * i) / static_cast<float>(dh));
+  }
+  const std::int64_t rows = offsets_.back();
+  const bool bf16 = qkv_.type == DType::kBF16;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const auto position = static_cast<float>(result_.positions[static_cast<std::size_t>(r)]);
+    for (int i = 0; i < half; ++i) {
+      const float angle = inverse[i] * position;
+      const float cos = std::cos(angle), sin = std::sin(angle);
+      for (int part = 0; part < 2; ++part) {  // Q, then K
+        for (int h = 0; h < heads; ++h) {
+          const std::int64_t at = r * qkv_.ld + part * d_ + h * dh + i;
+          if (bf16) {
+            auto* v = static_cast<std::uint16_t*>(qkv_.data);
+            const float a = bf16_value(v[at]), b = bf16_value(v[at + half]);
+            v[at] = bf16_bits(a * cos - b * sin);
+            v[at + half] = bf16_bits(b * cos + a * sin);
+          } else {
+            auto* v = static_cast<float*>(qkv_.data);
+            const float a = v[at], b = v[at + half];
+            v[at] = a * cos - b * sin;
+            v[at + half] = b * cos + a * sin;
+          }
+        }
+      }
+    }
+  }
+}
+
 void Pass::finish(const LayerWeights& lw, const Rows& context, const float* residual) {
   const std::int64_t rows = offsets_.back();
   const Rows attended =
@@ -351,17 +435,45 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
           ? context
           : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
   lw.output(attended, rows, kernels::f32_rows(projected_, d_));
-  loops_.add_layer_norm(projected_, residual, rows, d_, lw.attention_norm_gamma.data(),
-                        lw.attention_norm_beta.data(), c_.layer_norm_eps);
-  const Rows inner = ws_.inner.rows(lw.ffn_out.input_type(), static_cast<std::size_t>(rows),
-                                    static_cast<std::size_t>(c_.intermediate), &ws_.inner_codes);
-  lw.ffn_in(input_for(lw.ffn_in, projected_, rows, d_, ws_.x_in, ws_.x_codes), rows, inner);
+  auto add = [&](float* to, const float* from) {
+    for (std::int64_t i = 0; i < rows * d_; ++i) to[i] += from[i];
+  };
+  if (pre_norm_) {
+    add(projected_, residual);
+  } else {
+    loops_.add_layer_norm(projected_, residual, rows, d_, lw.attention_norm.gamma.data(),
+                          lw.attention_norm.beta.data(), c_.layer_norm_eps);
+  }
+  float* y = pre_norm_ ? normalized(projected_, rows, lw.output_norm) : projected_;
+  const auto dff = static_cast<std::size_t>(c_.intermediate);
+  const Rows in = input_for(lw.ffn_in, y, rows, d_, ws_.x_in, ws_.x_codes);
+  Rows inner;
+  if (lw.ffn_gate) {
+    auto* a = static_cast<float*>(ws_.inner.take(static_cast<std::size_t>(rows) * dff * 4));
+    auto* g = static_cast<float*>(ws_.gate.take(static_cast<std::size_t>(rows) * dff * 4));
+    lw.ffn_in(in, rows, kernels::f32_rows(a, c_.intermediate));
+    (*lw.ffn_gate)(in, rows, kernels::f32_rows(g, c_.intermediate));
+    for (std::size_t i = 0; i < static_cast<std::size_t>(rows) * dff; ++i) a[i] *= g[i];
+    inner = input_for(lw.ffn_out, a, rows, c_.intermediate, ws_.x_in, ws_.inner_codes);
+  } else {
+    inner = ws_.inner.rows(lw.ffn_out.input_type(), static_cast<std::size_t>(rows), dff,
+                           &ws_.inner_codes);
+    lw.ffn_in(in, rows, inner);
+  }
   lw.ffn_out(inner, rows, kernels::f32_rows(x_, d_));
-  loops_.add_layer_norm(x_, projected_, rows, d_, lw.output_norm_gamma.data(),
-                        lw.output_norm_beta.data(), c_.layer_norm_eps);
+  if (pre_norm_) {
+    add(x_, projected_);
+  } else {
+    loops_.add_layer_norm(x_, projected_, rows, d_, lw.output_norm.gamma.data(),
+                          lw.output_norm.beta.data(), c_.layer_norm_eps);
+  }
 }
 
 ForwardResult Pass::done() {
+  if (w_.final_norm.present()) {
+    loops_.add_layer_norm(x_, nullptr, offsets_.back(), d_, w_.final_norm.gamma.data(),
+                          w_.final_norm.beta.data(), c_.layer_norm_eps);
+  }
   result_.hidden.assign(
       x_, x_ + static_cast<std::size_t>(offsets_.back()) * static_cast<std::size_t>(d_));
   result_.offsets = offsets_;
@@ -382,14 +494,24 @@ ForwardResult forward(const Weights& w, const PackedBatch& batch,
 std::vector<float> classify_head(const Weights& w, const ForwardResult& r) {
   const int d = w.config.hidden;
   const int sequences = static_cast<int>(r.offsets.size()) - 1;
-  std::vector<float> first(static_cast<std::size_t>(sequences) * d);
+  // The pooled row of each sequence: its first, or the mean of its (kept) rows.
+  std::vector<float> pooled(static_cast<std::size_t>(sequences) * d, 0.f);
   for (int s = 0; s < sequences; ++s) {
-    std::copy_n(r.hidden.begin() + std::int64_t{r.offsets[s]} * d, d,
-                first.begin() + std::int64_t{s} * d);
+    float* out = pooled.data() + std::int64_t{s} * d;
+    const int first = r.offsets[s], last = w.config.head_mean ? r.offsets[s + 1] : first + 1;
+    for (int row = first; row < last; ++row) {
+      const float* in = r.hidden.data() + std::int64_t{row} * d;
+      for (int j = 0; j < d; ++j) out[j] += in[j];
+    }
+    for (int j = 0; j < d; ++j) out[j] /= static_cast<float>(last - first);
   }
-  std::vector<float> dense(first.size());
-  (*w.head.dense)(kernels::f32_rows(first.data(), d), sequences,
+  std::vector<float> dense(pooled.size());
+  (*w.head.dense)(kernels::f32_rows(pooled.data(), d), sequences,
                   kernels::f32_rows(dense.data(), d));
+  if (w.head.norm.present()) {
+    kernels::loops().add_layer_norm(dense.data(), nullptr, sequences, d, w.head.norm.gamma.data(),
+                                    w.head.norm.beta.data(), w.config.layer_norm_eps);
+  }
   const int labels = w.num_labels();
   std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);
   (*w.head.out)(kernels::f32_rows(dense.data(), d), sequences,

@@ -23,13 +23,15 @@ kernels::Epilogue epilogue_of(Activation a) {
   return kernels::Epilogue::kNone;
 }
 
-// The activation between a head's two layers.
-kernels::Epilogue head_epilogue(HeadKind kind) {
-  switch (kind) {
+// The activation after a head's dense layer.
+kernels::Epilogue head_epilogue(const Config& c) {
+  switch (c.family->structure.head) {
     case HeadKind::kPreClassifierRelu:
       return kernels::Epilogue::kRelu;
     case HeadKind::kDenseGelu:
       return kernels::Epilogue::kGeluErf;
+    case HeadKind::kDenseActNorm:
+      return epilogue_of(c.head_dense_activation);
     case HeadKind::kPooler:
     case HeadKind::kDenseTanh:
       break;
@@ -61,6 +63,7 @@ int relative_bucket(int distance) {
 
 Weights load_weights(const io::SafeTensors& file, const Config& c, Precision precision) {
   const Family& family = *c.family;
+  const Structure& structure = family.structure;
   const auto& names = family.tensors;
   // The encoder's tensors carry the family's prefix in a task model, not in a bare encoder.
   const std::string prefix =
@@ -71,19 +74,34 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     return file.load_f32(prefix + std::string(name), shape);
   };
   const int d = c.hidden;
-  auto linear = [&](std::string_view name, int in, int out, Precision p, kernels::Epilogue e) {
-    const std::string n(name);
-    return kernels::Linear(load(n + ".weight", {out, in}), load(n + ".bias", {out}), in, out, p, e);
+  // A bias where the structure has one, else zeros.
+  auto bias = [&](const std::string& name, int out, bool has) {
+    return has ? load(name + ".bias", {out})
+               : std::vector<float>(static_cast<std::size_t>(out), 0.f);
   };
-  Weights w{.config = c, .precision = precision, .embeddings = {}, .layers = {}, .head = {}};
+  auto linear = [&](std::string_view name, int in, int out, Precision p, kernels::Epilogue e,
+                    bool has_bias = true) {
+    const std::string n(name);
+    return kernels::Linear(load(n + ".weight", {out, in}), bias(n, out, has_bias), in, out, p, e);
+  };
+  auto norm = [&](const std::string& name, int width) {
+    return NormWeights{load(name + ".weight", {width}), bias(name, width, c.norm_bias)};
+  };
+  Weights w{.config = c,
+            .precision = precision,
+            .embeddings = {},
+            .layers = {},
+            .final_norm = {},
+            .head = {}};
   const int e = c.embedding_size;
   w.embeddings.word = load(std::string(names.word) + ".weight", {c.vocab_size, e});
-  w.embeddings.position = load(std::string(names.position) + ".weight", {c.max_positions, e});
+  if (!names.position.empty()) {
+    w.embeddings.position = load(std::string(names.position) + ".weight", {c.max_positions, e});
+  }
   if (!names.token_type.empty()) {
     w.embeddings.token_type = load(std::string(names.token_type) + ".weight", {c.type_vocab, e});
   }
-  w.embeddings.norm_gamma = load(std::string(names.embedding_norm) + ".weight", {e});
-  w.embeddings.norm_beta = load(std::string(names.embedding_norm) + ".bias", {e});
+  w.embeddings.norm = norm(std::string(names.embedding_norm), e);
   if (e != d) {
     if (names.embedding_projection.empty()) {
       throw Error(ErrorCode::kConfig, "config.json: embeddings of width " + std::to_string(e) +
@@ -93,7 +111,7 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     w.embeddings.projection.emplace(
         linear(names.embedding_projection, e, d, Precision::kFp32, kernels::Epilogue::kNone));
   }
-  if (!names.relative_bias.empty()) {
+  if (structure.positions == PositionKind::kRelativeBuckets) {
     w.embeddings.relative_bias =
         load(std::string(names.relative_bias) + ".weight", {c.relative_buckets, c.heads});
     w.embeddings.distance_bucket.resize(2 * static_cast<std::size_t>(c.max_positions) + 1);
@@ -102,38 +120,69 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
           static_cast<std::uint8_t>(relative_bucket(distance));
     }
   }
+  const bool gated = structure.feed_forward == FeedForward::kGated;
+  const int dff = c.intermediate;
   w.layers.reserve(static_cast<std::size_t>(c.layers));
   for (int l = 0; l < c.layers; ++l) {
     auto name = [&](std::string_view pattern) { return tensor_name(pattern, l); };
+    // Q, K and V as one matrix: fused in the file, or three.
     std::vector<float> qkv_w, qkv_b;
-    for (std::string_view part : {names.query, names.key, names.value}) {
-      const auto wt = load(name(part) + ".weight", {d, d});
-      const auto bs = load(name(part) + ".bias", {d});
-      qkv_w.insert(qkv_w.end(), wt.begin(), wt.end());
-      qkv_b.insert(qkv_b.end(), bs.begin(), bs.end());
+    if (names.key.empty()) {
+      qkv_w = load(name(names.query) + ".weight", {3 * d, d});
+      qkv_b = bias(name(names.query), 3 * d, c.attention_bias);
+    } else {
+      for (std::string_view part : {names.query, names.key, names.value}) {
+        const auto wt = load(name(part) + ".weight", {d, d});
+        const auto bs = bias(name(part), d, c.attention_bias);
+        qkv_w.insert(qkv_w.end(), wt.begin(), wt.end());
+        qkv_b.insert(qkv_b.end(), bs.begin(), bs.end());
+      }
     }
+    // A gated feed-forward's input matrix holds the activated half, then the gate.
+    const std::string ffn_in = name(names.ffn_in);
+    const auto in_w = load(ffn_in + ".weight", {(gated ? 2 : 1) * dff, d});
+    const auto in_b = bias(ffn_in, (gated ? 2 : 1) * dff, c.ffn_bias);
+    const auto half = static_cast<std::ptrdiff_t>(dff) * d;
+    std::optional<kernels::Linear> gate;
+    if (gated) {
+      gate.emplace(std::vector<float>(in_w.begin() + half, in_w.end()),
+                   std::vector<float>(in_b.begin() + dff, in_b.end()), d, dff, precision,
+                   kernels::Epilogue::kNone);
+    }
+    const bool attention_norm =
+        structure.norm == NormPlacement::kPost || structure.first_attention_norm || l > 0;
     w.layers.push_back(LayerWeights{
         .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, precision),
-        .output = linear(name(names.attention_output), d, d, precision, kernels::Epilogue::kNone),
-        .ffn_in =
-            linear(name(names.ffn_in), d, c.intermediate, precision, epilogue_of(c.activation)),
+        .output = linear(name(names.attention_output), d, d, precision, kernels::Epilogue::kNone,
+                         c.attention_bias),
+        .ffn_in = kernels::Linear(std::vector<float>(in_w.begin(), in_w.begin() + half),
+                                  std::vector<float>(in_b.begin(), in_b.begin() + dff), d, dff,
+                                  precision, epilogue_of(c.activation)),
+        .ffn_gate = std::move(gate),
         .ffn_out =
-            linear(name(names.ffn_out), c.intermediate, d, precision, kernels::Epilogue::kNone),
-        .attention_norm_gamma = load(name(names.attention_norm) + ".weight", {d}),
-        .attention_norm_beta = load(name(names.attention_norm) + ".bias", {d}),
-        .output_norm_gamma = load(name(names.output_norm) + ".weight", {d}),
-        .output_norm_beta = load(name(names.output_norm) + ".bias", {d}),
+            linear(name(names.ffn_out), dff, d, precision, kernels::Epilogue::kNone, c.ffn_bias),
+        .attention_norm = attention_norm ? norm(name(names.attention_norm), d) : NormWeights{},
+        .output_norm = norm(name(names.output_norm), d),
     });
   }
+  if (structure.final_norm) w.final_norm = norm(std::string(names.final_norm), d);
 
   // The head. A pooler is part of the encoder (under its prefix); the rest of a head is not.
-  const std::string dense =
-      (family.head == HeadKind::kPooler ? prefix : std::string()) + std::string(names.head_dense);
+  const std::string dense = (structure.head == HeadKind::kPooler ? prefix : std::string()) +
+                            std::string(names.head_dense);
   const std::string out(names.head_out);
   if (file.find(dense + ".weight") != nullptr) {
+    const bool head_bias = structure.head != HeadKind::kDenseActNorm || c.head_bias;
     w.head.dense.emplace(file.load_f32(dense + ".weight", Shape{d, d}),
-                         file.load_f32(dense + ".bias", Shape{d}), d, d, Precision::kFp32,
-                         head_epilogue(family.head));
+                         head_bias ? file.load_f32(dense + ".bias", Shape{d})
+                                   : std::vector<float>(static_cast<std::size_t>(d), 0.f),
+                         d, d, Precision::kFp32, head_epilogue(c));
+    if (!names.head_norm.empty()) {
+      const std::string n(names.head_norm);
+      w.head.norm = {file.load_f32(n + ".weight", Shape{d}),
+                     c.norm_bias ? file.load_f32(n + ".bias", Shape{d})
+                                 : std::vector<float>(static_cast<std::size_t>(d), 0.f)};
+    }
   }
   if (const auto* cls = file.find(out + ".weight"); cls != nullptr) {
     if (!w.head.dense) {

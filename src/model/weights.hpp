@@ -10,9 +10,16 @@
 
 namespace lat::model {
 
+// A layer norm's scale and shift (zeros where the family's norms have no bias); empty: no norm.
+struct NormWeights {
+  std::vector<float> gamma, beta;
+  bool present() const { return !gamma.empty(); }
+};
+
 struct EmbeddingWeights {
-  std::vector<float> word, position, token_type;  // token_type empty where the family has none
-  std::vector<float> norm_gamma, norm_beta;
+  // position and token_type are empty where the family has none.
+  std::vector<float> word, position, token_type;
+  NormWeights norm;
   std::optional<kernels::Linear> projection;  // to the hidden size (ELECTRA), after the norm
   // MPNet: the bias added to the scores, [bucket][head], with each relative distance's bucket
   // (distance + max_positions); shared by every layer.
@@ -21,12 +28,14 @@ struct EmbeddingWeights {
 };
 
 struct LayerWeights {
-  kernels::Linear qkv;     // [Q K V] = X Wqkv^T + b, one product for all three
-  kernels::Linear output;  // attention output projection
-  kernels::Linear ffn_in;  // with the activation fused
+  kernels::Linear qkv;                      // [Q K V] = X Wqkv^T + b, one product for all three
+  kernels::Linear output;                   // attention output projection
+  kernels::Linear ffn_in;                   // with the activation fused
+  std::optional<kernels::Linear> ffn_gate;  // a gated feed-forward's gate, multiplied in
   kernels::Linear ffn_out;
-  std::vector<float> attention_norm_gamma, attention_norm_beta;
-  std::vector<float> output_norm_gamma, output_norm_beta;
+  // Post-norm: after attention and after the feed-forward; pre-norm: before each (the first
+  // layer's attention norm may be absent).
+  NormWeights attention_norm, output_norm;
 };
 
 // The classification head on each sequence's first row: a dense layer with its activation
@@ -34,6 +43,7 @@ struct LayerWeights {
 // whatever the precision.
 struct HeadWeights {
   std::optional<kernels::Linear> dense;
+  NormWeights norm;                    // after the dense layer, where the family has one
   std::optional<kernels::Linear> out;  // the labels' logits; absent for plain encoders
 };
 
@@ -42,6 +52,7 @@ struct Weights {
   Precision precision = Precision::kFp32;  // of the layers' products
   EmbeddingWeights embeddings;
   std::vector<LayerWeights> layers;
+  NormWeights final_norm;  // pre-norm families' norm after the last layer
   HeadWeights head;
   int num_labels() const { return head.out ? head.out->out() : 0; }
 };

@@ -5,12 +5,15 @@ Only plain torch operations on a transformers BertModel's modules, so gradients 
 kept rows (selection itself is hard and has no gradient).
 """
 import math
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import torch
 
 
-def layer_flops(m, k, d, dff):
-    return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 4 * k * d * dff
+def layer_flops(m, k, d, dff, ffn=2):
+    """FLOPs of a layer taking m rows in and keeping k; `ffn` matrices of d x dff (3 when gated)."""
+    return 6 * m * d * d + 2 * m * m * d + 2 * k * m * d + 2 * k * d * d + 2 * ffn * k * d * dff
 
 
 def sparing(layers, spared):
@@ -23,7 +26,7 @@ def floor_rows(n, floor=0.0):
     return 1 if floor <= 0 else min(n, max(2, math.ceil(floor * n)))
 
 
-def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0):
+def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0, ffn=2):
     """Keep counts and predicted speedup at ratio r: layer l keeps ceil(n r^(w_l)) rows (and at
     least floor_rows), w_l = l (docs/design.md's geometric schedule) unless `exponents` gives
     them."""
@@ -32,31 +35,31 @@ def schedule_for_ratio(n, layers, d, dff, r, exponents=None, floor=0.0):
     for l in range(1, layers + 1):
         w = l if not exponents else exponents[l - 1]
         k = min(prev, int(max(fewest, math.ceil(n * r ** w))))
-        dense += layer_flops(n, n, d, dff)
-        pruned += layer_flops(prev, k, d, dff)
+        dense += layer_flops(n, n, d, dff, ffn)
+        pruned += layer_flops(prev, k, d, dff, ffn)
         keep.append(k)
         prev = k
     return keep, dense / pruned
 
 
-def make_schedule(n, layers, d, dff, speedup, exponents=None, floor=0.0):
+def make_schedule(n, layers, d, dff, speedup, exponents=None, floor=0.0, ffn=2):
     """(keep counts, r, predicted speedup, reached) exactly as lat's make_schedule, for
     docs/design.md's geometric schedule or the keep exponents given (sparing() gives those that
-    spare the first layers), with the row floor `floor`."""
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents, floor)
+    spare the first layers), with the row floor `floor`; `ffn` as in layer_flops."""
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 1.0, exponents, floor, ffn)
     if pred >= speedup:
         return keep, 1.0, pred, True
-    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, exponents, floor)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, 0.0, exponents, floor, ffn)
     if pred < speedup:
         return keep, 0.0, pred, False
     lo, hi = 0.0, 1.0
     for _ in range(64):
         mid = 0.5 * (lo + hi)
-        if schedule_for_ratio(n, layers, d, dff, mid, exponents, floor)[1] >= speedup:
+        if schedule_for_ratio(n, layers, d, dff, mid, exponents, floor, ffn)[1] >= speedup:
             lo = mid
         else:
             hi = mid
-    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, exponents, floor)
+    keep, pred = schedule_for_ratio(n, layers, d, dff, lo, exponents, floor, ffn)
     return keep, lo, pred, True
 
 
@@ -72,32 +75,47 @@ def select_rows(acc, k):
 def pruned_forward(encoder, ids, type_ids, keep):
     """encoder: the *Model of any family lat runs (encoder_of gives it). ids, type_ids: 1-D tensors of
     one sequence. Returns (last hidden rows, original positions of those rows, per-layer (acc, kept
-    positions)). MPNet adds its relative position bias to the scores, indexed by each kept row's
-    original position."""
+    positions)). The family's description (FAMILIES) says where norms sit, how positions enter
+    (MPNet's relative bias and rotary phases follow each kept row's original position), the
+    feed-forward and the local window, which masks scores on original positions."""
     cfg = encoder.config
-    kind = cfg.model_type
+    family = FAMILIES[cfg.model_type]
     x = embed(encoder, ids[None], type_ids[None])[0]
     n = x.shape[0]
     heads = heads_of(cfg)
-    bias = encoder.encoder.compute_position_bias(x[None])[0] if kind == "mpnet" else None  # H x n x n
+    bias = encoder.encoder.compute_position_bias(x[None])[0] if family.positions == "relative" else None  # H x n x n
     positions = torch.arange(n)
     trace = []
-    for layer, k in zip(layers_of(encoder), keep):
-        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
+    for index, (layer, k) in enumerate(zip(layers_of(encoder), keep)):
+        p = family.parts(layer)
         m, d = x.shape
         dh = d // heads
         split = lambda t: t.view(m, heads, dh).transpose(0, 1)  # noqa: E731
-        scores = split(query(x)) @ split(key(x)).transpose(1, 2) / math.sqrt(dh)
+        h = p.attention_norm(x) if family.pre_norm else x
+        q, kk, v = (split(t) for t in p.qkv(h))
+        if family.positions == "rotary":
+            q, kk = p.rotate(q, kk, positions)
+        scores = q @ kk.transpose(1, 2) / math.sqrt(dh)
         if bias is not None:
             scores = scores + bias[:, positions][:, :, positions]
+        window = family.window(cfg, index)
+        if window is not None:
+            far = (positions[:, None] - positions[None, :]).abs() > window // 2
+            scores = scores.masked_fill(far, float("-inf"))
         probs = torch.softmax(scores, dim=-1)
         acc = probs.sum(dim=1).sum(dim=0) / heads
         kept = select_rows(acc.detach(), k)
-        context = (probs[:, kept, :] @ split(value(x))).transpose(0, 1).reshape(len(kept), d)
-        y = norm1(x[kept] + output(context))
-        x = norm2(y + ffn_out(ffn_in(y)))
+        context = (probs[:, kept, :] @ v).transpose(0, 1).reshape(len(kept), d)
+        if family.pre_norm:
+            y = x[kept] + p.output(context)
+            x = y + p.ffn(p.output_norm(y))
+        else:
+            y = p.attention_norm(x[kept] + p.output(context))
+            x = p.output_norm(y + p.ffn(y))
         positions = positions[kept]
         trace.append((acc, positions.clone()))
+    if family.final_norm:
+        x = getattr(encoder, family.final_norm)(x)
     return x, positions, trace
 
 
@@ -118,7 +136,9 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
     own count, so every live row is what pruned_forward computes (up to float summation order).
     Returns (last hidden rows B x k x d, live mask B x k, original positions B x k)."""
     cfg = encoder.config
-    kind = cfg.model_type
+    family = FAMILIES[cfg.model_type]
+    if family.pre_norm or family.positions == "rotary":
+        raise NotImplementedError(f"the batched pruned forward runs post-norm families, not {cfg.model_type}")
     batch, n = len(ids), max(len(i) for i in ids)
     heads = heads_of(cfg)
     pad = lambda seqs, value: torch.nn.utils.rnn.pad_sequence(  # noqa: E731
@@ -130,13 +150,14 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
     lengths = torch.tensor([len(i) for i in ids])
     live = torch.arange(n)[None] < lengths[:, None]
     positions = torch.arange(n).expand(batch, n)
-    bias = encoder.encoder.compute_position_bias(x[:1])[0] if kind == "mpnet" else None  # H x n x n
+    bias = encoder.encoder.compute_position_bias(x[:1])[0] if family.positions == "relative" else None
     keep = torch.tensor(keep)  # B x L
     for l, layer in enumerate(layers_of(encoder)):
-        query, key, value, output, norm1, ffn_in, ffn_out, norm2 = layer_parts(kind, layer)
+        p = family.parts(layer)
         m = x.shape[1]
         split = lambda t: t.view(batch, m, heads, dh).transpose(1, 2)  # noqa: E731
-        scores = split(query(x)) @ split(key(x)).transpose(-1, -2) / math.sqrt(dh)
+        q, kk, v = (split(t) for t in p.qkv(x))
+        scores = q @ kk.transpose(-1, -2) / math.sqrt(dh)
         if bias is not None:  # each sequence's kept positions: B x H x m x m
             scores = scores + bias[:, positions[:, :, None], positions[:, None, :]].transpose(0, 1)
         probs = torch.softmax(scores.masked_fill(~live[:, None, None, :], float("-inf")), dim=-1)
@@ -153,24 +174,101 @@ def pruned_forward_batch(encoder, ids, type_ids, keep, accs=None, score=acc_of):
         kept = torch.sort(order[:, :width].masked_fill(~kept_live, m), dim=1).values
         kept = kept.masked_fill(~kept_live, 0)  # padding rows of the next layer: any valid index
         # All rows' context, then the kept ones: indexing probs by kept rows would copy them.
-        context = (probs @ split(value(x))).transpose(1, 2).reshape(batch, m, d)
+        context = (probs @ v).transpose(1, 2).reshape(batch, m, d)
         index = kept[:, :, None].expand(batch, width, d)
         context, x_kept = torch.gather(context, 1, index), torch.gather(x, 1, index)
-        y = norm1(x_kept + output(context))
-        x = norm2(y + ffn_out(ffn_in(y)))
+        y = p.attention_norm(x_kept + p.output(context))
+        x = p.output_norm(y + p.ffn(y))
         positions = torch.gather(positions, 1, kept)
         live = kept_live
     return x, live, positions
 
 
-# Every family lat runs, through the same pruned layer: how to reach each one's modules.
+# Every family lat runs, through the same pruned layer, described as src/model/family.cpp describes
+# it: where its encoder and layers are, how to reach each layer's parts, and its structure.
+
+@dataclass(frozen=True)
+class Parts:
+    """A layer's parts as functions of rows: qkv gives (Q, K, V); rotate turns Q and K (heads x m x
+    dh) by original positions; ffn is the whole feed-forward; the norms are post- or pre-norm's."""
+    qkv: Callable
+    output: Callable
+    attention_norm: Callable
+    ffn: Callable
+    output_norm: Callable
+    rotate: Optional[Callable] = None
+
+
+def _classifier_head(model, hidden):  # RoBERTa, XLM-R, ELECTRA, MPNet: the head reads row 0 itself
+    return model.classifier(hidden)
+
+
+def _pooler_head(model, hidden):  # BERT: the encoder's pooler, then the classifier
+    return model.classifier(model.dropout(encoder_of(model).pooler(hidden)))
+
+
+def _distilbert_head(model, hidden):
+    return model.classifier(model.dropout(torch.relu(model.pre_classifier(hidden[:, 0]))))
+
+
+@dataclass(frozen=True)
+class Family:
+    base: str                  # the encoder's attribute in a task model
+    parts: Callable            # layer -> Parts
+    head: Callable = _classifier_head  # (task model, last rows B x k x hidden) -> logits
+    layers: str = "encoder.layer"
+    pre_norm: bool = False
+    positions: str = "absolute"  # or "relative" (MPNet's bias), "rotary"
+    token_types: bool = True
+    ffn_matrices: int = 2      # 3 for a gated feed-forward
+    final_norm: Optional[str] = None
+    local_attention: bool = False
+
+    def window(self, cfg, index):
+        """Layer `index`'s window (rows see original positions within window // 2), or None."""
+        if not self.local_attention or index % cfg.global_attn_every_n_layers == 0:
+            return None
+        return cfg.local_attention
+
+
+def _separate(q, k, v):
+    return lambda x: (q(x), k(x), v(x))
+
+
+def _bert_parts(layer):
+    s = layer.attention.self
+    return Parts(_separate(s.query, s.key, s.value), layer.attention.output.dense,
+                 layer.attention.output.LayerNorm, lambda y: layer.output.dense(layer.intermediate(y)),
+                 layer.output.LayerNorm)
+
+
+def _distilbert_parts(layer):
+    a = layer.attention
+    return Parts(_separate(a.q_lin, a.k_lin, a.v_lin), a.out_lin, layer.sa_layer_norm,
+                 lambda y: layer.ffn.lin2(layer.ffn.activation(layer.ffn.lin1(y))), layer.output_layer_norm)
+
+
+def _mpnet_parts(layer):
+    a = layer.attention.attn
+    return Parts(_separate(a.q, a.k, a.v), a.o, layer.attention.LayerNorm,
+                 lambda y: layer.output.dense(layer.intermediate(y)), layer.output.LayerNorm)
+
+
+FAMILIES = {
+    "bert": Family("bert", _bert_parts, _pooler_head),
+    "roberta": Family("roberta", _bert_parts),
+    "xlm-roberta": Family("roberta", _bert_parts),
+    "electra": Family("electra", _bert_parts),
+    "distilbert": Family("distilbert", _distilbert_parts, _distilbert_head, layers="transformer.layer",
+                         token_types=False),
+    "mpnet": Family("mpnet", _mpnet_parts, positions="relative", token_types=False),
+}
+
 
 def encoder_of(model):
     """The encoder inside a *Model or *ForSequenceClassification of any family lat runs."""
-    for name in ("bert", "roberta", "distilbert", "electra", "mpnet"):
-        if hasattr(model, name):
-            return getattr(model, name)
-    return model
+    base = FAMILIES[model.config.model_type].base
+    return getattr(model, base) if hasattr(model, base) else model
 
 
 def heads_of(cfg):
@@ -178,15 +276,21 @@ def heads_of(cfg):
 
 
 def shape_of(cfg):
-    """(layers, hidden size, feed-forward size): what the cost model of a schedule needs."""
+    """(layers, hidden size, feed-forward size): what the cost model of a schedule needs, with
+    ffn_of(cfg) matrices of the feed-forward."""
     if cfg.model_type == "distilbert":
         return cfg.n_layers, cfg.dim, cfg.hidden_dim
     return cfg.num_hidden_layers, cfg.hidden_size, cfg.intermediate_size
 
 
+def ffn_of(cfg):
+    return FAMILIES[cfg.model_type].ffn_matrices
+
+
 def takes_token_types(cfg):
-    """Whether the family's embeddings take token type ids (DistilBERT's and MPNet's do not)."""
-    return cfg.model_type not in ("distilbert", "mpnet")
+    """Whether the family's embeddings take token type ids (DistilBERT's, MPNet's and ModernBERT's
+    do not)."""
+    return FAMILIES[cfg.model_type].token_types
 
 
 def embed(encoder, ids, type_ids):
@@ -199,30 +303,13 @@ def embed(encoder, ids, type_ids):
 
 
 def layers_of(encoder):
-    return encoder.transformer.layer if encoder.config.model_type == "distilbert" else encoder.encoder.layer
-
-
-def layer_parts(kind, layer):
-    """(query, key, value, output, first norm, feed-forward in with activation, out, second norm)."""
-    if kind == "distilbert":
-        a = layer.attention
-        return (a.q_lin, a.k_lin, a.v_lin, a.out_lin, layer.sa_layer_norm,
-                lambda y: layer.ffn.activation(layer.ffn.lin1(y)), layer.ffn.lin2, layer.output_layer_norm)
-    if kind == "mpnet":
-        a = layer.attention.attn
-        return (a.q, a.k, a.v, a.o, layer.attention.LayerNorm, layer.intermediate, layer.output.dense,
-                layer.output.LayerNorm)
-    s = layer.attention.self
-    return (s.query, s.key, s.value, layer.attention.output.dense, layer.attention.output.LayerNorm,
-            layer.intermediate, layer.output.dense, layer.output.LayerNorm)
+    out = encoder
+    for name in FAMILIES[encoder.config.model_type].layers.split("."):
+        out = getattr(out, name)
+    return out
 
 
 def head_logits(model, hidden):
     """The classification head of a *ForSequenceClassification on the last rows (B x k x hidden),
     as the model's own forward applies it (with its dropout when training)."""
-    kind = model.config.model_type
-    if kind == "bert":
-        return model.classifier(model.dropout(encoder_of(model).pooler(hidden)))
-    if kind == "distilbert":
-        return model.classifier(model.dropout(torch.relu(model.pre_classifier(hidden[:, 0]))))
-    return model.classifier(hidden)
+    return FAMILIES[model.config.model_type].head(model, hidden)
