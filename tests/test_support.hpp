@@ -59,6 +59,7 @@ std::vector<Encoding> encodings_of(const nlohmann::json& inputs);
 std::vector<EncoderOutput> run_in_batches(const Encoder& encoder, const std::vector<Encoding>& all);
 
 float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+double cosine(const std::vector<float>& a, const std::vector<float>& b);
 
 // Tokenizes every text of a data/ TSV (header line, text<TAB>label) and compares the ids'
 // FNV-1a-64 digest, in hex, with the golden file's lines (the first is a comment), as

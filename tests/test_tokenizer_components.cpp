@@ -81,7 +81,8 @@ TEST_P(TokenizerKinds, PairTruncationEqualsReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, TokenizerKinds,
-                         ::testing::Values("mpnet", "distilbert", "electra", "roberta", "xlmr"));
+                         ::testing::Values("mpnet", "distilbert", "electra", "roberta", "xlmr",
+                                           "modernbert"));
 
 // A folder with a golden kind's tokenizer.json after `change`, and its tokenizer_config.json.
 void write_variant(const test::TempDir& dir, const std::string& kind,

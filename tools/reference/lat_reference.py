@@ -211,6 +211,11 @@ def _distilbert_head(model, hidden):
     return model.classifier(model.dropout(torch.relu(model.pre_classifier(hidden[:, 0]))))
 
 
+def _modernbert_head(model, hidden):  # the first row or the mean, then dense, activation, norm
+    pooled = hidden.mean(dim=1) if model.config.classifier_pooling == "mean" else hidden[:, 0]
+    return model.classifier(model.drop(model.head(pooled)))
+
+
 @dataclass(frozen=True)
 class Family:
     base: str                  # the encoder's attribute in a task model
@@ -254,6 +259,20 @@ def _mpnet_parts(layer):
                  lambda y: layer.output.dense(layer.intermediate(y)), layer.output.LayerNorm)
 
 
+def _modernbert_parts(layer):
+    from transformers.models.modernbert.modeling_modernbert import apply_rotary_pos_emb
+
+    attn = layer.attn
+
+    def rotate(q, k, positions):  # the layer's own rotary module at the rows' original positions
+        cos, sin = attn.rotary_emb(q, position_ids=positions[None])
+        q, k = apply_rotary_pos_emb(q[None], k[None], cos, sin)
+        return q[0], k[0]
+
+    return Parts(lambda x: attn.Wqkv(x).chunk(3, dim=-1), attn.Wo, layer.attn_norm, layer.mlp, layer.mlp_norm,
+                 rotate)
+
+
 FAMILIES = {
     "bert": Family("bert", _bert_parts, _pooler_head),
     "roberta": Family("roberta", _bert_parts),
@@ -262,6 +281,9 @@ FAMILIES = {
     "distilbert": Family("distilbert", _distilbert_parts, _distilbert_head, layers="transformer.layer",
                          token_types=False),
     "mpnet": Family("mpnet", _mpnet_parts, positions="relative", token_types=False),
+    "modernbert": Family("model", _modernbert_parts, _modernbert_head, layers="layers", pre_norm=True,
+                         positions="rotary", token_types=False, ffn_matrices=3, final_norm="final_norm",
+                         local_attention=True),
 }
 
 

@@ -49,8 +49,8 @@ from make_tokenizer_golden import exact_backend as reference_backend, set_path
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
-KINDS = ["distilbert", "electra", "mpnet", "roberta", "xlmr"]
-FAMILIES = ["distilbert", "electra", "mpnet", "roberta", "xlm-roberta"]
+KINDS = ["distilbert", "electra", "mpnet", "roberta", "xlmr", "modernbert"]
+FAMILIES = ["distilbert", "electra", "mpnet", "roberta", "xlm-roberta", "modernbert", "modernbert-mean"]
 SINGLE_LENGTHS = (512, 8)
 PAIR_LENGTHS = (512, 17, 16)
 

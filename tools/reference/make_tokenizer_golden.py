@@ -15,6 +15,7 @@ transformers saves a model folder and loaded back through AutoTokenizer:
   distilbert/   uncased WordPiece (DistilBERT's kind)
   electra/      cased WordPiece without accent stripping (ELECTRA's kind)
   mpnet/        uncased WordPiece with <s> </s> specials and RobertaProcessing (all-mpnet-base-v2's)
+  modernbert/   byte-level BPE with [CLS] [SEP] specials and a template (ModernBERT's kind)
 
 Each folder gets tokenizer.json and tokenizer_config.json (what transformers writes), and:
   token_ids_sst2_dev.txt, token_ids_imdb_test.txt   FNV-1a-64 of the ids of every text, truncated
@@ -198,12 +199,33 @@ def make_mpnet(texts, out):
                    model_max_length=MAX_LENGTH).save_pretrained(out)
 
 
+def make_modernbert(texts, out):
+    """ModernBERT's kind: byte-level BPE without a prefix space, BERT's specials by name, and a
+    template that marks the second text of a pair with type 1."""
+    from transformers import PreTrainedTokenizerFast
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB_SIZE, min_frequency=2, show_progress=False,
+                                  special_tokens=specials, initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    tok.train_from_iterator(texts, trainer)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)])
+    PreTrainedTokenizerFast(tokenizer_object=tok, unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]",
+                            pad_token="[PAD]", mask_token="[MASK]",
+                            model_max_length=MAX_LENGTH).save_pretrained(out)
+
+
 FAMILIES = {
     "roberta": make_roberta,
     "xlmr": make_xlmr,
     "distilbert": make_distilbert,
     "electra": make_electra,
     "mpnet": make_mpnet,
+    "modernbert": make_modernbert,
 }
 
 
