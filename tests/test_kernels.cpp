@@ -378,6 +378,32 @@ TEST_P(EachIsa, DequantizeWithEveryEpilogueAndOutputMatchesNaive) {
   }
 }
 
+// A gated feed-forward's inner rows, act(a) * g, for every activation and widths across the
+// vector lanes: 1e-6 relative, the loops' own arithmetic.
+TEST_P(EachIsa, GatedMatchesNaive) {
+  const Loops& loops = loops_for();
+  for (const Epilogue e : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh,
+                           Epilogue::kRelu, Epilogue::kTanh}) {
+    for (const int width : {1, 7, 16, 33, 100}) {
+      const int rows = 5;
+      const auto in =
+          random_values(static_cast<std::size_t>(rows * 2 * width), static_cast<unsigned>(width));
+      std::vector<float> out(static_cast<std::size_t>(rows * width), -1.f);
+      loops.gated(in.data(), rows, width, e, out.data());
+      for (int r = 0; r < rows; ++r) {
+        for (int j = 0; j < width; ++j) {
+          const double a = in[static_cast<std::size_t>(r * 2 * width + j)];
+          const double g = in[static_cast<std::size_t>(r * 2 * width + width + j)];
+          const double expect = activation(e, a) * g;
+          ASSERT_NEAR(out[static_cast<std::size_t>(r * width + j)], expect,
+                      1e-6 * (1 + std::abs(expect)))
+              << "width " << width << " row " << r << " column " << j;
+        }
+      }
+    }
+  }
+}
+
 // One head's products from packed QKV rows, fp32 and bf16, for lengths across the row blocks
 // and lanes, head widths with and without a tail of lanes, every head (the last one's V ends
 // the row). fp32 sums to 1e-5 of sum |x y|; bf16 inputs are exact in fp32, so the same; a bf16

@@ -14,11 +14,15 @@ case, each in a fresh process.
 
 Models, real weights as published (tools/fetch_model.sh NAME): minilm is all-MiniLM-L6-v2 (BERT,
 6 layers, hidden 384), mpnet is all-mpnet-base-v2 (MPNet, 12 layers, hidden 768, 12 heads, 3072).
-CTranslate2 has no MPNet converter, so it runs MiniLM only.
+modernbert is ModernBERT-base's shape with random weights (benchmarks/peers/make_modernbert.py
+writes it): 22 layers, hidden 768, GeGLU of 1152, local windows of 128. CTranslate2 has no MPNet
+or ModernBERT converter, so it runs MiniLM only.
 How each runtime gets each precision, as its own documentation does it:
 - ONNX Runtime: the model exported by torch.onnx, passed through onnxruntime's transformer
   optimizer (fused attention, skip layer norm, bias GELU); int8 is quantize_dynamic of that graph
-  (int8 weights per channel, activations quantized per tensor at run time).
+  (int8 weights per channel, activations quantized per tensor at run time). ModernBERT is
+  exported by optimum (feature-extraction), which the BERT optimizer does not fuse: its graph runs
+  with onnxruntime's own graph optimizations.
 - CTranslate2: its own conversion in fp32; int8 is compute_type="int8" (weights quantized at load).
 - OpenVINO: the exported ONNX model converted to OpenVINO IR in fp32; fp32 and bf16 by its
   inference precision hint; int8 is NNCF's post-training quantization of that IR, calibrated on
@@ -39,7 +43,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 WORKER = Path(__file__).with_name("worker.py")
-MODEL_FOLDERS = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2"}
+MODEL_FOLDERS = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2", "modernbert": "modernbert-base-shape"}
+PEAK_KEYS = {"fp32": "gflops", "bf16": "bf16_gflops", "int8": "int8_gops"}  # peak_flops's fields
 RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "onnxruntime:fp32", "onnxruntime:int8",
             "ctranslate2:fp32", "ctranslate2:int8", "openvino:fp32", "openvino:bf16", "openvino:int8",
             "torch:fp32"]
@@ -69,6 +74,11 @@ def prepare_onnx(model_dir):
     import torch
     from onnxruntime.transformers import optimizer
     onnx_dir.mkdir(exist_ok=True)
+    if json.loads((model_dir / "config.json").read_text())["model_type"] == "modernbert":
+        from optimum.exporters.onnx import main_export
+        main_export(str(model_dir), str(onnx_dir), task="feature-extraction", opset=17)
+        (onnx_dir / "model.onnx").rename(optimized)
+        return
     model = encoder_model(model_dir, attn_implementation="eager")
     names = input_names(model_dir)
 
@@ -204,13 +214,15 @@ def main():
     peak = {}
     for t in threads_list:
         out = subprocess.run([str(ROOT / "build" / "benchmarks" / "peak_flops"), str(t)], capture_output=True, text=True)
-        peak[t] = json.loads(out.stdout)["gflops"]
+        peak[t] = json.loads(out.stdout)  # gflops (fp32), bf16_gflops, int8_gops; null: not native
     results = {"peak_gflops": peak, "cases": [], "memory": []}
     rows = []
     for name in args.models.split(","):
         model_dir = MODELS / MODEL_FOLDERS[name]
         if not (model_dir / "model.safetensors").exists():
-            sys.exit(f"{model_dir} missing: run tools/fetch_model.sh {MODEL_FOLDERS[name]}")
+            maker = "benchmarks/peers/make_modernbert.py" if name == "modernbert" else \
+                f"tools/fetch_model.sh {MODEL_FOLDERS[name]}"
+            sys.exit(f"{model_dir} missing: run {maker}")
         prepare_onnx(model_dir)
         specs = args.runtimes.split(",")
         if "onnxruntime:int8" in specs:
@@ -222,6 +234,7 @@ def main():
         make_inputs(model_dir, seqs, max(batches), inputs)
         cfg = json.loads((model_dir / "config.json").read_text())
         d, dff, layers = cfg["hidden_size"], cfg["intermediate_size"], cfg["num_hidden_layers"]
+        ffn = 3 if cfg["model_type"] == "modernbert" else 2  # GeGLU: three matrices of d x dff
         for t in threads_list:
             workers = {r: Worker(r, model_dir, t, inputs) for r in runtimes}
             for seq in seqs:
@@ -238,12 +251,19 @@ def main():
                             times[r].append(workers[r].ask(command))
                             time.sleep(0.03)  # let the last runtime's idle threads stop spinning
                     med = {r: statistics.median(v) for r, v in times.items()}
-                    flops = batch * layers * (6 * seq * d * d + 4 * seq * seq * d + 2 * seq * d * d + 4 * seq * d * dff)
+                    flops = batch * layers * (6 * seq * d * d + 4 * seq * seq * d + 2 * seq * d * d +
+                                              2 * ffn * seq * d * dff)
                     case = {"model": name, "threads": t, "seq": seq, "batch": batch, "times_ms": times,
                             "median_ms": med}
-                    if "lat:fp32" in med:
-                        case["lat_gflops"] = flops / med["lat:fp32"] / 1e6
-                        case["lat_fraction_of_peak"] = case["lat_gflops"] / peak[t]
+                    # lat's dense end-to-end rate at each precision, and its fraction of that
+                    # precision's peak product rate.
+                    for precision, key in PEAK_KEYS.items():
+                        runtime = f"lat:{precision}"
+                        if runtime in med:
+                            case.setdefault("lat_gflops", {})[precision] = flops / med[runtime] / 1e6
+                            if peak[t].get(key):
+                                case.setdefault("lat_fraction_of_peak", {})[precision] = \
+                                    flops / med[runtime] / 1e6 / peak[t][key]
                     results["cases"].append(case)
                     rows.append(case)
                     print(f"{name:9} t={t} seq={seq:3} batch={batch}: " +
@@ -262,7 +282,10 @@ def main():
             print(f"{name:9} peak RSS, seq {seq} batch {batch}: {r} {rss / 1024:.0f} MiB", flush=True)
 
     Path(args.json).write_text(json.dumps(results, indent=1))
-    print(f"\npeak fp32 GEMM: " + ", ".join(f"{t} thread(s) {g:.0f} GFLOP/s" for t, g in peak.items()))
+    for t, p in peak.items():
+        print(f"\npeak products, {t} thread(s): " +
+              ", ".join(f"{precision} {p[key]:.0f} GFLOP/s" if p.get(key) else f"{precision} none"
+                        for precision, key in PEAK_KEYS.items()))
     shown = [r for r in args.runtimes.split(",")]
     ratios = [("lat:fp32", "onnxruntime:fp32"), ("lat:int8", "onnxruntime:int8"), ("lat:bf16", "lat:fp32"),
               ("lat:int8@2", "onnxruntime:fp32")]
@@ -274,6 +297,14 @@ def main():
         cells = [f"{m[r]:.2f}" if r in m else "-" for r in shown]
         cells += [f"{m[a] / m[b]:.2f}" if a in m and b in m else "-" for a, b in ratios]
         print(f"| {c['model']} | {c['threads']} | {c['seq']} | {c['batch']} | " + " | ".join(cells) + " |")
+    fractions = [c for c in rows if c.get("lat_fraction_of_peak")]
+    if fractions:
+        print("\n| model | threads | seq | batch | " + " | ".join(f"lat {p} % of peak" for p in PEAK_KEYS) + " |")
+        print("|" + "---|" * (4 + len(PEAK_KEYS)))
+        for c in fractions:
+            f = c["lat_fraction_of_peak"]
+            print(f"| {c['model']} | {c['threads']} | {c['seq']} | {c['batch']} | " +
+                  " | ".join(f"{100 * f[p]:.0f}" if p in f else "-" for p in PEAK_KEYS) + " |")
     if results["memory"]:
         print("\n| model | " + " | ".join(shown) + " |  (peak RSS, MiB)")
         print("|" + "---|" * (1 + len(shown)))

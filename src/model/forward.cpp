@@ -141,8 +141,9 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
   }
   const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
   // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected, normed (d each),
-  // qkv (3d), inner and gate (intermediate each), head_acc; scores and probabilities.
-  return 4.0 * (rows * (10.0 * c.hidden + 2.0 * c.intermediate + c.heads) + 2.0 * scores);
+  // qkv (3d), inner (intermediate) and a gated product's two halves, head_acc; scores and
+  // probabilities.
+  return 4.0 * (rows * (10.0 * c.hidden + 3.0 * c.intermediate + c.heads) + 2.0 * scores);
 }
 
 namespace {
@@ -448,12 +449,11 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
   const auto dff = static_cast<std::size_t>(c_.intermediate);
   const Rows in = input_for(lw.ffn_in, y, rows, d_, ws_.x_in, ws_.x_codes);
   Rows inner;
-  if (lw.ffn_gate) {
+  if (c_.family->structure.feed_forward == FeedForward::kGated) {
+    auto* both = static_cast<float*>(ws_.gate.take(static_cast<std::size_t>(rows) * dff * 8));
     auto* a = static_cast<float*>(ws_.inner.take(static_cast<std::size_t>(rows) * dff * 4));
-    auto* g = static_cast<float*>(ws_.gate.take(static_cast<std::size_t>(rows) * dff * 4));
-    lw.ffn_in(in, rows, kernels::f32_rows(a, c_.intermediate));
-    (*lw.ffn_gate)(in, rows, kernels::f32_rows(g, c_.intermediate));
-    for (std::size_t i = 0; i < static_cast<std::size_t>(rows) * dff; ++i) a[i] *= g[i];
+    lw.ffn_in(in, rows, kernels::f32_rows(both, 2 * c_.intermediate));
+    loops_.gated(both, rows, c_.intermediate, lw.gate_activation, a);
     inner = input_for(lw.ffn_out, a, rows, c_.intermediate, ws_.x_in, ws_.inner_codes);
   } else {
     inner = ws_.inner.rows(lw.ffn_out.input_type(), static_cast<std::size_t>(rows), dff,

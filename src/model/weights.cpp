@@ -138,27 +138,18 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
         qkv_b.insert(qkv_b.end(), bs.begin(), bs.end());
       }
     }
-    // A gated feed-forward's input matrix holds the activated half, then the gate.
-    const std::string ffn_in = name(names.ffn_in);
-    const auto in_w = load(ffn_in + ".weight", {(gated ? 2 : 1) * dff, d});
-    const auto in_b = bias(ffn_in, (gated ? 2 : 1) * dff, c.ffn_bias);
-    const auto half = static_cast<std::ptrdiff_t>(dff) * d;
-    std::optional<kernels::Linear> gate;
-    if (gated) {
-      gate.emplace(std::vector<float>(in_w.begin() + half, in_w.end()),
-                   std::vector<float>(in_b.begin() + dff, in_b.end()), d, dff, precision,
-                   kernels::Epilogue::kNone);
-    }
+    // A gated feed-forward's input matrix holds the activated half, then the gate: one product,
+    // whose activation Loops::gated applies with the gate.
+    const int inner = (gated ? 2 : 1) * dff;
     const bool attention_norm =
         structure.norm == NormPlacement::kPost || structure.first_attention_norm || l > 0;
     w.layers.push_back(LayerWeights{
         .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, precision),
         .output = linear(name(names.attention_output), d, d, precision, kernels::Epilogue::kNone,
                          c.attention_bias),
-        .ffn_in = kernels::Linear(std::vector<float>(in_w.begin(), in_w.begin() + half),
-                                  std::vector<float>(in_b.begin(), in_b.begin() + dff), d, dff,
-                                  precision, epilogue_of(c.activation)),
-        .ffn_gate = std::move(gate),
+        .ffn_in = linear(name(names.ffn_in), d, inner, precision,
+                         gated ? kernels::Epilogue::kNone : epilogue_of(c.activation), c.ffn_bias),
+        .gate_activation = gated ? epilogue_of(c.activation) : kernels::Epilogue::kNone,
         .ffn_out =
             linear(name(names.ffn_out), dff, d, precision, kernels::Epilogue::kNone, c.ffn_bias),
         .attention_norm = attention_norm ? norm(name(names.attention_norm), d) : NormWeights{},

@@ -28,10 +28,12 @@ struct EmbeddingWeights {
 };
 
 struct LayerWeights {
-  kernels::Linear qkv;                      // [Q K V] = X Wqkv^T + b, one product for all three
-  kernels::Linear output;                   // attention output projection
-  kernels::Linear ffn_in;                   // with the activation fused
-  std::optional<kernels::Linear> ffn_gate;  // a gated feed-forward's gate, multiplied in
+  kernels::Linear qkv;     // [Q K V] = X Wqkv^T + b, one product for all three
+  kernels::Linear output;  // attention output projection
+  // With the activation fused; gated: the activated half and the gate in one product, whose
+  // activation Loops::gated applies.
+  kernels::Linear ffn_in;
+  kernels::Epilogue gate_activation = kernels::Epilogue::kNone;
   kernels::Linear ffn_out;
   // Post-norm: after attention and after the feed-forward; pre-norm: before each (the first
   // layer's attention norm may be absent).

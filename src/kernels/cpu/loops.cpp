@@ -444,6 +444,19 @@ void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, c
   }
 }
 
+void gated(const float* in, std::int64_t rows, int width, Epilogue act, float* out) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = out + r * width;
+    const float* half = in + r * 2 * width;
+#pragma omp simd
+    for (int j = 0; j < width; ++j) row[j] = half[j];
+    apply(act, row, width);
+#pragma omp simd
+    for (int j = 0; j < width; ++j) row[j] *= half[width + j];
+  }
+}
+
 void l2_normalize(float* x, std::int64_t rows, int d) {
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * d;
@@ -536,6 +549,7 @@ const Loops table{
     .softmax_acc = softmax_acc,
     .add_relative_bias = add_relative_bias,
     .add_layer_norm = add_layer_norm,
+    .gated = gated,
     .l2_normalize = l2_normalize,
     .convert = convert,
     .quantize_weights = quantize_weights,

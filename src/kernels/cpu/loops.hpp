@@ -44,6 +44,10 @@ struct Loops {
   void (*add_layer_norm)(float* x, const float* residual, std::int64_t rows, int d,
                          const float* gamma, const float* beta, float eps);
 
+  // A gated feed-forward's inner rows: out[r][j] = act(in[r][j]) * in[r][width + j], from rows of
+  // 2 width (the activated half, then the gate) into rows of width.
+  void (*gated)(const float* in, std::int64_t rows, int width, Epilogue act, float* out);
+
   // x[r] /= ||x[r]||_2, rows of zeros stay zero.
   void (*l2_normalize)(float* x, std::int64_t rows, int d);
 
