@@ -152,9 +152,11 @@ int main(int argc, char** argv) {
                                 .precision = p,
                                 .cost = lat::cli::cost_model_from_flag(cost, model, threads, p)};
     std::cerr << "precision " << precision << ", cost model: weight_flops "
-              << options.cost->weight_flops << "\n";
+              << options.cost->weight_flops << ", attention_flops " << options.cost->attention_flops
+              << "\n";
     benchmark::AddCustomContext("precision", precision);
     benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
+    benchmark::AddCustomContext("attention_flops", std::to_string(options.cost->attention_flops));
     // One encoder, its weights prepared once; each speedup is a policy passed with the call.
     const auto encoder = std::make_shared<const lat::Encoder>(model, options);
     const lat::ModelShape shape = encoder->shape();

@@ -73,13 +73,12 @@ Policy resolve_policy(const PolicySources& sources, std::optional<double> speedu
                                                  policy.cost(), policy.exponents(), policy.floor())
                           .predicted;
   if (s > most) {
-    throw Error(ErrorCode::kOption,
-                speedup_source + ": speedup " + number_text(s) + " is out of reach: an input of " +
-                    std::to_string(sources.max_length) +
-                    " tokens (the maximum length) runs at most " + number_text(most) +
-                    " times faster under " +
-                    (policy.cost().weight_flops > 0 ? "this calibrated cost model"
-                                                    : "the FLOP cost model"));
+    throw Error(
+        ErrorCode::kOption,
+        speedup_source + ": speedup " + number_text(s) + " is out of reach: an input of " +
+            std::to_string(sources.max_length) + " tokens (the maximum length) runs at most " +
+            number_text(most) + " times faster under " +
+            (policy.cost() == CostModel{} ? "the FLOP cost model" : "this calibrated cost model"));
   }
   return policy;
 }

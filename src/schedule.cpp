@@ -30,7 +30,8 @@ double layer_weights(const ModelShape& s) {
 }
 
 double layer_cost(const ModelShape& shape, double m, double k, const CostModel& cost) {
-  return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape) / cost.batch;
+  return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape) / cost.batch +
+         cost.attention_flops * m * m;
 }
 
 double pass_cost(const ModelShape& shape, int tokens, std::span<const int> keep,
@@ -78,6 +79,9 @@ std::string floor_problem(double floor) {
 std::string cost_problem(const CostModel& cost) {
   if (!std::isfinite(cost.weight_flops) || cost.weight_flops < 0.0) {
     return "weight_flops " + number_text(cost.weight_flops) + " must be a finite number >= 0";
+  }
+  if (!std::isfinite(cost.attention_flops) || cost.attention_flops < 0.0) {
+    return "attention_flops " + number_text(cost.attention_flops) + " must be a finite number >= 0";
   }
   if (cost.batch < 1) return "cost model batch " + std::to_string(cost.batch) + " must be >= 1";
   return {};
@@ -198,6 +202,8 @@ std::string to_string(const Policy& p) {
   }
   if (p.floor() > 0) out += ", floor " + number_text(p.floor());
   if (p.cost().weight_flops > 0) out += ", weight_flops " + number_text(p.cost().weight_flops);
+  if (p.cost().attention_flops > 0)
+    out += ", attention_flops " + number_text(p.cost().attention_flops);
   return out;
 }
 

@@ -15,8 +15,8 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kSettingsKeys =
-    "lat.json sets version, speedup, precision, weight_flops, exponents, floor and curve, and "
-    "keeps tuned_on, budget_points, dense_accuracy and search as a record";
+    "lat.json sets version, speedup, precision, weight_flops, attention_flops, exponents, floor "
+    "and curve, and keeps tuned_on, budget_points, dense_accuracy and search as a record";
 
 TunedPoint read_point(const nlohmann::json& json, const std::string& where) {
   const io::JsonFields f(json, where);
@@ -48,7 +48,10 @@ TunedPoint read_point(const nlohmann::json& json, const std::string& where) {
 // The checks read_settings makes on what it read, and write_settings on what it writes.
 void check(const Settings& s, const std::string& file) {
   if (s.speedup) checks::fail_if(checks::speedup_problem(*s.speedup), file);
-  if (s.weight_flops) checks::fail_if(checks::cost_problem({*s.weight_flops}), file);
+  checks::fail_if(checks::cost_problem({.weight_flops = s.weight_flops.value_or(0.0),
+                                        .batch = 1,
+                                        .attention_flops = s.attention_flops.value_or(0.0)}),
+                  file);
   checks::fail_if(checks::exponents_problem(s.exponents), file);
   if (s.floor) checks::fail_if(checks::floor_problem(*s.floor), file);
   for (std::size_t i = 0; i < s.curve.size(); ++i) {
@@ -79,8 +82,8 @@ Settings read_settings(const fs::path& file) {
   const auto json = io::read_json(file);
   const std::string name = file.string();
   const io::JsonFields f(json, name);
-  f.only({"version", "speedup", "precision", "weight_flops", "exponents", "floor", "curve",
-          "tuned_on", "budget_points", "dense_accuracy", "search"},
+  f.only({"version", "speedup", "precision", "weight_flops", "attention_flops", "exponents",
+          "floor", "curve", "tuned_on", "budget_points", "dense_accuracy", "search"},
          kSettingsKeys);
   const auto version = f.integer("version").value_or(1);
   if (version < 1 || version > Settings::kVersion) {
@@ -90,6 +93,7 @@ Settings read_settings(const fs::path& file) {
   Settings s;
   s.speedup = f.number("speedup");
   s.weight_flops = f.number("weight_flops");
+  s.attention_flops = f.number("attention_flops");
   s.exponents = f.numbers("exponents").value_or(std::vector<double>{});
   s.floor = f.number("floor");
   if (const auto precision = f.string("precision")) {
@@ -133,6 +137,7 @@ void write_settings(const fs::path& file, const Settings& s) {
   if (s.speedup) out["speedup"] = *s.speedup;
   if (s.precision) out["precision"] = to_string(*s.precision);
   if (s.weight_flops) out["weight_flops"] = *s.weight_flops;
+  if (s.attention_flops) out["attention_flops"] = *s.attention_flops;
   if (!s.exponents.empty()) out["exponents"] = s.exponents;
   if (s.floor) out["floor"] = *s.floor;
   if (s.tuning) {

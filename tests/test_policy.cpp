@@ -113,6 +113,7 @@ TEST(Policy, ValuesAreCheckedWhereTheyAreMade) {
   expect_error([] { Policy(2, {1, 0.5}); }, {"exponents must be finite", "value 2 is 0.5"});
   expect_error([] { Policy(2, {}, 1.0); }, {"floor 1 must lie in [0, 1)"});
   expect_error([] { Policy(2, {}, 0, CostModel{-1}); }, {"weight_flops -1"});
+  expect_error([] { Policy(2, {}, 0, CostModel{0, 1, -1}); }, {"attention_flops -1"});
   const Encoder encoder(test::golden_dir() / "tiny-bert");
   expect_error([&] { encoder.policy(1e6); }, {"policy", "speedup 1e+06 is out of reach"});
   expect_error(
@@ -151,6 +152,7 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
   s.speedup = 2.5;
   s.precision = Precision::kInt8;
   s.weight_flops = 41.5;
+  s.attention_flops = 900;
   s.exponents = {0, 1, 2};
   s.floor = 0.05;
   s.curve = {{.speedup = 1, .accuracy = 90.5, .inputs = 10},
@@ -175,6 +177,7 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
   EXPECT_EQ(r.speedup, s.speedup);
   EXPECT_EQ(r.precision, s.precision);
   EXPECT_EQ(r.weight_flops, s.weight_flops);
+  EXPECT_EQ(r.attention_flops, s.attention_flops);
   EXPECT_EQ(r.exponents, s.exponents);
   EXPECT_EQ(r.floor, s.floor);
   ASSERT_EQ(r.curve.size(), 3u);

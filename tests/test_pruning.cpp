@@ -156,6 +156,8 @@ TEST(Pruning, CalibrationGivesAUsableCostModel) {
   const CostModel cost = encoder.calibrate(32);
   EXPECT_TRUE(std::isfinite(cost.weight_flops));
   EXPECT_GE(cost.weight_flops, 0.0);
+  EXPECT_TRUE(std::isfinite(cost.attention_flops));
+  EXPECT_GE(cost.attention_flops, 0.0);
   const Encoder calibrated(test::golden_dir() / "tiny-bert", {.speedup = 2.0, .cost = cost});
   const auto r = calibrated.classify(std::vector<std::string>{"the cat sat on the mat today"});
   EXPECT_EQ(r[0].run.kept, calibrated.schedule(r[0].run.tokens).keep);

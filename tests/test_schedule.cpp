@@ -119,6 +119,20 @@ TEST(Schedule, ABatchSharesTheWeightsReading) {
   EXPECT_EQ((CostModel{40.0}.in_batch(0).batch), 1);
 }
 
+// The attention term charges each layer attention_flops per score it reads, m^2 for m rows: rows
+// cut early save it quadratically, so the same speedup cuts less.
+TEST(Schedule, TheAttentionTermCostsEachScore) {
+  const CostModel attention{.weight_flops = 0, .batch = 1, .attention_flops = 5000};
+  EXPECT_DOUBLE_EQ(layer_cost(kMiniLm, 100, 40, attention),
+                   layer_flops(kMiniLm, 100, 40) + 5000.0 * 100 * 100);
+  for (int n : {32, 128, 512}) {
+    const auto flops = make_schedule(kMiniLm, n, 2.0),
+               scored = make_schedule(kMiniLm, n, 2.0, attention);
+    EXPECT_GE(scored.ratio, flops.ratio) << "n " << n;
+    EXPECT_GE(scored.predicted, 2.0);
+  }
+}
+
 TEST(Schedule, ExponentsOneToLAreTheGeometricSchedule) {
   const std::vector<double> geometric{1, 2, 3, 4, 5, 6};
   for (int n : {2, 17, 128, 512}) {

@@ -154,10 +154,12 @@ class LAT_EXPORT Encoder {
   // weights' reading). policy().schedule(...) with the model's shape, as a call computes it.
   Schedule schedule(int tokens, int batch = 1) const;
   ModelShape shape() const;
-  // Measures this machine's cost model for this model and thread count: times the dense model
-  // and the most pruned one (one row after the first layer) on an input of `tokens` tokens and
-  // solves for the sustained FLOP rate and the cost of reading a weight. Takes 110 runs of each;
-  // the encoder's own settings are left as they are. Calibrate with the thread count you deploy.
+  // Measures this machine's cost model for this model and thread count: times the dense model,
+  // every layer at half the rows, and the most pruned one (one row after the first layer) on
+  // inputs of `tokens` tokens and of four times as many (up to the maximum length), and fits the
+  // sustained FLOP rate, the cost of reading a weight and the attention's own cost
+  // (lat/schedule.hpp, CostModel) to them. Takes 90 runs of each; the encoder's own settings are
+  // left as they are. Calibrate with the thread count you deploy.
   CostModel calibrate(int tokens = 128) const;
 
  private:

@@ -32,10 +32,17 @@ struct Schedule {
 //
 // Inputs packed into one call share each reading of the weights: at `batch` inputs, each pays
 // weight_flops / batch of it, so a batch is cut less than one input for the same speedup.
+//
+// Attention costs more than its FLOPs say: softmax, ACC and the selection read every score, and
+// at low precision the products around them grow cheap. `attention_flops` adds, for each layer
+// taking m rows, attention_flops * m^2: what one score (of all heads) costs beyond its FLOPs.
 struct CostModel {
-  double weight_flops = 0.0;  // >= 0; 0 is the FLOP model
-  int batch = 1;              // >= 1: inputs in the call
-  CostModel in_batch(int inputs) const { return {weight_flops, inputs < 1 ? 1 : inputs}; }
+  double weight_flops = 0.0;     // >= 0; 0 with attention_flops 0 is the FLOP model
+  int batch = 1;                 // >= 1: inputs in the call
+  double attention_flops = 0.0;  // >= 0
+  CostModel in_batch(int inputs) const {
+    return {weight_flops, inputs < 1 ? 1 : inputs, attention_flops};
+  }
   bool operator==(const CostModel&) const = default;
 };
 
@@ -46,7 +53,8 @@ LAT_EXPORT double layer_flops(const ModelShape& shape, double m, double k);
 // Weights of one layer's matrix products: QKV, output, feed-forward in and out.
 LAT_EXPORT double layer_weights(const ModelShape& shape);
 
-// layer_flops plus, under a calibrated model, the reading of the layer's weights.
+// layer_flops plus, under a calibrated model, the reading of the layer's weights and the
+// attention's own cost.
 LAT_EXPORT double layer_cost(const ModelShape& shape, double m, double k,
                              const CostModel& cost = {});
 

@@ -44,10 +44,11 @@ struct Settings {
   static constexpr int kVersion = 1;
   std::optional<double> speedup;
   std::optional<Precision> precision;
-  std::optional<double> weight_flops;  // calibrated cost model, measured at `precision`
-  std::vector<double> exponents;       // the knob's keep exponents; empty: not set
-  std::optional<double> floor;         // row floor
-  std::vector<TunedPoint> curve;       // by increasing speedup
+  std::optional<double> weight_flops;     // calibrated cost model, measured at `precision`
+  std::optional<double> attention_flops;  // its attention term (lat/schedule.hpp)
+  std::vector<double> exponents;          // the knob's keep exponents; empty: not set
+  std::optional<double> floor;            // row floor
+  std::vector<TunedPoint> curve;          // by increasing speedup
   std::optional<TuningRecord> tuning;
 };
 

@@ -173,19 +173,27 @@ class RankedDocument:
         """
 
 class CostModel:
-    """What a layer costs; weight_flops 0 is the FLOP count."""
+    """
+    What a layer costs; weight_flops and attention_flops 0 is the FLOP count.
+    """
 
     @overload
     def __init__(self) -> None: ...
 
     @overload
-    def __init__(self, weight_flops: float) -> None: ...
+    def __init__(self, weight_flops: float, attention_flops: float = 0.0) -> None: ...
 
     @property
     def weight_flops(self) -> float: ...
 
     @weight_flops.setter
     def weight_flops(self, arg: float, /) -> None: ...
+
+    @property
+    def attention_flops(self) -> float: ...
+
+    @attention_flops.setter
+    def attention_flops(self, arg: float, /) -> None: ...
 
     def __repr__(self) -> str: ...
 
@@ -353,6 +361,12 @@ class Settings:
 
     @weight_flops.setter
     def weight_flops(self, arg: float | None, /) -> None: ...
+
+    @property
+    def attention_flops(self) -> float | None: ...
+
+    @attention_flops.setter
+    def attention_flops(self, arg: float | None, /) -> None: ...
 
     @property
     def exponents(self) -> list[float]: ...
