@@ -185,7 +185,13 @@ int run(const Args& a) {
       times.push_back(r.run.ms);
       std::optional<bool> right;
       if (lines[i].gold && scores) {
-        const double gold = lat::cli::read_number(*lines[i].gold);
+        double gold = 0;
+        try {
+          gold = lat::cli::read_number(*lines[i].gold);
+        } catch (const lat::cli::BadValue& e) {
+          throw std::runtime_error("input " + std::to_string(i + 1) + ": gold score '" +
+                                   *lines[i].gold + "': " + e.what());
+        }
         total_error += std::abs(r.probs[0] - gold);
         if (sigmoid) right = (r.probs[0] >= 0.5) == (gold >= 0.5);
         ++graded;

@@ -92,7 +92,8 @@ CostModel Encoder::calibrate(int tokens) const {
   }
   // t = (FLOPs + attention_flops * sum m^2 + weight_flops * weights) / rate for each pass,
   // linear in 1 / rate, attention_flops / rate and weight_flops / rate: least squares of the
-  // relative error, each column scaled to at most 1.
+  // relative error (each pass's row divided by its time), FLOPs and sum m^2 first scaled by their
+  // largest value.
   double scale[3] = {0, 0, 1};
   for (const Pass& p : passes) {
     scale[0] = std::max(scale[0], p.flops);

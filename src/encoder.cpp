@@ -151,8 +151,10 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs,
                                            " at position " + std::to_string(t) +
                                            " is outside the vocabulary");
       }
-      const int type = e.type_ids.empty() ? 0 : e.type_ids[t];
-      if (type < 0 || type >= std::max(c.type_vocab, 1)) {  // families without types take 0
+      // Families without token types read none: a pair template's type ids are dropped, as
+      // transformers drops them (DistilBERT, MPNet, ModernBERT).
+      const int type = e.type_ids.empty() || c.type_vocab == 0 ? 0 : e.type_ids[t];
+      if (type < 0 || (c.type_vocab > 0 && type >= c.type_vocab)) {
         throw Error(ErrorCode::kInput, input_name(i) + ": type id " + std::to_string(type) +
                                            " at position " + std::to_string(t) +
                                            " is outside [0, type_vocab_size)");

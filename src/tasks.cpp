@@ -42,9 +42,8 @@ std::vector<Encoding> tokenize_all(std::span<const T> inputs, const char* what, 
   return encodings;
 }
 
-// probs and the chosen label (the largest logit's) from logits.
-void decide(Classification& c, HeadActivation activation, const std::vector<std::string>& names) {
-  c.probs = activate(activation, c.logits);
+// The chosen label: the largest logit's.
+void choose_label(Classification& c, const std::vector<std::string>& names) {
   c.label = static_cast<int>(std::max_element(c.logits.begin(), c.logits.end()) - c.logits.begin());
   c.label_name = names[static_cast<std::size_t>(c.label)];
 }
@@ -63,7 +62,8 @@ std::vector<Classification> classified(const Encoder& encoder, std::span<const E
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     results[i].logits = std::move(outputs[i].logits);
     results[i].run = std::move(outputs[i].run);
-    decide(results[i], info.activation, info.labels);
+    results[i].probs = activate(info.activation, results[i].logits);
+    choose_label(results[i], info.labels);
   }
   return results;
 }
@@ -161,8 +161,8 @@ std::vector<Classification> ZeroShotClassifier::classify(
       c.logits.push_back(cosine(embeddings[i].values, l.values));
       scaled.push_back(c.logits.back() / kTemperature);
     }
-    decide(c, HeadActivation::kSoftmax, names);
     c.probs = activate(HeadActivation::kSoftmax, scaled);
+    choose_label(c, names);
   }
   return results;
 }

@@ -280,6 +280,21 @@ TEST(Families, ConfigProblemsNameTheField) {
       {"distilbert", [](auto& j) { j.erase("dim"); }, {"config.json", "dim", "missing"}},
       {"distilbert", [](auto& j) { j["n_heads"] = 5; }, {"n_heads", "does not divide", "dim"}},
       {"electra", [](auto& j) { j["embedding_size"] = 0; }, {"embedding_size"}},
+      {"modernbert",
+       [](auto& j) { j["num_attention_heads"] = 16; },
+       {"num_attention_heads", "even"}},
+      {"modernbert",
+       [](auto& j) { j["classifier_pooling"] = "max"; },
+       {"classifier_pooling", "max"}},
+      {"modernbert",
+       [](auto& j) { j["global_attn_every_n_layers"] = 0; },
+       {"global_attn_every_n_layers"}},
+      {"modernbert", [](auto& j) { j["global_rope_theta"] = 0.5; }, {"global_rope_theta"}},
+      {"modernbert",
+       [](auto& j) { j["hidden_activation"] = "swish"; },
+       {"hidden_activation", "swish"}},
+      {"modernbert", [](auto& j) { j["mlp_bias"] = "yes"; }, {"mlp_bias"}},
+      {"modernbert", [](auto& j) { j["sentence_transformers"] = 3; }, {"sentence_transformers"}},
   };
   for (const auto& c : cases) {
     const test::TempDir dir("family-config");

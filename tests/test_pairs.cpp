@@ -216,6 +216,20 @@ TEST(HeadActivation, ActivateIsSoftmaxSigmoidOrIdentity) {
   EXPECT_STREQ(to_string(HeadActivation::kIdentity), "identity");
 }
 
+// Families without token types drop a pair template's type ids, as transformers does: a pair
+// runs as its ids alone.
+TEST(Pairs, FamiliesWithoutTokenTypesDropTheTypeIds) {
+  for (const char* family : {"distilbert", "modernbert"}) {
+    const Encoder encoder(test::golden_dir() / "families" / family);
+    const std::vector<TextPair> pairs{{"what is the capital of France?", "Paris is its capital."}};
+    auto e = encoder.tokenize_pair(pairs[0].first, pairs[0].second);
+    ASSERT_NE(std::count(e.type_ids.begin(), e.type_ids.end(), 1), 0) << family;
+    const auto scored = encoder.classify(pairs);
+    e.type_ids.clear();
+    EXPECT_EQ(scored[0].logits, encoder.run(std::vector{e})[0].logits) << family;
+  }
+}
+
 TEST(Rerank, RefusesHeadsOfSeveralLogitsAndBadTopK) {
   const Encoder several(test::golden_dir() / "families" / "roberta");
   const std::vector<std::string> docs{"a", "b"};

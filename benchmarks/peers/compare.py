@@ -214,7 +214,7 @@ def main():
     peak = {}
     for t in threads_list:
         out = subprocess.run([str(ROOT / "build" / "benchmarks" / "peak_flops"), str(t)], capture_output=True, text=True)
-        peak[t] = json.loads(out.stdout)  # gflops (fp32), bf16_gflops, int8_gops; null: not native
+        peak[t] = json.loads(out.stdout)  # gflops (fp32), bf16_gflops, int8_gops; null: no kernel
     results = {"peak_gflops": peak, "cases": [], "memory": []}
     rows = []
     for name in args.models.split(","):

@@ -2,7 +2,7 @@
 // bf16 (bf16 inputs, fp32 sums) and int8 (uint8 by int8, int32 sums), each in the weight layout
 // oneDNN prefers, as lat's products have theirs.
 //   peak_flops [THREADS] [SIZE]   prints GFLOP/s of each (median of 7 runs) as JSON; a precision
-//                                 the CPU cannot multiply natively is null
+//                                 oneDNN has only its reference kernel for is null
 #include <omp.h>
 
 #include <algorithm>

@@ -49,8 +49,9 @@ struct EncoderInfo {
   std::vector<TunedPoint> curve;    // lat.json's tuned curve; empty when not tuned
   bool classifier = false;          // BertForSequenceClassification head present
   std::vector<std::string> labels;  // label names in id order (classifier only)
-  // The head's activation as the folder says (classifier only): identity for regression, the
-  // sigmoid for multi-label heads and for one logit, else softmax.
+  // The head's activation as the folder says (classifier only; docs/design.md, "Heads"):
+  // sentence-transformers' saved choice, else identity for regression, the sigmoid for
+  // multi-label heads and for one logit, else softmax.
   HeadActivation activation = HeadActivation::kSoftmax;
   bool mean_pooling = false;  // embeddings: mean of rows, else the [CLS] row
   bool normalize = false;     // embeddings are L2-normalised

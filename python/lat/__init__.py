@@ -162,8 +162,8 @@ class Encoder(_lat.Encoder):
         """Scores of (first, second) pairs, as sentence-transformers' CrossEncoder.predict gives
         them: float32, (len(pairs),) for a head of one logit, else (len(pairs), labels).
 
-        activation: None for the folder's (info.activation: identity for regression, sigmoid for
-        one logit or multi-label, else softmax), "identity", "sigmoid" or "softmax", or a
+        activation: None for the folder's (info.activation: sentence-transformers' saved choice,
+        else identity for regression, sigmoid for one logit or multi-label, else softmax), "identity", "sigmoid" or "softmax", or a
         function of the logits (a 2-D array). One pair gives one score (or one row). Pairs run in
         batches of `batch_size`, longest first; speedup, exponents, floor and policy as in embed.
         """
@@ -216,6 +216,8 @@ class Encoder(_lat.Encoder):
                          f"this one has {len(self.info.labels)}")
         if top_k is not None and top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {top_k}")
+        if isinstance(documents, (str, bytes)):
+            raise TypeError("documents must be a sequence of texts, got one text; wrap it in a list")
         docs = list(documents)
         scores = self.predict([(query, d) for d in docs], batch_size, show_progress_bar, activation, speedup,
                               exponents, floor, policy) if docs else np.empty(0, dtype=np.float32)

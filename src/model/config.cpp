@@ -24,7 +24,8 @@ std::optional<HeadActivation> head_activation_of(const nlohmann::json& json,
                                              "'; lat applies torch.nn.modules.linear.Identity and "
                                              "torch.nn.modules.activation.Sigmoid");
   };
-  if (const auto st = json.find("sentence_transformers"); st != json.end() && st->is_object()) {
+  if (const auto st = json.find("sentence_transformers"); st != json.end() && !st->is_null()) {
+    if (!st->is_object()) f.fail("sentence_transformers", "must be an object");
     if (const auto fn = st->find("activation_fn"); fn != st->end() && !fn->is_null())
       return torch_class(*fn, "sentence_transformers.activation_fn");
   }
@@ -78,8 +79,15 @@ void read_structure(const nlohmann::json& json, const io::JsonFields& f, Config&
     }
     c.rope_theta = static_cast<float>(global);
     c.local_rope_theta = static_cast<float>(local);
+    // Rotary turns pairs of a head's dimensions: its width must be even.
+    if ((c.hidden / c.heads) % 2 != 0) {
+      f.fail(std::string(keys.heads).c_str(), "(" + std::to_string(c.heads) + ") gives heads " +
+                                                  std::to_string(c.hidden / c.heads) +
+                                                  " wide; rotary positions need an even width");
+    }
   }
   if (structure.local_attention) {
+    // A window of 0 or 1 lets a local layer's row see itself alone, as in transformers.
     c.window = static_cast<int>(f.has(std::string(keys.window).c_str())
                                     ? f.integer_in(std::string(keys.window).c_str(), 0, 1 << 20)
                                     : 128);
@@ -163,6 +171,7 @@ Config parse_config(const nlohmann::json& json, const std::string& where) {
                                                 std::string(keys.hidden) + " (" +
                                                 std::to_string(c.hidden) + ")");
   }
+  c.layer_norm_eps = structure.layer_norm_eps;
   if (const auto eps = keys.layer_norm_eps.empty()
                            ? std::nullopt
                            : f.number(std::string(keys.layer_norm_eps).c_str())) {

@@ -32,8 +32,8 @@ struct Config {
   // Rotary families: the base of global layers' rotation, and of local layers'.
   float rope_theta = 0, local_rope_theta = 0;
   // Local attention: a row of a local layer attends to rows within window / 2 positions of it;
-  // layer l (from 0) is global where l % global_every == 0. window 0: every layer is global.
-  int window = 0;
+  // layer l (from 0) is global where l % global_every == 0. window -1: every layer is global.
+  int window = -1;
   int global_every = 1;
   // Which products and norms have biases (the family's structure, unless the config says).
   bool attention_bias = true, ffn_bias = true, norm_bias = true, head_bias = true;
@@ -46,7 +46,7 @@ struct Config {
 
   // The longest input the position embeddings cover.
   int max_tokens() const { return max_positions - position_offset; }
-  bool local(int layer) const { return window > 0 && layer % global_every != 0; }
+  bool local(int layer) const { return window >= 0 && layer % global_every != 0; }
 };
 
 Config read_config(const std::filesystem::path& file);

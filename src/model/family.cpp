@@ -176,7 +176,8 @@ constexpr Family kFamilies[] = {
                    .first_attention_norm = false,
                    .final_norm = true,
                    .local_attention = true,
-                   .head = HeadKind::kDenseActNorm}},
+                   .head = HeadKind::kDenseActNorm,
+                   .layer_norm_eps = 1e-5f}},
 };
 
 }  // namespace

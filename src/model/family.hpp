@@ -44,6 +44,7 @@ struct Structure {
   // Attention alternates a local window with global layers where the config gives a window.
   bool local_attention = false;
   HeadKind head = HeadKind::kPooler;
+  float layer_norm_eps = 1e-12f;  // where config.json gives none (BERT's; ModernBERT's is 1e-5)
 };
 
 // A family of encoders as data: how config.json names its sizes, where its tensors are, and its

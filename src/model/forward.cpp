@@ -143,7 +143,8 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
   // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected, normed (d each),
   // qkv (3d), inner (intermediate) and a gated product's two halves, head_acc; scores and
   // probabilities.
-  return 4.0 * (rows * (10.0 * c.hidden + 3.0 * c.intermediate + c.heads) + 2.0 * scores);
+  const double inner = c.family->structure.feed_forward == FeedForward::kGated ? 3.0 : 1.0;
+  return 4.0 * (rows * (10.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores);
 }
 
 namespace {
@@ -437,6 +438,7 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
           : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
   lw.output(attended, rows, kernels::f32_rows(projected_, d_));
   auto add = [&](float* to, const float* from) {
+#pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < rows * d_; ++i) to[i] += from[i];
   };
   if (pre_norm_) {

@@ -38,7 +38,8 @@ ForwardResult forward(const Weights& weights, const PackedBatch& batch,
 // Bytes of activations forward() needs for a batch (its per-thread workspace).
 double workspace_bytes(const Config& config, const PackedBatch& batch);
 
-// The head on the first row of each sequence: logits, sequence after sequence.
+// The head on each sequence's pooled row (its first, or the mean of its last rows where the
+// config says): logits, sequence after sequence.
 std::vector<float> classify_head(const Weights& weights, const ForwardResult& result);
 
 }  // namespace lat::model

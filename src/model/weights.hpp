@@ -40,9 +40,9 @@ struct LayerWeights {
   NormWeights attention_norm, output_norm;
 };
 
-// The classification head on each sequence's first row: a dense layer with its activation
-// fused (BERT's pooler among them), then the output layer. It runs once per sequence: fp32
-// whatever the precision.
+// The classification head on each sequence's pooled row (model/forward.hpp, classify_head): a
+// dense layer with its activation fused (BERT's pooler among them), a norm where the family has
+// one, then the output layer. It runs once per sequence: fp32 whatever the precision.
 struct HeadWeights {
   std::optional<kernels::Linear> dense;
   NormWeights norm;                    // after the dense layer, where the family has one
