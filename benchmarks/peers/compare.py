@@ -20,7 +20,9 @@ or ModernBERT converter, so it runs MiniLM only.
 How each runtime gets each precision, as its own documentation does it:
 - ONNX Runtime: the model exported by torch.onnx, passed through onnxruntime's transformer
   optimizer (fused attention, skip layer norm, bias GELU); int8 is quantize_dynamic of that graph
-  (int8 weights per channel, activations quantized per tensor at run time). ModernBERT is
+  (int8 weights per channel, activations quantized per tensor at run time); int8-static is
+  quantize_static of the exported graph (QDQ, int8 weights per channel, uint8 activations whose
+  scales are calibrated on the same 300 SST-2 training sentences as OpenVINO's). ModernBERT is
   exported by optimum (feature-extraction), which the BERT optimizer does not fuse: its graph runs
   with onnxruntime's own graph optimizations.
 - CTranslate2: its own conversion in fp32; int8 is compute_type="int8" (weights quantized at load).
@@ -46,6 +48,7 @@ WORKER = Path(__file__).with_name("worker.py")
 MODEL_FOLDERS = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2", "modernbert": "modernbert-base-shape"}
 PEAK_KEYS = {"fp32": "gflops", "bf16": "bf16_gflops", "int8": "int8_gops"}  # peak_flops's fields
 RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "onnxruntime:fp32", "onnxruntime:int8",
+            "onnxruntime:int8-static",
             "ctranslate2:fp32", "ctranslate2:int8", "openvino:fp32", "openvino:bf16", "openvino:int8",
             "torch:fp32"]
 
@@ -114,6 +117,42 @@ def prepare_onnx_int8(model_dir):
                      weight_type=QuantType.QInt8, extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
 
 
+def calibration_inputs(model_dir, count=300):
+    """The model's inputs for the first `count` SST-2 training sentences: the texts static int8
+    calibrates its activation scales on (OpenVINO's and ONNX Runtime's alike)."""
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    with open(ROOT / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
+        texts = [line.split("\t")[0] for line in f.read().split("\n")[1:count + 1] if line]
+    names = input_names(model_dir)
+    return texts, lambda text: {k: v.astype(np.int64) for k, v in tok(text, return_tensors="np").items()
+                                if k in names}
+
+
+def prepare_onnx_int8_static(model_dir):
+    """quantize_static of the exported graph, calibrated on calibration_inputs."""
+    out = model_dir / "onnx" / "model_int8_static.onnx"
+    if out.exists():
+        return
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    texts, item = calibration_inputs(model_dir)
+    exported = model_dir / "onnx" / "model.onnx"
+    if not exported.exists():  # ModernBERT's export is used as it is
+        exported = model_dir / "onnx" / "model_optimized.onnx"
+
+    class Texts(CalibrationDataReader):
+        def __init__(self):
+            self.rest = iter(texts)
+
+        def get_next(self):
+            text = next(self.rest, None)
+            return None if text is None else item(text)
+
+    quantize_static(str(exported), str(out), Texts(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
 def prepare_openvino(model_dir):
     """OpenVINO IR of the exported model (fp32), and NNCF's int8 quantization of it."""
     out = model_dir / "openvino"
@@ -121,18 +160,10 @@ def prepare_openvino(model_dir):
         return
     import nncf
     import openvino as ov
-    from transformers import AutoTokenizer
     out.mkdir(exist_ok=True)
     model = ov.convert_model(str(model_dir / "onnx" / "model.onnx"))
     ov.save_model(model, str(out / "model.xml"), compress_to_fp16=False)
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    with open(ROOT / "data" / "sst2" / "train.tsv", encoding="utf-8") as f:
-        texts = [line.split("\t")[0] for line in f.read().split("\n")[1:301] if line]
-    names = input_names(model_dir)
-
-    def item(text):
-        e = tok(text, return_tensors="np")
-        return {k: e[k].astype(np.int64) for k in names}
+    texts, item = calibration_inputs(model_dir)
     quantized = nncf.quantize(model, nncf.Dataset(texts, item), model_type=nncf.ModelType.TRANSFORMER,
                               subset_size=len(texts))
     ov.save_model(quantized, str(out / "model_int8.xml"), compress_to_fp16=False)
@@ -227,6 +258,8 @@ def main():
         specs = args.runtimes.split(",")
         if "onnxruntime:int8" in specs:
             prepare_onnx_int8(model_dir)
+        if "onnxruntime:int8-static" in specs:
+            prepare_onnx_int8_static(model_dir)
         if any(r.startswith("openvino:") for r in specs):
             prepare_openvino(model_dir)
         runtimes = [r for r in specs if not r.startswith("ctranslate2") or prepare_ct2(model_dir)]

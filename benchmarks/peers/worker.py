@@ -5,8 +5,9 @@
 
 Commands, one a line: "run SEQ BATCH" runs the inputs of that shape once and answers the wall
 time in ms; "rss" answers the process's peak resident memory in KiB; "quit".
-RUNTIME: lat | onnxruntime | torch | ctranslate2 | openvino; PRECISION: fp32 | bf16 | int8, as
-each runtime offers them (compare.py prepares the quantized models).
+RUNTIME: lat | onnxruntime | torch | ctranslate2 | openvino; PRECISION: fp32 | bf16 | int8, and
+int8-static for onnxruntime, as each runtime offers them (compare.py prepares the quantized
+models).
 """
 import ctypes
 import sys
@@ -46,7 +47,8 @@ def make_runner(runtime, precision, model_dir, threads, speedup):
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        name = {"fp32": "model_optimized.onnx", "int8": "model_optimized_int8.onnx"}[precision]
+        name = {"fp32": "model_optimized.onnx", "int8": "model_optimized_int8.onnx",
+                "int8-static": "model_int8_static.onnx"}[precision]
         session = ort.InferenceSession(str(model_dir / "onnx" / name), opts, providers=["CPUExecutionProvider"])
         names = {i.name for i in session.get_inputs()}
 
