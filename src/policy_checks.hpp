@@ -15,6 +15,8 @@ std::string floor_problem(double floor);
 std::string cost_problem(const CostModel& cost);
 // Throws lat::Error (kOption) with the problem, after "source: " where a source is named.
 void fail_if(const std::string& problem, const std::string& source);
+// Every check a Policy makes of its values, failing on the first problem.
+void check_policy(double speedup, KeepExponents exponents, double floor, const CostModel& cost);
 
 // Schedules on values already checked.
 Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,

@@ -87,6 +87,13 @@ std::string cost_problem(const CostModel& cost) {
   return {};
 }
 
+void check_policy(double speedup, KeepExponents exponents, double floor, const CostModel& cost) {
+  for (const std::string& problem : {speedup_problem(speedup), exponents_problem(exponents),
+                                     floor_problem(floor), cost_problem(cost)}) {
+    fail_if(problem, "");
+  }
+}
+
 void fail_if(const std::string& problem, const std::string& source) {
   if (problem.empty()) return;
   throw Error(ErrorCode::kOption, source.empty() ? problem : source + ": " + problem);
@@ -169,22 +176,14 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
 
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
                        KeepExponents exponents, double floor) {
-  // The checks Policy makes, without copying the exponents into one.
-  for (const std::string& problem :
-       {checks::speedup_problem(speedup), checks::exponents_problem(exponents),
-        checks::floor_problem(floor), checks::cost_problem(cost)}) {
-    checks::fail_if(problem, "");
-  }
+  checks::check_policy(speedup, exponents, floor, cost);  // without copying exponents into one
   checks::fail_if(checks::exponents_count_problem(exponents, shape.layers), "schedule");
   return checks::make_schedule(shape, tokens, speedup, cost, exponents, floor);
 }
 
 Policy::Policy(double speedup, std::vector<double> exponents, double floor, CostModel cost)
     : speedup_(speedup), exponents_(std::move(exponents)), floor_(floor), cost_(cost) {
-  checks::fail_if(checks::speedup_problem(speedup_), "");
-  checks::fail_if(checks::exponents_problem(exponents_), "");
-  checks::fail_if(checks::floor_problem(floor_), "");
-  checks::fail_if(checks::cost_problem(cost_), "");
+  checks::check_policy(speedup_, exponents_, floor_, cost_);
 }
 
 Schedule Policy::schedule(const ModelShape& shape, int tokens, int batch) const {

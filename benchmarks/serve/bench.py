@@ -141,7 +141,7 @@ def record(path, row):
     print(json.dumps({k: row.get(k) for k in keys if k in row}), flush=True)
 
 
-def seconds_for(texts, per_request, concurrency, base):
+def seconds_for(texts, per_request, base):
     """Long enough for the slowest points to finish many requests."""
     if texts == "imdb":
         return base * (2 if per_request == 32 else 1)
@@ -158,6 +158,28 @@ def batch_stats(metrics):
     n = values.get("lat_batch_inputs_count", 0)
     return {"batches": n, "mean_inputs": values.get("lat_batch_inputs_sum", 0) / n if n else None,
             "mean_tokens": values.get("lat_batch_tokens_sum", 0) / n if n else None}
+
+
+def inputs_between(before, after):
+    """(batches, inputs) the server ran between two batch_stats readings."""
+    return (after["batches"] - before["batches"],
+            (after["mean_inputs"] or 0) * after["batches"] - (before["mean_inputs"] or 0) * before["batches"])
+
+
+def embed_for(enc, texts, batch, seconds, warmup=1):
+    """The library embedding `texts` in calls of `batch`, round after round, for `seconds` after
+    `warmup` calls: (texts done, wall seconds, CPU seconds of this process)."""
+    chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
+    for c in chunks[:warmup]:
+        enc.embed(c)
+    done, t0, c0 = 0, time.perf_counter(), time.process_time()
+    while time.perf_counter() - t0 < seconds:
+        for c in chunks:
+            enc.embed(c)
+            done += len(c)
+            if time.perf_counter() - t0 > seconds:
+                break
+    return done, time.perf_counter() - t0, time.process_time() - c0
 
 
 def step_generator(args):
@@ -184,7 +206,7 @@ def step_closed(args):
         for texts in args.texts.split(","):
             for per_request in map(int, args.per_request.split(",")):
                 for c in map(int, args.concurrency.split(",")):
-                    secs = seconds_for(texts, per_request, c, args.seconds)
+                    secs = seconds_for(texts, per_request, args.seconds)
                     for s in servers[k % len(servers):] + servers[:k % len(servers)]:
                         r = loadgen(s.url + s.route, texts=texts, per_request=per_request, concurrency=c,
                                     seconds=secs, warmup=args.warmup, max_words=args.max_words or None)
@@ -221,24 +243,13 @@ def step_inprocess(args):
                 for r in runs:  # per-run batches: the difference of the cumulative counters
                     b = r.get("batches") or {}
                     if r["per_request"] == per_request and r["concurrency"] == 64 and prev is not None:
-                        n = b["batches"] - prev["batches"]
-                        inputs = b["mean_inputs"] * b["batches"] - prev["mean_inputs"] * prev["batches"]
+                        n, inputs = inputs_between(prev, b)
                         mean = inputs / n if n else None
                     prev = b
                 batch = max(1, round(mean)) if mean else 64 * per_request
                 batches = [batch] + ([1] if per_request == 1 else [])  # and one text a call, as at concurrency 1
                 for b in batches:
-                    chunks = [texts[i:i + b] for i in range(0, len(texts), b)]
-                    for c in chunks[:3]:
-                        enc.embed(c)
-                    done, t0 = 0, time.perf_counter()
-                    while time.perf_counter() - t0 < args.seconds:
-                        for c in chunks:
-                            enc.embed(c)
-                            done += len(c)
-                            if time.perf_counter() - t0 > args.seconds:
-                                break
-                    wall = time.perf_counter() - t0
+                    done, wall, _ = embed_for(enc, texts, b, args.seconds, warmup=3)
                     record(args.out, {"step": "inprocess", "server": f"library-{precision}", "texts": texts_name,
                                       "per_request": per_request, "batch": b, "server_mean_batch": mean,
                                       "throughput_texts": done / wall, "throughput_rps": done / wall / per_request})
@@ -269,24 +280,15 @@ def step_overhead(args):
                     r = loadgen(s.url + s.route, texts="sst2", per_request=per_request, concurrency=64,
                                 seconds=args.seconds, warmup=args.warmup)
                     after, cpu1 = batch_stats(s.metrics()), s.cpu_seconds()
-                    n = after["batches"] - before["batches"]
-                    inputs = after["mean_inputs"] * after["batches"] - (before["mean_inputs"] or 0) * before["batches"]
+                    n, inputs = inputs_between(before, after)
                     mean = inputs / n
                     batch = max(1, round(mean))
                     server.append(r["throughput_texts"])
                     server_cpu.append((cpu1 - cpu0) / inputs * 1e3)  # CPU ms per text, every thread
                     batches.append(mean)
-                    chunks = [texts[i:i + batch] for i in range(0, len(texts), batch)]
-                    enc.embed(chunks[0])
-                    done, t0, c0 = 0, time.perf_counter(), time.process_time()
-                    while time.perf_counter() - t0 < args.seconds:
-                        for c in chunks:
-                            enc.embed(c)
-                            done += len(c)
-                            if time.perf_counter() - t0 > args.seconds:
-                                break
-                    library.append(done / (time.perf_counter() - t0))
-                    library_cpu.append((time.process_time() - c0) / done * 1e3)
+                    done, wall, cpu = embed_for(enc, texts, batch, args.seconds)
+                    library.append(done / wall)
+                    library_cpu.append(cpu / done * 1e3)
                 record(args.out, {"step": "overhead", "server": f"lat-{precision}", "texts": "sst2",
                                   "per_request": per_request, "concurrency": 64, "server_texts": server,
                                   "library_texts": library, "mean_batches": batches,

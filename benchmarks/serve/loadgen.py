@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import json
 import random
-import resource
 import sys
 import time
 from pathlib import Path
@@ -256,7 +255,6 @@ def main():
         payloads = bodies(texts, args.per_request, args.tei, args.model, json.loads(args.extra))
     stats = Stats()
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     loop = asyncio.new_event_loop()
     if args.concurrency:
         seconds = loop.run_until_complete(closed_loop(host, port, head, payloads, args.concurrency,

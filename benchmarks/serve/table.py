@@ -180,6 +180,18 @@ def accuracy_table(rows, out):
     out.append("| ---: | ---: | ---: |")
     for r in acc:
         out.append(f"| {r['speedup']:g} | {fmt(r['curve_accuracy'], 2)} | {fmt(r['dev_accuracy'], 2)} |")
+    # The accuracy the target run served: each speedup's, weighted by the answers it served.
+    by_speedup = {float(r["speedup"]): r for r in acc}
+    for run in (r for r in rows if r.get("step") == "target" and "--latency-target" in r["server"]):
+        served = {float(k): v for k, v in run["speedups"].items() if float(k) in by_speedup}
+        total = sum(served.values())
+        if total:
+            dense = by_speedup.get(1.0, {}).get("dev_accuracy")
+            weighted = {key: sum(by_speedup[s][key] * n for s, n in served.items()) / total
+                        for key in ("dev_accuracy", "curve_accuracy")}
+            out.append(f"\n{run['server']}: the speedups it chose, weighted by the answers they served, give "
+                       f"{fmt(weighted['dev_accuracy'], 1)}% on SST-2 dev ({fmt(weighted['curve_accuracy'], 1)}% by "
+                       f"the tuned curve), against {fmt(dense, 1)}% dense.")
 
 
 def rss_table(rows, out):
@@ -223,7 +235,7 @@ def main(path=None):
         overhead_table(rows, out)  # measured in alternation with the server: preferred
     else:
         inprocess_table(rows, out)
-        single_table(rows, out)
+    single_table(rows, out)
     target_table(rows, out)
     accuracy_table(rows, out)
     rss_table(rows, out)

@@ -10,7 +10,7 @@ Every call into lat releases the GIL: threads sharing one Encoder run at once.
 from __future__ import annotations
 
 import sys
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -129,18 +129,9 @@ class Encoder(_lat.Encoder):
         policy = self._call_policy(speedup, exponents, floor, policy)
         single = isinstance(sentences, (str, bytes))
         texts: Sequence[Any] = [sentences] if single else list(sentences)
-        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.info.hidden), dtype=np.float32)
-        bar = _progress(len(texts), show_progress_bar)
-        try:
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                out[chunk] = self.embed([texts[i] for i in chunk], policy=policy)
-                if bar is not None:
-                    bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
+        for chunk in _batches([len(t) for t in texts], batch_size, show_progress_bar):
+            out[chunk] = self.embed([texts[i] for i in chunk], policy=policy)
         if normalize_embeddings:
             norms = np.linalg.norm(out, axis=1, keepdims=True)
             np.divide(out, np.maximum(norms, 1e-12), out=out)
@@ -163,8 +154,8 @@ class Encoder(_lat.Encoder):
         them: float32, (len(pairs),) for a head of one logit, else (len(pairs), labels).
 
         activation: None for the folder's (info.activation: sentence-transformers' saved choice,
-        else identity for regression, sigmoid for one logit or multi-label, else softmax), "identity", "sigmoid" or "softmax", or a
-        function of the logits (a 2-D array). One pair gives one score (or one row). Pairs run in
+        else identity for regression, sigmoid for one logit or multi-label, else softmax),
+        "identity", "sigmoid" or "softmax", or a function of the logits (a 2-D array). One pair gives one score (or one row). Pairs run in
         batches of `batch_size`, longest first; speedup, exponents, floor and policy as in embed.
         """
         if batch_size < 1:
@@ -172,21 +163,12 @@ class Encoder(_lat.Encoder):
         policy = self._call_policy(speedup, exponents, floor, policy)
         single = len(sentences) == 2 and all(isinstance(t, (str, bytes)) for t in sentences)
         pairs: List[Any] = [sentences] if single else list(sentences)
-        order = sorted(range(len(pairs)), key=lambda i: -sum(len(t) for t in pairs[i]))
         labels = len(self.info.labels)
         logits = np.empty((len(pairs), labels), dtype=np.float32)
         probs = np.empty_like(logits)
-        bar = _progress(len(pairs), show_progress_bar)
-        try:
-            for start in range(0, len(order), batch_size):
-                chunk = order[start : start + batch_size]
-                for i, c in zip(chunk, self.classify_pairs([pairs[i] for i in chunk], policy=policy)):
-                    logits[i], probs[i] = c.logits, c.probs
-                if bar is not None:
-                    bar.update(len(chunk))
-        finally:
-            if bar is not None:
-                bar.close()
+        for chunk in _batches([sum(len(t) for t in p) for p in pairs], batch_size, show_progress_bar):
+            for i, c in zip(chunk, self.classify_pairs([pairs[i] for i in chunk], policy=policy)):
+                logits[i], probs[i] = c.logits, c.probs
         scores = probs if activation is None else _activate(activation, logits)
         scores = np.asarray(scores, dtype=np.float32)
         if labels == 1:
@@ -236,15 +218,28 @@ def _error(code: str, message: str) -> Error:
     return error
 
 
+def _batches(lengths: Sequence[int], batch_size: int, show_progress_bar: bool) -> Iterator[List[int]]:
+    """Indices of the inputs in batches of `batch_size`, longest first, so that a batch holds
+    inputs of similar length; a progress bar over them where asked."""
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    bar = _progress(len(lengths), show_progress_bar)
+    try:
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            yield chunk
+            if bar is not None:
+                bar.update(len(chunk))
+    finally:
+        if bar is not None:
+            bar.close()
+
+
 def _activate(activation: Union[str, Callable[[np.ndarray], np.ndarray]], logits: np.ndarray) -> np.ndarray:
-    """The logits (pairs x labels) through an activation named or given."""
+    """The logits (pairs x labels) through an activation named (lat's own, as heads apply them)
+    or given."""
     if callable(activation):
         return np.asarray(activation(logits))
-    if activation == "identity":
-        return logits
-    if activation == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-logits))
-    if activation == "softmax":
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    raise ValueError(f"activation must be None, 'identity', 'sigmoid', 'softmax' or a function, got {activation!r}")
+    if activation not in ("identity", "sigmoid", "softmax"):
+        raise ValueError(f"activation must be None, 'identity', 'sigmoid', 'softmax' or a function, "
+                         f"got {activation!r}")
+    return _lat.activate(activation, logits)

@@ -135,6 +135,11 @@ class Classification:
         ACC and kept positions of every layer (encoders built with trace=True).
         """
 
+def activate(activation: str, logits: Annotated[NDArray[numpy.float32], dict(shape=(None, None), order='C', writable=False)]) -> NDArray[numpy.float32]:
+    """
+    Each row of logits through a head's activation: 'softmax', 'sigmoid' or 'identity'.
+    """
+
 class RankedDocument:
     """One document of a rerank: its index and score."""
 

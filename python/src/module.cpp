@@ -225,6 +225,29 @@ NB_MODULE(_lat, m) {
       });
   bind_run_info<lat::Classification>(classification);
 
+  m.def(
+      "activate",
+      [](const std::string& name, nb::ndarray<const float, nb::ndim<2>, nb::c_contig> logits) {
+        lat::HeadActivation activation = lat::HeadActivation::kSoftmax;
+        for (auto a : {lat::HeadActivation::kSoftmax, lat::HeadActivation::kSigmoid,
+                       lat::HeadActivation::kIdentity}) {
+          if (name == lat::to_string(a)) activation = a;
+        }
+        if (name != lat::to_string(activation)) {
+          throw nb::value_error(("no activation '" + name + "'").c_str());
+        }
+        const size_t rows = logits.shape(0), cols = logits.shape(1);
+        std::vector<float> out;
+        out.reserve(rows * cols);
+        for (size_t r = 0; r < rows; ++r) {
+          const auto row = lat::activate(activation, {logits.data() + r * cols, cols});
+          out.insert(out.end(), row.begin(), row.end());
+        }
+        return owned_array(std::move(out), {rows, cols});
+      },
+      "activation"_a, "logits"_a,
+      "Each row of logits through a head's activation: 'softmax', 'sigmoid' or 'identity'.");
+
   auto ranked = nb::class_<lat::RankedDocument>(m, "RankedDocument",
                                                 "One document of a rerank: its index and score.");
   ranked.def_ro("index", &lat::RankedDocument::index)

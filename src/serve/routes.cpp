@@ -181,6 +181,13 @@ std::string show(double v) {
   return out.str();
 }
 
+// A reply onto the wire: status, body and the speedup that served it.
+void send(httplib::Response& res, const Reply& reply) {
+  res.status = reply.status;
+  res.set_content(reply.body, reply.content_type);
+  if (reply.speedup) res.set_header("X-Lat-Speedup", show(*reply.speedup));
+}
+
 }  // namespace
 
 Api::Api(const Encoder& encoder, Batcher& batcher, LatencyController& controller, Metrics& metrics,
@@ -261,10 +268,7 @@ void Api::install(HttpServer& server) {
     const Route* r = &route;
     if (route.method == "GET") {
       server.Get(route.path, [this, r](const httplib::Request&, httplib::Response& res) {
-        const Reply reply = answer(*r, "");
-        res.status = reply.status;
-        res.set_content(reply.body, reply.content_type);
-        if (reply.speedup) res.set_header("X-Lat-Speedup", show(*reply.speedup));
+        send(res, answer(*r, ""));
       });
       continue;
     }
@@ -291,9 +295,7 @@ void Api::install(HttpServer& server) {
       } else {
         reply = answer(*r, body);
       }
-      res.status = reply.status;
-      res.set_content(reply.body, reply.content_type);
-      if (reply.speedup) res.set_header("X-Lat-Speedup", show(*reply.speedup));
+      send(res, reply);
     };
     server.Post(route.path, [respond](const httplib::Request&, httplib::Response& res) {
       respond(res, nullptr);
