@@ -1,9 +1,10 @@
 // Encoder::calibrate: this machine's cost model, from the dense pass, a pass at half the rows and
-// the most pruned one.
+// the most pruned one. Encoder::calibrate_ranges: int8-static's activation ranges.
 #include <algorithm>
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <optional>
 
 #include "call_threads.hpp"
@@ -119,6 +120,156 @@ CostModel Encoder::calibrate(int tokens) const {
   if (!(t_dense > t_fewest)) return {};  // too noisy to tell: the FLOP model
   const double rate = (passes[0].flops - passes[2].flops) / (t_dense - t_fewest);
   return {std::max(0.0, (t_fewest * rate - passes[2].flops) / weights)};
+}
+
+namespace {
+
+// What calibration saw of one product's input. The first pass over the texts records each
+// column's extremes, which give the smoothing and the outlier columns; the second, a histogram of
+// the other columns' smoothed values over their extremes, from which the range is chosen.
+struct Seen {
+  static constexpr int kBins = 2048;
+  std::vector<float> lo, hi;      // per column, first pass
+  std::vector<float> smooth;      // per column, from the first pass
+  std::vector<bool> outlier;      // per column, from the first pass
+  double min = 0, max = 0;        // over the columns that are not outliers
+  std::vector<double> histogram;  // kBins over [min, max], second pass
+
+  void add(const float* x, std::int64_t rows, int cols) {
+    const auto n = static_cast<std::size_t>(cols);
+    if (histogram.empty()) {
+      if (lo.empty()) {
+        lo.assign(n, 0.f);
+        hi.assign(n, 0.f);
+      }
+      for (std::int64_t r = 0; r < rows; ++r) {
+        for (std::size_t j = 0; j < n; ++j) {
+          lo[j] = std::min(lo[j], x[static_cast<std::size_t>(r) * n + j]);
+          hi[j] = std::max(hi[j], x[static_cast<std::size_t>(r) * n + j]);
+        }
+      }
+      return;
+    }
+    const double per_bin = kBins / (max - min);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      for (std::size_t j = 0; j < n; ++j) {
+        if (outlier[j]) continue;
+        const double b = (x[static_cast<std::size_t>(r) * n + j] / smooth[j] - min) * per_bin;
+        histogram[static_cast<std::size_t>(std::clamp(b, 0.0, kBins - 1.0))] += 1;
+      }
+    }
+  }
+
+  // After the first pass: the smoothing, smooth[j] = sqrt(max |x_j| / max |W[:, j]|) with the
+  // product's weights (`weight_max`, per column), which evens the columns' ranges between the
+  // activations and the weights; the outlier columns, at most 4, largest first, whose smoothed
+  // magnitude is more than kOutlierRatio times the median column's; then the histogram's bounds.
+  std::vector<int> outliers(const std::vector<float>& weight_max) {
+    constexpr double kOutlierRatio = 8;
+    const std::size_t cols = lo.size();
+    smooth.assign(cols, 1.f);
+    for (std::size_t j = 0; j < cols; ++j) {
+      const double a = std::max(1e-5f, std::max(-lo[j], hi[j]));
+      const double w = std::max(1e-5f, weight_max[j]);
+      smooth[j] = static_cast<float>(std::sqrt(a / w));
+    }
+    for (std::size_t j = 0; j < cols; ++j) {
+      lo[j] /= smooth[j];
+      hi[j] /= smooth[j];
+    }
+    std::vector<float> magnitude(cols);
+    for (std::size_t j = 0; j < cols; ++j) magnitude[j] = std::max(-lo[j], hi[j]);
+    std::vector<int> order(cols);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int a, int b) { return magnitude[a] > magnitude[b]; });
+    const double median = magnitude[static_cast<std::size_t>(order[cols / 2])];
+    std::vector<int> found;
+    outlier.assign(cols, false);
+    for (std::size_t i = 0; i < std::min<std::size_t>(4, cols); ++i) {
+      if (!(magnitude[static_cast<std::size_t>(order[i])] > kOutlierRatio * median)) break;
+      found.push_back(order[i]);
+      outlier[static_cast<std::size_t>(order[i])] = true;
+    }
+    for (std::size_t j = 0; j < cols; ++j) {
+      if (outlier[j]) continue;
+      min = std::min(min, double(lo[j]));
+      max = std::max(max, double(hi[j]));
+    }
+    if (!(max > min)) max = min + 1;
+    histogram.assign(kBins, 0.0);
+    return found;
+  }
+
+  // After the second pass: the range [a min, a max] (a from 1 down to 0.1) whose 255 steps give
+  // the least squared error over the values seen, rounding inside it and saturation outside it
+  // counted (a row's values beyond the range mostly pass exactly, in its free outlier slots: the
+  // count is pessimistic, which keeps the range wide).
+  ActivationRange range(std::vector<int> outliers) const {
+    const double width = (max - min) / kBins;
+    double best = -1, best_a = 1;
+    for (int i = 0; i <= 90; ++i) {
+      const double a = 1.0 - 0.01 * i;
+      const double l = a * min, h = a * max, step = (h - l) / 255;
+      double error = 0;
+      for (int b = 0; b < kBins; ++b) {
+        const double v = min + (b + 0.5) * width;
+        const double out = v < l ? l - v : v > h ? v - h : 0;
+        error += histogram[static_cast<std::size_t>(b)] * (out > 0 ? out * out : step * step / 12);
+      }
+      if (best < 0 || error < best) {
+        best = error;
+        best_a = a;
+      }
+    }
+    return {best_a * min, best_a * max, std::move(outliers), smooth};
+  }
+};
+
+}  // namespace
+
+Int8Ranges Encoder::calibrate_ranges(std::span<const std::string> texts) const {
+  if (impl_->info.precision != Precision::kFp32) {
+    throw Error(
+        ErrorCode::kUnsupported,
+        std::string("int8-static ranges are calibrated on an fp32 encoder; this one runs ") +
+            to_string(impl_->info.precision));
+  }
+  if (texts.empty()) throw Error(ErrorCode::kInput, "calibration needs at least one text");
+  const int layers = impl_->info.layers;
+  std::vector<std::array<Seen, 4>> seen(static_cast<std::size_t>(layers));
+  const model::InputObserver observer = [&](int layer, model::Product product, const float* x,
+                                            std::int64_t rows, int cols) {
+    seen[static_cast<std::size_t>(layer)][static_cast<std::size_t>(product)].add(x, rows, cols);
+  };
+  auto pass = [&] {
+    constexpr std::size_t kBatch = 16;
+    for (std::size_t first = 0; first < texts.size(); first += kBatch) {
+      std::vector<Encoding> batch;
+      for (std::size_t i = first; i < std::min(texts.size(), first + kBatch); ++i) {
+        batch.push_back(tokenize(texts[i]));
+      }
+      impl_->run(batch, Policy(), &observer);
+    }
+  };
+  pass();
+  std::vector<std::array<std::vector<int>, 4>> outliers(seen.size());
+  for (std::size_t l = 0; l < seen.size(); ++l) {
+    const auto& lw = impl_->weights.layers[l];
+    const kernels::Linear* products[] = {&lw.qkv, &lw.output, &lw.ffn_in, &lw.ffn_out};
+    for (std::size_t p = 0; p < 4; ++p) {
+      outliers[l][p] = seen[l][p].outliers(products[p]->input_weight_max());
+    }
+  }
+  pass();
+  Int8Ranges ranges;
+  ranges.texts = static_cast<int>(texts.size());
+  for (std::size_t l = 0; l < seen.size(); ++l) {
+    const auto& layer = seen[l];
+    ranges.layers.push_back({layer[0].range(outliers[l][0]), layer[1].range(outliers[l][1]),
+                             layer[2].range(outliers[l][2]), layer[3].range(outliers[l][3])});
+  }
+  return ranges;
 }
 
 }  // namespace lat

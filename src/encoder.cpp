@@ -75,7 +75,19 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
       .mean_pooling = pooling.mode == io::Pooling::kMean,
       .normalize = pooling.normalize,
   };
-  auto weights = model::load_weights(file, config, precision);
+  const Int8Ranges* ranges = nullptr;
+  if (precision == Precision::kInt8Static) {
+    if (!settings.int8_ranges) {
+      throw Error(ErrorCode::kConfig,
+                  sources.settings_file +
+                      ": field 'int8_static' is missing: precision int8-static runs on activation "
+                      "ranges calibrated offline (lat_tune --precision int8-static)");
+    }
+    ranges = &*settings.int8_ranges;
+    const std::string problem = model::ranges_problem(*ranges, config);
+    if (!problem.empty()) throw Error(ErrorCode::kConfig, sources.settings_file + ": " + problem);
+  }
+  auto weights = model::load_weights(file, config, precision, ranges);
   info.classifier = weights.head.out.has_value();
   if (info.classifier) {
     info.labels = config.labels;
@@ -124,7 +136,8 @@ std::string input_name(std::size_t i) { return "input " + std::to_string(i); }
 }  // namespace
 
 std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs,
-                                              const Policy& policy) const {
+                                              const Policy& policy,
+                                              const model::InputObserver* observer) const {
   const auto start = std::chrono::steady_clock::now();
   const auto& c = weights.config;
   checks::fail_if(checks::exponents_count_problem(policy.exponents(), c.layers), "policy");
@@ -181,7 +194,7 @@ std::vector<EncoderOutput> Encoder::Impl::run(std::span<const Encoding> inputs,
   }
 
   const CallThreads threads(info.threads);
-  model::ForwardResult result = model::forward(weights, batch, keep, trace);
+  model::ForwardResult result = model::forward(weights, batch, keep, trace, observer);
   const std::vector<float> logits =
       weights.head.out ? model::classify_head(weights, result) : std::vector<float>{};
 

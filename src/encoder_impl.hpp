@@ -9,6 +9,7 @@
 #include "lat/encoder.hpp"
 #include "lat/settings.hpp"
 #include "model/config.hpp"
+#include "model/forward.hpp"
 #include "model/weights.hpp"
 
 namespace lat {
@@ -33,7 +34,9 @@ struct Encoder::Impl {
   bool trace = false;
 
   ModelShape shape() const { return sources.shape; }
-  std::vector<EncoderOutput> run(std::span<const Encoding> inputs, const Policy& policy) const;
+  // `observer` sees every product's input (model/forward.hpp).
+  std::vector<EncoderOutput> run(std::span<const Encoding> inputs, const Policy& policy,
+                                 const model::InputObserver* observer = nullptr) const;
 };
 
 // Option resolution (encoder_options.cpp).

@@ -8,6 +8,8 @@ const char* to_string(Precision precision) noexcept {
       return "bf16";
     case Precision::kInt8:
       return "int8";
+    case Precision::kInt8Static:
+      return "int8-static";
     case Precision::kFp32:
       break;
   }
@@ -15,10 +17,19 @@ const char* to_string(Precision precision) noexcept {
 }
 
 std::optional<Precision> precision_from_string(std::string_view name) noexcept {
-  for (Precision p : {Precision::kFp32, Precision::kBf16, Precision::kInt8}) {
+  for (Precision p : kPrecisions) {
     if (name == to_string(p)) return p;
   }
   return std::nullopt;
+}
+
+std::string precision_names() {
+  std::string names;
+  for (std::size_t i = 0; i < std::size(kPrecisions); ++i) {
+    if (i > 0) names += i + 1 == std::size(kPrecisions) ? " or " : ", ";
+    names += to_string(kPrecisions[i]);
+  }
+  return names;
 }
 
 }  // namespace lat

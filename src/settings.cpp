@@ -2,6 +2,8 @@
 #include "lat/settings.hpp"
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -15,8 +17,76 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kSettingsKeys =
-    "lat.json sets version, speedup, precision, weight_flops, attention_flops, exponents, floor "
-    "and curve, and keeps tuned_on, budget_points, dense_accuracy and search as a record";
+    "lat.json sets version, speedup, precision, weight_flops, attention_flops, exponents, floor, "
+    "curve and int8_static, and keeps tuned_on, budget_points, dense_accuracy and search as a "
+    "record";
+
+// The products of a layer whose inputs int8-static quantizes, as lat.json names them.
+constexpr const char* kProducts[] = {"qkv", "output", "ffn_in", "ffn_out"};
+template <typename Layer>  // LayerRanges, const or not
+auto& range_of(Layer& l, int product) {
+  const std::array ranges{&l.qkv, &l.output, &l.ffn_in, &l.ffn_out};
+  return *ranges[static_cast<std::size_t>(product)];
+}
+
+std::string range_problem(const ActivationRange& r) {
+  if (!(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= 0 && r.hi >= 0)) {
+    return "lo and hi must be finite with lo <= 0 <= hi";
+  }
+  if (r.outliers.size() > 4) return "has more than 4 outlier columns";
+  for (float v : r.smooth) {
+    if (!(std::isfinite(v) && v > 0)) return "has a smooth value that is not positive and finite";
+  }
+  for (std::size_t i = 0; i < r.outliers.size(); ++i) {
+    if (r.outliers[i] < 0) return "has a negative outlier column";
+    if (std::find(r.outliers.begin(), r.outliers.begin() + static_cast<std::ptrdiff_t>(i),
+                  r.outliers[i]) != r.outliers.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return "names an outlier column twice";
+    }
+  }
+  return "";
+}
+
+Int8Ranges read_ranges(const nlohmann::json& json, const std::string& where) {
+  const io::JsonFields f(json, where);
+  f.only({"calibrated_on", "texts", "layers"}, "int8_static has calibrated_on, texts and layers");
+  Int8Ranges r;
+  r.calibrated_on = f.string("calibrated_on").value_or("");
+  r.texts = static_cast<int>(f.integer("texts").value_or(0));
+  if (!f.has("layers") || !json.at("layers").is_array()) {
+    f.fail("layers", "must be an array with one object per layer");
+  }
+  const auto& layers = json.at("layers");
+  for (std::size_t l = 0; l < layers.size(); ++l) {
+    const std::string at = where + ": layers[" + std::to_string(l) + "]";
+    const io::JsonFields layer(layers[l], at);
+    layer.only({"qkv", "output", "ffn_in", "ffn_out"},
+               "a layer has the ranges of qkv, output, ffn_in and ffn_out");
+    LayerRanges ranges;
+    for (int p = 0; p < 4; ++p) {
+      if (!layer.has(kProducts[p])) layer.fail(kProducts[p], "is missing");
+      const io::JsonFields range(layers[l].at(kProducts[p]), at + ": " + kProducts[p]);
+      range.only({"lo", "hi", "outliers", "smooth"}, "a range has lo, hi, outliers and smooth");
+      ActivationRange& out = range_of(ranges, p);
+      const auto lo = range.number("lo"), hi = range.number("hi");
+      if (!lo) range.fail("lo", "is missing");
+      if (!hi) range.fail("hi", "is missing");
+      out.lo = *lo;
+      out.hi = *hi;
+      for (double c : range.numbers("outliers").value_or(std::vector<double>{})) {
+        if (c != std::floor(c) || c < 0 || c > 1 << 20) {
+          range.fail("outliers", "must hold column numbers");
+        }
+        out.outliers.push_back(static_cast<int>(c));
+      }
+      for (double v : range.numbers("smooth").value_or(std::vector<double>{})) {
+        out.smooth.push_back(static_cast<float>(v));
+      }
+    }
+    r.layers.push_back(std::move(ranges));
+  }
+  return r;
+}
 
 TunedPoint read_point(const nlohmann::json& json, const std::string& where) {
   const io::JsonFields f(json, where);
@@ -63,6 +133,17 @@ void check(const Settings& s, const std::string& file) {
                   where + ": speedups must increase along the curve, each given once");
     }
   }
+  if (s.int8_ranges) {
+    for (std::size_t l = 0; l < s.int8_ranges->layers.size(); ++l) {
+      for (int p = 0; p < 4; ++p) {
+        const std::string problem = range_problem(range_of(s.int8_ranges->layers[l], p));
+        if (!problem.empty()) {
+          throw Error(ErrorCode::kConfig, file + ": int8_static: layers[" + std::to_string(l) +
+                                              "]: " + kProducts[p] + " " + problem);
+        }
+      }
+    }
+  }
 }
 
 // Exponents on one scale, ending at `layers`; a geometric point is w_l = l.
@@ -83,7 +164,7 @@ Settings read_settings(const fs::path& file) {
   const std::string name = file.string();
   const io::JsonFields f(json, name);
   f.only({"version", "speedup", "precision", "weight_flops", "attention_flops", "exponents",
-          "floor", "curve", "tuned_on", "budget_points", "dense_accuracy", "search"},
+          "floor", "curve", "int8_static", "tuned_on", "budget_points", "dense_accuracy", "search"},
          kSettingsKeys);
   const auto version = f.integer("version").value_or(1);
   if (version < 1 || version > Settings::kVersion) {
@@ -98,8 +179,12 @@ Settings read_settings(const fs::path& file) {
   s.floor = f.number("floor");
   if (const auto precision = f.string("precision")) {
     s.precision = precision_from_string(*precision);
-    if (!s.precision) f.fail("precision", "is '" + *precision + "'; lat runs fp32, bf16 and int8");
+    if (!s.precision) {
+      f.fail("precision", "is '" + *precision + "'; lat runs " + precision_names());
+    }
   }
+  if (f.has("int8_static"))
+    s.int8_ranges = read_ranges(json.at("int8_static"), name + ": int8_static");
   if (f.has("curve")) {
     const auto& curve = json.at("curve");
     if (!curve.is_array()) f.fail("curve", "must be an array of points");
@@ -169,6 +254,25 @@ void write_settings(const fs::path& file, const Settings& s) {
       j["inputs"] = p.inputs;
       curve.push_back(std::move(j));
     }
+  }
+  if (s.int8_ranges) {
+    const Int8Ranges& r = *s.int8_ranges;
+    nlohmann::ordered_json ranges;
+    if (!r.calibrated_on.empty()) ranges["calibrated_on"] = r.calibrated_on;
+    ranges["texts"] = r.texts;
+    auto& layers = ranges["layers"] = nlohmann::ordered_json::array();
+    for (const LayerRanges& l : r.layers) {
+      nlohmann::ordered_json layer;
+      for (int p = 0; p < 4; ++p) {
+        const ActivationRange& range = range_of(l, p);
+        layer[kProducts[p]] = {{"lo", range.lo},
+                               {"hi", range.hi},
+                               {"outliers", range.outliers},
+                               {"smooth", range.smooth}};
+      }
+      layers.push_back(std::move(layer));
+    }
+    out["int8_static"] = std::move(ranges);
   }
   std::ofstream stream(file);
   if (!(stream << out.dump(1) << "\n")) {

@@ -157,7 +157,7 @@ TEST_P(EachIsa, LayerNormMatchesNaive) {
       if (with_residual) in += as_matrix(residual, rows, d);
       const float eps = 1e-12f;
       loops.add_layer_norm(x.data(), with_residual ? residual.data() : nullptr, rows, d,
-                           gamma.data(), beta.data(), eps);
+                           gamma.data(), beta.data(), eps, {}, nullptr);
       for (std::int64_t r = 0; r < rows; ++r) {
         const double mean = in.row(r).mean();
         const double var = (in.row(r).array() - mean).square().mean();
@@ -549,6 +549,70 @@ TEST_P(EachPrecision, LinearMatchesNaiveForEveryEpilogueAndShape) {
             ASSERT_NEAR(bf16_value(y16[at]), expect, tolerance + std::abs(expect) / 256);
           }
         }
+      }
+    }
+  }
+}
+
+// int8-static: a product whose input rows are written under a fixed code (smoothed columns, a
+// fixed outlier column, a range that many values exceed), against Eigen, with the bound of each
+// element's error as its code left it: exact in an outlier slot, else half a step, plus the
+// saturation of a value beyond the range that found no free slot.
+TEST(StaticInt8, LinearUnderAFixedCodeMatchesNaive) {
+  const double weight_step_limit = onednn::int8_weight_limit();
+  const std::tuple<int, int, int, double> shapes[] = {
+      {1, 5, 7, 1.0}, {3, 33, 1, 0.5}, {17, 64, 100, 0.8}, {64, 384, 37, 0.3}, {130, 19, 64, 1.2}};
+  for (auto [rows, in, out, reach] : shapes) {
+    const auto w = random_values(static_cast<std::size_t>(in * out), 31u, 0.2f);
+    const auto b = random_values(static_cast<std::size_t>(out), 32u);
+    const auto x = random_values(static_cast<std::size_t>(rows * in), 33u, 2.f);
+    StaticInput fixed{-2.0 * reach, 1.5 * reach, {in - 1}, {}};
+    for (int j = 0; j < in; ++j) fixed.smooth.push_back(0.5f + 1.5f * float(j % 7) / 7.f);
+    const Linear linear(w, b, in, out, Precision::kInt8, Epilogue::kNone, &fixed);
+    ASSERT_NE(linear.fixed_input(), nullptr);
+    std::vector<std::uint8_t> x_in(x.size());
+    std::vector<RowCode> x_codes(static_cast<std::size_t>(rows));
+    const Rows input{DType::kU8, x_in.data(), in, x_codes.data(), linear.fixed_input()};
+    convert(x.data(), rows, in, in, input);
+    std::vector<float> y(static_cast<std::size_t>(rows * out));
+    linear(input, rows, f32_rows(y.data(), out));
+
+    const double step = (fixed.hi - fixed.lo) / 255;
+    const Matrix X = as_matrix(x, rows, in), W = as_matrix(w, out, in);
+    Matrix dx(rows, in), smoothed(rows, in);
+    for (int r = 0; r < rows; ++r) {
+      const RowCode& code = x_codes[static_cast<std::size_t>(r)];
+      ASSERT_GE(code.outliers, 1);
+      EXPECT_EQ(code.column[0], in - 1) << "the fixed outlier column comes first";
+      for (int j = 0; j < in; ++j) {
+        const double s = fixed.smooth[static_cast<std::size_t>(j)], v = X(r, j) / s;
+        smoothed(r, j) = std::abs(v);
+        const double beyond = std::max({0.0, v - fixed.hi, fixed.lo - v});
+        dx(r, j) = (beyond + step) * s;  // half a step, with room for the step's own rounding
+        for (int i = 0; i < code.outliers; ++i) {
+          if (code.column[i] == j) {
+            dx(r, j) = 0;
+            EXPECT_NEAR(code.value[i], v, 1e-6 * (1 + std::abs(v)));
+          }
+        }
+      }
+    }
+    Vector dw(out);  // half a step of each output channel's smoothed weights
+    for (int c = 0; c < out; ++c) {
+      double largest = 0;
+      for (int j = 0; j < in; ++j) {
+        largest = std::max(largest, std::abs(W(c, j)) * fixed.smooth[static_cast<std::size_t>(j)]);
+      }
+      dw(c) = largest / weight_step_limit / 2;
+    }
+    const Matrix bound =
+        dx * W.cwiseAbs().transpose() + (smoothed + dx) * Matrix::Ones(in, 1) * dw.transpose();
+    const Matrix ref = X * W.transpose();
+    for (int r = 0; r < rows; ++r) {
+      for (int c = 0; c < out; ++c) {
+        const double expect = ref(r, c) + b[static_cast<std::size_t>(c)];
+        ASSERT_NEAR(y[static_cast<std::size_t>(r * out + c)], expect, 1.01 * bound(r, c) + 1e-5)
+            << rows << "x" << in << "x" << out << " at " << r << "," << c;
       }
     }
   }

@@ -172,6 +172,9 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
               .reached = 10,
               .inputs = 10}};
   s.tuning = TuningRecord{.tuned_on = "holdout.tsv", .budget_points = 1, .dense_accuracy = 90.5};
+  const ActivationRange range{-1.5, 2.25, {3, 0}, {0.5f, 2.f, 1.f, 0.25f}};
+  s.int8_ranges = Int8Ranges{
+      .calibrated_on = "train.tsv", .texts = 7, .layers = {{range, range, range, range}}};
   write_settings(dir.path() / "lat.json", s);
   const Settings r = read_settings(dir.path() / "lat.json");
   EXPECT_EQ(r.speedup, s.speedup);
@@ -187,6 +190,14 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
   EXPECT_FALSE(r.curve[2].accuracy);
   ASSERT_TRUE(r.tuning);
   EXPECT_EQ(r.tuning->tuned_on, "holdout.tsv");
+  ASSERT_TRUE(r.int8_ranges);
+  EXPECT_EQ(r.int8_ranges->calibrated_on, "train.tsv");
+  EXPECT_EQ(r.int8_ranges->texts, 7);
+  ASSERT_EQ(r.int8_ranges->layers.size(), 1u);
+  EXPECT_EQ(r.int8_ranges->layers[0].ffn_out.lo, -1.5);
+  EXPECT_EQ(r.int8_ranges->layers[0].ffn_out.hi, 2.25);
+  EXPECT_EQ(r.int8_ranges->layers[0].qkv.outliers, range.outliers);
+  EXPECT_EQ(r.int8_ranges->layers[0].output.smooth, range.smooth);
   EXPECT_NE(test::read_file(dir.path() / "lat.json").find("\"version\": 1"), std::string::npos);
 }
 
@@ -205,11 +216,41 @@ TEST(Settings, TheReaderIsStrict) {
   refused(R"({"curve": {"speedup": 2}})", {"'curve' must be an array"});
   refused(R"({"search": {"seconds": 3, "sead": 1}})", {"search", "unknown key 'sead'"});
   refused(R"({"exponents": [2, 1]})", {"lat.json", "exponents must be finite"});
+  const std::string range = R"({"lo": -1, "hi": 1, "outliers": [], "smooth": []})";
+  const auto layer = [&](const std::string& qkv) {
+    return R"({"int8_static": {"layers": [{"qkv": )" + qkv + R"(, "output": )" + range +
+           R"(, "ffn_in": )" + range + R"(, "ffn_out": )" + range + "}]}}";
+  };
+  refused(layer(R"({"lo": 1, "hi": 2})"), {"int8_static: layers[0]: qkv", "lo <= 0 <= hi"});
+  refused(layer(R"({"lo": -1, "hi": 2, "outliers": [1, 1]})"), {"qkv", "outlier column twice"});
+  refused(layer(R"({"lo": -1, "hi": 2, "outliers": [0.5]})"), {"qkv", "'outliers'"});
+  refused(layer(R"({"lo": -1, "hi": 2, "smooth": [0]})"), {"qkv", "not positive and finite"});
+  refused(layer(R"({"lo": -1})"), {"layers[0]: qkv", "'hi' is missing"});
+  refused(R"({"int8_static": {"layers": [{"qkv": {}}]}})", {"layers[0]", "'lo' is missing"});
+  refused(R"({"int8_static": {"layers": {}}})", {"int8_static", "'layers' must be an array"});
   // Curve exponents must fit the model, checked when an encoder reads the file.
   const test::TempDir model("settings-model");
   copy_folder(test::golden_dir() / "tiny-bert", model);
   test::write_file(model.path() / "lat.json", R"({"curve": [{"speedup": 2, "exponents": [1]}]})");
   expect_error([&] { Encoder{model.path()}; }, {"curve[0]", "exponents give 1 values"});
+  // int8-static needs ranges that fit the model.
+  test::write_file(model.path() / "lat.json", R"({"precision": "int8-static"})");
+  expect_error([&] { Encoder{model.path()}; },
+               {"lat.json", "'int8_static' is missing", "lat_tune --precision int8-static"});
+  test::write_file(model.path() / "lat.json",
+                   R"({"precision": "int8-static", "int8_static": )" + layer(range).substr(16));
+  expect_error([&] { Encoder{model.path()}; }, {"lat.json", "'layers' holds 1 layers"});
+  std::string layers;
+  const std::string wide = R"({"lo": -1, "hi": 1, "outliers": [48]})";
+  for (int l = 0; l < 5; ++l) {
+    layers +=
+        (l ? ", " : "") + (R"({"qkv": )" + (l == 3 ? wide : range) + R"(, "output": )" + range +
+                           R"(, "ffn_in": )" + range + R"(, "ffn_out": )" + range + "}");
+  }
+  test::write_file(model.path() / "lat.json",
+                   R"({"precision": "int8-static", "int8_static": {"layers": [)" + layers + "]}}");
+  expect_error([&] { Encoder{model.path()}; },
+               {"lat.json", "layers[3]: qkv: outlier column 48 is outside the input's 48 columns"});
 }
 
 TEST(Settings, ExponentsForASpeedupFollowTheCurve) {

@@ -30,6 +30,8 @@ How each runtime gets each precision, as its own documentation does it:
   inference precision hint; int8 is NNCF's post-training quantization of that IR, calibrated on
   300 SST-2 training sentences (OpenVINO's documented int8 path).
 - PyTorch: fp32, inference mode, SDPA attention where transformers has it for the family (not MPNet).
+- lat: int8 quantizes activations per row at run time; int8-static runs on ranges that lat_tune
+  calibrates on the same 300 SST-2 training sentences, written into the model folder's lat.json.
 """
 import argparse
 import json
@@ -46,8 +48,10 @@ ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 WORKER = Path(__file__).with_name("worker.py")
 MODEL_FOLDERS = {"minilm": "all-MiniLM-L6-v2", "mpnet": "all-mpnet-base-v2", "modernbert": "modernbert-base-shape"}
-PEAK_KEYS = {"fp32": "gflops", "bf16": "bf16_gflops", "int8": "int8_gops"}  # peak_flops's fields
-RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "onnxruntime:fp32", "onnxruntime:int8",
+# peak_flops's fields
+PEAK_KEYS = {"fp32": "gflops", "bf16": "bf16_gflops", "int8": "int8_gops", "int8-static": "int8_gops"}
+RUNTIMES = ["lat:fp32", "lat:bf16", "lat:int8", "lat:int8@2", "lat:int8-static", "lat:int8-static@2",
+            "onnxruntime:fp32", "onnxruntime:int8",
             "onnxruntime:int8-static",
             "ctranslate2:fp32", "ctranslate2:int8", "openvino:fp32", "openvino:bf16", "openvino:int8",
             "torch:fp32"]
@@ -151,6 +155,19 @@ def prepare_onnx_int8_static(model_dir):
 
     quantize_static(str(exported), str(out), Texts(), quant_format=QuantFormat.QDQ, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+
+
+def prepare_lat_int8_static(model_dir):
+    """lat's int8-static ranges, calibrated by lat_tune on calibration_inputs' texts, into the
+    model folder's lat.json (the tuning it runs on them goes to a scratch file)."""
+    texts, _ = calibration_inputs(model_dir)
+    scratch = model_dir / "lat-calibration"
+    scratch.mkdir(exist_ok=True)
+    (scratch / "texts.txt").write_text("".join(t + "\n" for t in texts), encoding="utf-8")
+    subprocess.run([str(ROOT / "build" / "lat_tune"), "--model", str(model_dir), "--data",
+                    str(scratch / "texts.txt"), "--precision", "int8-static", "--speedups", "1",
+                    "--rounds", "0", "--out", str(scratch / "lat.json"), "--plot",
+                    str(scratch / "curve.svg")], check=True, stdout=subprocess.DEVNULL)
 
 
 def prepare_openvino(model_dir):
@@ -260,6 +277,8 @@ def main():
             prepare_onnx_int8(model_dir)
         if "onnxruntime:int8-static" in specs:
             prepare_onnx_int8_static(model_dir)
+        if any(r.startswith("lat:int8-static") for r in specs):
+            prepare_lat_int8_static(model_dir)
         if any(r.startswith("openvino:") for r in specs):
             prepare_openvino(model_dir)
         runtimes = [r for r in specs if not r.startswith("ctranslate2") or prepare_ct2(model_dir)]
@@ -321,7 +340,8 @@ def main():
                         for precision, key in PEAK_KEYS.items()))
     shown = [r for r in args.runtimes.split(",")]
     ratios = [("lat:fp32", "onnxruntime:fp32"), ("lat:int8", "onnxruntime:int8"), ("lat:bf16", "lat:fp32"),
-              ("lat:int8@2", "onnxruntime:fp32")]
+              ("lat:int8-static", "openvino:int8"), ("lat:int8-static", "onnxruntime:int8-static"),
+              ("lat:int8@2", "onnxruntime:fp32"), ("lat:int8-static@2", "onnxruntime:fp32")]
     ratios = [(a, b) for a, b in ratios if a in shown and b in shown]
     print("\n| model | threads | seq | batch | " + " | ".join(shown + [f"{a} / {b}" for a, b in ratios]) + " |")
     print("|" + "---|" * (4 + len(shown) + len(ratios)))

@@ -10,7 +10,7 @@
 
 extern "C" {
 
-// Loads a model folder at a precision ("fp32", "bf16", "int8"); returns null and fills `error`
+// Loads a model folder at a precision ("fp32", "bf16", "int8", "int8-static"); returns null and fills `error`
 // on failure.
 void* lat_peer_open(const char* model, int threads, double speedup, const char* precision,
                     char* error, int error_size) {

@@ -6,7 +6,7 @@
 Commands, one a line: "run SEQ BATCH" runs the inputs of that shape once and answers the wall
 time in ms; "rss" answers the process's peak resident memory in KiB; "quit".
 RUNTIME: lat | onnxruntime | torch | ctranslate2 | openvino; PRECISION: fp32 | bf16 | int8, and
-int8-static for onnxruntime, as each runtime offers them (compare.py prepares the quantized
+int8-static for lat and onnxruntime, as each runtime offers them (compare.py prepares the quantized
 models).
 """
 import ctypes

@@ -162,6 +162,13 @@ class LAT_EXPORT Encoder {
   // (lat/schedule.hpp, CostModel) to them. Takes 90 runs of each; the encoder's own settings are
   // left as they are. Calibrate with the thread count you deploy.
   CostModel calibrate(int tokens = 128) const;
+  // int8-static's activation ranges (docs/design.md, "int8-static") from the dense passes of
+  // `texts` through this encoder, which must run fp32: for each input of each layer's products,
+  // the columns far beyond the others (at most 4) pass exactly, and the others' smallest and
+  // largest values seen are the range. lat_tune writes them to lat.json; an encoder at
+  // int8-static reads them there. Throws lat::Error (kUnsupported) at another precision, and
+  // (kInput) without texts.
+  Int8Ranges calibrate_ranges(std::span<const std::string> texts) const;
 
  private:
   struct LAT_HIDDEN Impl;

@@ -38,8 +38,32 @@ struct TuningRecord {
   std::string schedules;  // the file whose exponents were evaluated, when given
 };
 
-// lat.json beside a model: the knob, its precision and cost model, the schedule, and the tuned
-// curve. Every field is optional; an encoder built without options takes what is set.
+// int8-static's code for one product's input (docs/design.md, "int8-static"): column j is
+// divided by smooth[j], whose product the weights of column j take on instead; then every column
+// but the outliers is quantized over [lo, hi] in 255 steps, a value outside it saturating at the
+// nearer end; the outlier columns, those calibration found far beyond the rest, pass exactly.
+struct ActivationRange {
+  double lo = 0, hi = 0;      // lo <= 0 <= hi, of the divided values
+  std::vector<int> outliers;  // at most 4 distinct columns
+  std::vector<float> smooth;  // one positive value per column; empty: all 1
+};
+
+// The inputs of one layer's four products.
+struct LayerRanges {
+  ActivationRange qkv, output, ffn_in, ffn_out;
+};
+
+// The activation ranges int8-static runs with, calibrated offline (Encoder::calibrate_ranges),
+// one LayerRanges per layer.
+struct Int8Ranges {
+  std::string calibrated_on;  // what the texts were, a record
+  int texts = 0;              // how many
+  std::vector<LayerRanges> layers;
+};
+
+// lat.json beside a model: the knob, its precision and cost model, the schedule, the tuned
+// curve, and int8-static's activation ranges. Every field is optional; an encoder built without
+// options takes what is set.
 struct Settings {
   static constexpr int kVersion = 1;
   std::optional<double> speedup;
@@ -50,6 +74,7 @@ struct Settings {
   std::optional<double> floor;            // row floor
   std::vector<TunedPoint> curve;          // by increasing speedup
   std::optional<TuningRecord> tuning;
+  std::optional<Int8Ranges> int8_ranges;  // "int8_static": what precision int8-static needs
 };
 
 // Reads a lat.json. Strict: an unknown key, a key given twice, a value of the wrong kind or out

@@ -85,9 +85,9 @@ class Encoder(_lat.Encoder):
     Encoder(path, threads=None, speedup=None, precision=None, max_length=None, cost=None,
             exponents=None, floor=None):
     threads per call (None: every core), the speedup asked of ACC pruning (None: lat.json's,
-    else 1, the dense model), precision "fp32", "bf16" or "int8" (None: lat.json's, else fp32),
-    tokens per input (None: the folder's); the schedule's cost model, keep exponents (one per
-    layer) and row floor (a fraction of the input), each None for lat.json's, else the FLOP
+    else 1, the dense model), precision "fp32", "bf16", "int8" or "int8-static" (which needs the
+    activation ranges lat_tune writes to lat.json; None: lat.json's, else fp32), tokens per input
+    (None: the folder's); the schedule's cost model, keep exponents (one per layer) and row floor (a fraction of the input), each None for lat.json's, else the FLOP
     model, the geometric schedule and one row. Immutable; safe to share between threads.
 
     embed, classify, run and encode take speedup=, exponents= and floor= (or a whole policy=) to

@@ -99,7 +99,7 @@ std::string text_of(nb::handle text) {
 lat::Precision precision_of(const std::string& name) {
   if (auto p = lat::precision_from_string(name)) return *p;
   throw lat::Error(lat::ErrorCode::kOption,
-                   "precision '" + name + "' is not one of 'fp32', 'bf16', 'int8'");
+                   "precision '" + name + "' is not " + lat::precision_names());
 }
 
 // The policy of a call: `policy` as given, else the encoder's for the keywords given, else none

@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cmath>
 
 #include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
@@ -13,17 +14,27 @@ namespace {
 using Type = onednn::Type;
 using tag = dnnl::memory::format_tag;
 
-// This thread's scratch of `floats` for each OpenMP thread it may run: reused from call to call,
-// so the hot path allocates nothing once warm.
-float* scratch_for(std::size_t floats) {
-  thread_local std::vector<float> scratch;
-  const auto need = static_cast<std::size_t>(omp_get_max_threads()) * floats;
-  if (scratch.size() < need) scratch.resize(need);
-  return scratch.data();
-}
-
 DType input_type_of(Precision p) {
   return p == Precision::kInt8 ? DType::kU8 : p == Precision::kBf16 ? DType::kBF16 : DType::kF32;
+}
+
+// The code of values in [lo, hi] by the rule each row's own code follows: 255 steps over the
+// range, zero the code of 0.
+FixedCode fixed_code(const StaticInput& input, int in) {
+  FixedCode f;
+  RowCode& code = f.code;
+  code.scale = static_cast<float>((input.hi - input.lo) / 255.0);
+  code.zero =
+      code.scale > 0 ? static_cast<std::int32_t>(std::nearbyint(-input.lo / code.scale)) : 0;
+  code.outliers =
+      static_cast<std::int32_t>(std::min<std::size_t>(input.outliers.size(), RowCode::kOutliers));
+  std::copy_n(input.outliers.begin(), code.outliers, code.column);
+  f.inverse.assign(static_cast<std::size_t>(in), 0.f);
+  for (std::size_t j = 0; j < f.inverse.size(); ++j) {
+    const float smooth = input.smooth.empty() ? 1.f : input.smooth[j];
+    if (code.scale > 0 && smooth > 0) f.inverse[j] = 1.f / (smooth * code.scale);
+  }
+  return f;
 }
 
 }  // namespace
@@ -49,8 +60,13 @@ dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows, std::int64_t ld
 }
 
 Linear::Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
-               Precision precision, Epilogue epilogue)
+               Precision precision, Epilogue epilogue, const StaticInput* fixed_input)
     : in_(in), out_(out), precision_(precision), epilogue_(epilogue) {
+  input_weight_max_.assign(static_cast<std::size_t>(in), 0.f);
+  for (std::size_t i = 0; i < weight.size(); ++i) {
+    float& m = input_weight_max_[i % static_cast<std::size_t>(in)];
+    m = std::max(m, std::abs(weight[i]));
+  }
   const auto packed = describe(64, in, DType::kF32, out).weights_desc();
   // W^T as K x N is the [out, in] buffer read with strides (1, K): format "ba".
   const dnnl::memory::dim K = in, N = out;
@@ -60,6 +76,17 @@ Linear::Linear(std::span<const float> weight, std::span<const float> bias, int i
                   "int8 products sum in 32 bits, exactly up to a depth of " +
                       std::to_string(kInt8Depth) + "; this layer is " + std::to_string(in) +
                       " wide: use fp32 or bf16");
+    }
+    std::vector<float> smoothed;
+    if (fixed_input != nullptr) {
+      fixed_input_ = fixed_code(*fixed_input, in);
+      if (!fixed_input->smooth.empty()) {
+        smoothed.assign(weight.begin(), weight.end());
+        for (std::size_t i = 0; i < smoothed.size(); ++i) {
+          smoothed[i] *= fixed_input->smooth[i % static_cast<std::size_t>(in)];
+        }
+        weight = smoothed;
+      }
     }
     std::vector<std::int8_t> q(weight.size());
     scales_.resize(static_cast<std::size_t>(out));
@@ -99,7 +126,7 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   thread_local std::vector<std::int32_t> acc;
   const auto size = static_cast<std::size_t>(block) * static_cast<std::size_t>(out_);
   if (acc.size() < size) acc.resize(size);
-  float* scratch = scratch_for(static_cast<std::size_t>(out_));
+  float* scratch = thread_scratch(static_cast<std::size_t>(out_));
   for (std::int64_t first = 0; first < rows; first += block) {
     const std::int64_t count = std::min(block, rows - first);
     const Rows in = x.from(first);
@@ -110,8 +137,15 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   }
 }
 
+float* thread_scratch(std::size_t floats) {
+  thread_local std::vector<float> scratch;
+  const auto need = static_cast<std::size_t>(omp_get_max_threads()) * floats;
+  if (scratch.size() < need) scratch.resize(need);
+  return scratch.data();
+}
+
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out) {
-  loops().convert(x, rows, cols, ld, out, scratch_for(static_cast<std::size_t>(cols)));
+  loops().convert(x, rows, cols, ld, out, thread_scratch(static_cast<std::size_t>(cols)));
 }
 
 }  // namespace lat::kernels

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -9,6 +10,14 @@
 #include "lat/precision.hpp"
 
 namespace lat::kernels {
+
+// int8-static's input of a product as calibrated: the range [lo, hi] (lo <= 0 <= hi) of its
+// values divided by smooth (empty: 1), and its outlier columns (at most RowCode::kOutliers).
+struct StaticInput {
+  double lo = 0, hi = 0;
+  std::vector<int> outliers;
+  std::vector<float> smooth;
+};
 
 // y = epilogue(x W^T + b), one oneDNN matmul at the layer's precision. The weights are prepared
 // once, at load, in the blocked layout oneDNN's kernels prefer (that layout does not depend on
@@ -26,9 +35,12 @@ namespace lat::kernels {
 // Calls are safe from many threads at once.
 class Linear {
  public:
-  // weight: [out, in] row-major, as PyTorch stores nn.Linear.
+  // weight: [out, in] row-major, as PyTorch stores nn.Linear. int8 with `fixed_input`: its input
+  // rows are written under that code (int8-static; Rows::fixed), and the weights of input column
+  // j are multiplied by its smooth[j] before they are quantized; else each row has its own code.
   Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
-         Precision precision = Precision::kFp32, Epilogue epilogue = Epilogue::kNone);
+         Precision precision = Precision::kFp32, Epilogue epilogue = Epilogue::kNone,
+         const StaticInput* fixed_input = nullptr);
 
   // x: rows x in, of input_type(); y: rows x out.
   void operator()(const Rows& x, std::int64_t rows, const Rows& y) const;
@@ -36,6 +48,10 @@ class Linear {
   int in() const { return in_; }
   int out() const { return out_; }
   DType input_type() const;
+  // The code every input row is written under (int8-static), or null.
+  const FixedCode* fixed_input() const { return fixed_input_ ? &*fixed_input_ : nullptr; }
+  // Per input column, the largest magnitude of its weights (int8-static's calibration).
+  const std::vector<float>& input_weight_max() const { return input_weight_max_; }
 
  private:
   dnnl::matmul::primitive_desc describe(std::int64_t rows, std::int64_t ld_x, DType y_type,
@@ -44,12 +60,18 @@ class Linear {
   int in_, out_;
   Precision precision_;
   Epilogue epilogue_;
+  std::optional<FixedCode> fixed_input_;
+  std::vector<float> input_weight_max_;
   dnnl::memory weights_, bias_;
   // int8: per output channel, applied after the product.
   std::vector<float> scales_, bias_values_;
   std::vector<std::int32_t> sums_;     // of each output channel's int8 weights
   std::vector<std::int8_t> by_input_;  // the int8 weights again, [in][out], for the outliers
 };
+
+// This thread's scratch of `floats` for each OpenMP thread it may run: reused from call to call,
+// so the hot path allocates nothing once warm.
+float* thread_scratch(std::size_t floats);
 
 // fp32 rows (ld apart) into out's type (Loops::convert), with this thread's scratch: how
 // activations become a product's input.

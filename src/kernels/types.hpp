@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace lat::kernels {
 
@@ -31,13 +32,25 @@ struct RowCode {
   float value[kOutliers] = {};
 };
 
+// int8-static's code for a product's input, calibrated offline: column j is divided by smooth[j]
+// (the product's weights carry smooth[j] instead, so the product is unchanged), then quantized
+// under `code`, whose scale, zero and outlier columns every row shares; values beyond its range
+// saturate. The outliers' values are kept divided by smooth as well.
+struct FixedCode {
+  RowCode code;
+  std::vector<float> inverse;  // per column: 1 / (smooth[j] * code.scale), 0 where the scale is 0
+};
+
 // A row-major block of activations: row r starts ld elements after row r - 1; kU8 rows carry a
-// RowCode each.
+// RowCode each. Where `fixed` is set (int8-static), rows are written under it instead of under
+// codes of their own: no pass over a row comes first, and the RowCode of each row differs only
+// in its outlier values.
 struct Rows {
   DType type = DType::kF32;
   void* data = nullptr;
   std::int64_t ld = 0;
   RowCode* codes = nullptr;
+  const FixedCode* fixed = nullptr;
 
   template <typename T>
   T* as() const {
@@ -47,7 +60,7 @@ struct Rows {
   Rows from(std::int64_t row) const {
     return {type,
             static_cast<std::byte*>(data) + row * ld * static_cast<std::int64_t>(size_of(type)), ld,
-            codes == nullptr ? nullptr : codes + row};
+            codes == nullptr ? nullptr : codes + row, fixed};
   }
 };
 

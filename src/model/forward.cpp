@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <utility>
 
 #include "kernels/attention.hpp"
 #include "kernels/cpu/loops.hpp"
@@ -36,7 +37,8 @@ std::vector<int> select_rows(std::span<const float> acc, int k) {
 // multiplies bf16 natively (emulated, it would be slower than fp32), else fp32.
 DType attention_type(Precision p) {
   if (p == Precision::kBf16) return DType::kBF16;
-  if (p == Precision::kInt8 && kernels::onednn::has_native_bf16()) return DType::kBF16;
+  const bool int8 = p == Precision::kInt8 || p == Precision::kInt8Static;
+  if (int8 && kernels::onednn::has_native_bf16()) return DType::kBF16;
   return DType::kF32;
 }
 
@@ -76,12 +78,20 @@ std::uint16_t bf16_bits(float f) {  // round to nearest even (the values are fin
   return static_cast<std::uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
+// Room in `in` (and `codes`) for `rows` rows of `cols` in the form `linear` reads.
+Rows input_rows(const kernels::Linear& linear, std::int64_t rows, int cols, Buffer& in,
+                Buffer& codes) {
+  Rows r = in.rows(linear.input_type(), static_cast<std::size_t>(rows),
+                   static_cast<std::size_t>(cols), &codes);
+  r.fixed = linear.fixed_input();
+  return r;
+}
+
 // fp32 rows in the form `linear` reads: themselves, or converted into `in` (bf16 or uint8).
 Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d, Buffer& in,
                Buffer& codes) {
   if (linear.input_type() == DType::kF32) return kernels::f32_rows(x, d);
-  const Rows out = in.rows(linear.input_type(), static_cast<std::size_t>(rows),
-                           static_cast<std::size_t>(d), &codes);
+  const Rows out = input_rows(linear, rows, d, in, codes);
   kernels::convert(x, rows, d, d, out);
   return out;
 }
@@ -89,7 +99,9 @@ Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d
 // Word, position and token type embeddings of every row, layer norm, and the projection to the
 // hidden size where the embeddings are narrower (ELECTRA). `embedded` holds rows of the
 // embedding width when it differs from x's.
-void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded) {
+// Where `also` is set, the normed rows are written there too (the first product's input).
+void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded,
+           const Rows& also) {
   const auto& em = w.embeddings;
   const auto& c = w.config;
   const int e = c.embedding_size;
@@ -116,7 +128,8 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
     }
   }
   kernels::loops().add_layer_norm(out_rows, nullptr, batch.offsets.back(), e, em.norm.gamma.data(),
-                                  em.norm.beta.data(), c.layer_norm_eps);
+                                  em.norm.beta.data(), c.layer_norm_eps, also,
+                                  kernels::thread_scratch(static_cast<std::size_t>(e)));
   if (em.projection) {
     (*em.projection)(kernels::f32_rows(embedded, e), batch.offsets.back(),
                      kernels::f32_rows(x, c.hidden));
@@ -154,7 +167,7 @@ namespace {
 // rows) L times -> the last rows.
 class Pass {
  public:
-  Pass(const Weights& w, const PackedBatch& batch, bool trace);
+  Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputObserver* observer);
   void layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep);
   ForwardResult done();
 
@@ -176,9 +189,21 @@ class Pass {
   // On the kept rows only. Post-norm: Y = LN(X + A Wo + bo); Z = LN(Y + F(Y)). Pre-norm:
   // Y = X + A Wo + bo; Z = Y + F(LN(Y)). F(Y) = act(Y W1 + b1) W2 + b2, or with a gate,
   // (act(Y W1 + b1) * (Y Wg + bg)) W2 + b2.
-  void finish(const LayerWeights& lw, const Rows& context, const float* residual);
-  // The layer norm of `rows` rows of x into normed_ (x itself is left as it is).
-  float* normalized(const float* x, std::int64_t rows, const NormWeights& norm);
+  // `next` is the next layer's, if there is one.
+  void finish(const LayerWeights& lw, const Rows& context, const float* residual,
+              const LayerWeights* next);
+  // x = LayerNorm(x + residual) (residual may be null) on `rows` rows, which are also written as
+  // the input of `consumer` (into in and codes) where it reads another type than fp32: that
+  // input, or x itself, is returned. No consumer: x.
+  Rows norm_into(float* x, const float* residual, std::int64_t rows, const NormWeights& norm,
+                 const kernels::Linear* consumer, Buffer& in, Buffer& codes);
+  // The same on a copy of x in normed_ (x itself is left as it is).
+  Rows normalized(const float* x, std::int64_t rows, const NormWeights& norm,
+                  const kernels::Linear& consumer, Buffer& in, Buffer& codes);
+  // Whether layer lw's first product reads x_ as it is (no norm before it).
+  bool reads_x(const LayerWeights& lw) const { return !(pre_norm_ && lw.attention_norm.present()); }
+  // Shows the observer, if any, a product's input; returns it.
+  const Rows& observed(Product product, const Rows& input, std::int64_t rows, int cols) const;
 
   const Weights& w_;
   const Config& c_;
@@ -189,9 +214,12 @@ class Pass {
   const int sequences_;
   const bool trace_;
   const bool pre_norm_;
+  const InputObserver* observer_;
+  int layer_ = 0;
   Workspace& ws_;
   float *x_, *kept_x_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
+  Rows next_in_;  // the next layer's first input, where the last norm wrote it
   std::vector<int> offsets_, next_offsets_, next_positions_;
   std::vector<std::vector<int>> kept_;
   std::vector<std::size_t> block_at_;
@@ -204,7 +232,7 @@ Workspace& workspace() {
   return ws;
 }
 
-Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
+Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputObserver* observer)
     : w_(w),
       c_(w.config),
       loops_(kernels::loops()),
@@ -214,6 +242,7 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
       sequences_(static_cast<int>(batch.offsets.size()) - 1),
       trace_(trace),
       pre_norm_(w.config.family->structure.norm == NormPlacement::kPre),
+      observer_(observer),
       ws_(workspace()),
       offsets_(batch.offsets),
       next_offsets_(batch.offsets.size(), 0),
@@ -239,21 +268,44 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace)
                         ? static_cast<float*>(ws_.embedded.take(
                               rows * static_cast<std::size_t>(c_.embedding_size) * 4))
                         : nullptr;
-  embed(w, batch, x_, embedded);
+  const auto& first = w.layers.front().qkv;
+  if (!w.embeddings.projection && reads_x(w.layers.front()) && first.input_type() != DType::kF32) {
+    next_in_ = input_rows(first, batch.offsets.back(), d_, ws_.x_in, ws_.x_codes);
+  }
+  embed(w, batch, x_, embedded, next_in_);
 }
 
-float* Pass::normalized(const float* x, std::int64_t rows, const NormWeights& norm) {
+Rows Pass::norm_into(float* x, const float* residual, std::int64_t rows, const NormWeights& norm,
+                     const kernels::Linear* consumer, Buffer& in, Buffer& codes) {
+  const Rows also = consumer != nullptr && consumer->input_type() != DType::kF32
+                        ? input_rows(*consumer, rows, d_, in, codes)
+                        : Rows{};
+  loops_.add_layer_norm(x, residual, rows, d_, norm.gamma.data(), norm.beta.data(),
+                        c_.layer_norm_eps, also,
+                        kernels::thread_scratch(static_cast<std::size_t>(d_)));
+  return also.data != nullptr ? also : kernels::f32_rows(x, d_);
+}
+
+Rows Pass::normalized(const float* x, std::int64_t rows, const NormWeights& norm,
+                      const kernels::Linear& consumer, Buffer& in, Buffer& codes) {
   std::copy_n(x, rows * d_, normed_);
-  loops_.add_layer_norm(normed_, nullptr, rows, d_, norm.gamma.data(), norm.beta.data(),
-                        c_.layer_norm_eps);
-  return normed_;
+  return norm_into(normed_, nullptr, rows, norm, &consumer, in, codes);
+}
+
+const Rows& Pass::observed(Product product, const Rows& input, std::int64_t rows, int cols) const {
+  if (observer_ != nullptr) (*observer_)(layer_, product, input.as<float>(), rows, cols);
+  return input;
 }
 
 void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
-  float* in = pre_norm_ && lw.attention_norm.present()
-                  ? normalized(x_, offsets_.back(), lw.attention_norm)
-                  : x_;
-  lw.qkv(input_for(lw.qkv, in, offsets_.back(), d_, ws_.x_in, ws_.x_codes), offsets_.back(), qkv_);
+  layer_ = l;
+  const std::int64_t rows = offsets_.back();
+  Rows in = std::exchange(next_in_, Rows{});
+  if (in.data == nullptr) {
+    in = reads_x(lw) ? input_for(lw.qkv, x_, rows, d_, ws_.x_in, ws_.x_codes)
+                     : normalized(x_, rows, lw.attention_norm, lw.qkv, ws_.x_in, ws_.x_codes);
+  }
+  lw.qkv(observed(Product::kQkv, in, rows, d_), rows, qkv_);
   if (c_.family->structure.positions == PositionKind::kRotary) rotate(l);
   std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
   bool all_kept = true;
@@ -279,7 +331,9 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
   const std::int64_t kept_rows = next_offsets_.back();
   std::swap(offsets_, next_offsets_);
   result_.positions.assign(next_positions_.begin(), next_positions_.begin() + kept_rows);
-  finish(lw, context, all_kept ? x_ : kept_x_);
+  const auto next = static_cast<std::size_t>(l) + 1;
+  finish(lw, context, all_kept ? x_ : kept_x_,
+         next < w_.layers.size() ? &w_.layers[next] : nullptr);
 }
 
 void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
@@ -430,26 +484,29 @@ void Pass::rotate(int l) {
   }
 }
 
-void Pass::finish(const LayerWeights& lw, const Rows& context, const float* residual) {
+void Pass::finish(const LayerWeights& lw, const Rows& context, const float* residual,
+                  const LayerWeights* next) {
   const std::int64_t rows = offsets_.back();
   const Rows attended =
       context.type == lw.output.input_type()
           ? context
           : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
-  lw.output(attended, rows, kernels::f32_rows(projected_, d_));
+  lw.output(observed(Product::kOutput, attended, rows, d_), rows,
+            kernels::f32_rows(projected_, d_));
   auto add = [&](float* to, const float* from) {
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < rows * d_; ++i) to[i] += from[i];
   };
+  Rows in;
   if (pre_norm_) {
     add(projected_, residual);
+    in = normalized(projected_, rows, lw.output_norm, lw.ffn_in, ws_.x_in, ws_.x_codes);
   } else {
-    loops_.add_layer_norm(projected_, residual, rows, d_, lw.attention_norm.gamma.data(),
-                          lw.attention_norm.beta.data(), c_.layer_norm_eps);
+    in =
+        norm_into(projected_, residual, rows, lw.attention_norm, &lw.ffn_in, ws_.x_in, ws_.x_codes);
   }
-  float* y = pre_norm_ ? normalized(projected_, rows, lw.output_norm) : projected_;
+  observed(Product::kFfnIn, in, rows, d_);
   const auto dff = static_cast<std::size_t>(c_.intermediate);
-  const Rows in = input_for(lw.ffn_in, y, rows, d_, ws_.x_in, ws_.x_codes);
   Rows inner;
   if (c_.family->structure.feed_forward == FeedForward::kGated) {
     auto* both = static_cast<float*>(ws_.gate.take(static_cast<std::size_t>(rows) * dff * 8));
@@ -458,23 +515,24 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
     loops_.gated(both, rows, c_.intermediate, lw.gate_activation, a);
     inner = input_for(lw.ffn_out, a, rows, c_.intermediate, ws_.x_in, ws_.inner_codes);
   } else {
-    inner = ws_.inner.rows(lw.ffn_out.input_type(), static_cast<std::size_t>(rows), dff,
-                           &ws_.inner_codes);
+    inner = input_rows(lw.ffn_out, rows, c_.intermediate, ws_.inner, ws_.inner_codes);
     lw.ffn_in(in, rows, inner);
   }
-  lw.ffn_out(inner, rows, kernels::f32_rows(x_, d_));
+  lw.ffn_out(observed(Product::kFfnOut, inner, rows, c_.intermediate), rows,
+             kernels::f32_rows(x_, d_));
   if (pre_norm_) {
     add(x_, projected_);
   } else {
-    loops_.add_layer_norm(x_, projected_, rows, d_, lw.output_norm.gamma.data(),
-                          lw.output_norm.beta.data(), c_.layer_norm_eps);
+    // The next layer's first product reads these rows: written in its input type here.
+    const Rows out = norm_into(x_, projected_, rows, lw.output_norm,
+                               next != nullptr ? &next->qkv : nullptr, ws_.x_in, ws_.x_codes);
+    if (out.data != x_) next_in_ = out;
   }
 }
 
 ForwardResult Pass::done() {
   if (w_.final_norm.present()) {
-    loops_.add_layer_norm(x_, nullptr, offsets_.back(), d_, w_.final_norm.gamma.data(),
-                          w_.final_norm.beta.data(), c_.layer_norm_eps);
+    norm_into(x_, nullptr, offsets_.back(), w_.final_norm, nullptr, ws_.x_in, ws_.x_codes);
   }
   result_.hidden.assign(
       x_, x_ + static_cast<std::size_t>(offsets_.back()) * static_cast<std::size_t>(d_));
@@ -485,8 +543,9 @@ ForwardResult Pass::done() {
 }  // namespace
 
 ForwardResult forward(const Weights& w, const PackedBatch& batch,
-                      std::span<const std::vector<int>> keep, bool trace) {
-  Pass pass(w, batch, trace);
+                      std::span<const std::vector<int>> keep, bool trace,
+                      const InputObserver* observer) {
+  Pass pass(w, batch, trace, observer);
   for (int l = 0; l < w.config.layers; ++l) {
     pass.layer(w.layers[static_cast<std::size_t>(l)], l, keep);
   }
@@ -512,7 +571,7 @@ std::vector<float> classify_head(const Weights& w, const ForwardResult& r) {
                   kernels::f32_rows(dense.data(), d));
   if (w.head.norm.present()) {
     kernels::loops().add_layer_norm(dense.data(), nullptr, sequences, d, w.head.norm.gamma.data(),
-                                    w.head.norm.beta.data(), w.config.layer_norm_eps);
+                                    w.head.norm.beta.data(), w.config.layer_norm_eps, {}, nullptr);
   }
   const int labels = w.num_labels();
   std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);

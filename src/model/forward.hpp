@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -29,11 +30,20 @@ struct ForwardResult {
   std::vector<std::vector<LayerRecord>> trace;  // [sequence][layer], recorded only when asked
 };
 
+// The products of a layer, by the input they read.
+enum class Product { kQkv, kOutput, kFfnIn, kFfnOut };
+
+// Sees the input rows (rows x cols, packed) of every layer product as forward() makes them: how
+// int8-static's ranges are calibrated, at fp32, where every input is fp32.
+using InputObserver =
+    std::function<void(int layer, Product product, const float* x, std::int64_t rows, int cols)>;
+
 // The encoder of docs/design.md ("The pruned layer"): embeddings, then the pruned layer L times.
 // keep[s][l] is how many rows sequence s keeps in layer l (its row count everywhere for the dense
 // model).
 ForwardResult forward(const Weights& weights, const PackedBatch& batch,
-                      std::span<const std::vector<int>> keep, bool trace);
+                      std::span<const std::vector<int>> keep, bool trace,
+                      const InputObserver* observer = nullptr);
 
 // Bytes of activations forward() needs for a batch (its per-thread workspace).
 double workspace_bytes(const Config& config, const PackedBatch& batch);

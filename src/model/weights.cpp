@@ -61,7 +61,36 @@ int relative_bucket(int distance) {
 
 }  // namespace
 
-Weights load_weights(const io::SafeTensors& file, const Config& c, Precision precision) {
+std::string ranges_problem(const Int8Ranges& ranges, const Config& c) {
+  if (std::ssize(ranges.layers) != c.layers) {
+    return "int8_static: field 'layers' holds " + std::to_string(ranges.layers.size()) +
+           " layers; the model has " + std::to_string(c.layers);
+  }
+  for (std::size_t l = 0; l < ranges.layers.size(); ++l) {
+    const LayerRanges& r = ranges.layers[l];
+    const std::pair<const char*, const ActivationRange*> inputs[] = {
+        {"qkv", &r.qkv}, {"output", &r.output}, {"ffn_in", &r.ffn_in}, {"ffn_out", &r.ffn_out}};
+    for (const auto& [product, range] : inputs) {
+      const int width = range == &r.ffn_out ? c.intermediate : c.hidden;
+      if (!range->smooth.empty() && std::ssize(range->smooth) != width) {
+        return "int8_static: layers[" + std::to_string(l) + "]: " + product + ": smooth holds " +
+               std::to_string(range->smooth.size()) + " values for the input's " +
+               std::to_string(width) + " columns";
+      }
+      for (int column : range->outliers) {
+        if (column >= width) {
+          return "int8_static: layers[" + std::to_string(l) + "]: " + product +
+                 ": outlier column " + std::to_string(column) + " is outside the input's " +
+                 std::to_string(width) + " columns";
+        }
+      }
+    }
+  }
+  return "";
+}
+
+Weights load_weights(const io::SafeTensors& file, const Config& c, Precision precision,
+                     const Int8Ranges* ranges) {
   const Family& family = *c.family;
   const Structure& structure = family.structure;
   const auto& names = family.tensors;
@@ -79,10 +108,19 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     return has ? load(name + ".bias", {out})
                : std::vector<float>(static_cast<std::size_t>(out), 0.f);
   };
+  // The layers' products run int8 under int8-static, their inputs under the calibrated codes.
+  const Precision layer_precision =
+      precision == Precision::kInt8Static ? Precision::kInt8 : precision;
+  auto fixed = [&](const ActivationRange* range) -> std::optional<kernels::StaticInput> {
+    if (precision != Precision::kInt8Static || range == nullptr) return std::nullopt;
+    return kernels::StaticInput{range->lo, range->hi, range->outliers, range->smooth};
+  };
   auto linear = [&](std::string_view name, int in, int out, Precision p, kernels::Epilogue e,
-                    bool has_bias = true) {
+                    bool has_bias = true, const ActivationRange* range = nullptr) {
     const std::string n(name);
-    return kernels::Linear(load(n + ".weight", {out, in}), bias(n, out, has_bias), in, out, p, e);
+    const auto input = fixed(range);
+    return kernels::Linear(load(n + ".weight", {out, in}), bias(n, out, has_bias), in, out, p, e,
+                           input ? &*input : nullptr);
   };
   auto norm = [&](const std::string& name, int width) {
     return NormWeights{load(name + ".weight", {width}), bias(name, width, c.norm_bias)};
@@ -143,15 +181,21 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     const int inner = (gated ? 2 : 1) * dff;
     const bool attention_norm =
         structure.norm == NormPlacement::kPost || structure.first_attention_norm || l > 0;
+    const LayerRanges* r =
+        ranges != nullptr ? &ranges->layers[static_cast<std::size_t>(l)] : nullptr;
+    const Precision p = layer_precision;
+    const auto qkv_input = fixed(r ? &r->qkv : nullptr);
     w.layers.push_back(LayerWeights{
-        .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, precision),
-        .output = linear(name(names.attention_output), d, d, precision, kernels::Epilogue::kNone,
-                         c.attention_bias),
-        .ffn_in = linear(name(names.ffn_in), d, inner, precision,
-                         gated ? kernels::Epilogue::kNone : epilogue_of(c.activation), c.ffn_bias),
+        .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, p, kernels::Epilogue::kNone,
+                               qkv_input ? &*qkv_input : nullptr),
+        .output = linear(name(names.attention_output), d, d, p, kernels::Epilogue::kNone,
+                         c.attention_bias, r ? &r->output : nullptr),
+        .ffn_in = linear(name(names.ffn_in), d, inner, p,
+                         gated ? kernels::Epilogue::kNone : epilogue_of(c.activation), c.ffn_bias,
+                         r ? &r->ffn_in : nullptr),
         .gate_activation = gated ? epilogue_of(c.activation) : kernels::Epilogue::kNone,
-        .ffn_out =
-            linear(name(names.ffn_out), dff, d, precision, kernels::Epilogue::kNone, c.ffn_bias),
+        .ffn_out = linear(name(names.ffn_out), dff, d, p, kernels::Epilogue::kNone, c.ffn_bias,
+                          r ? &r->ffn_out : nullptr),
         .attention_norm = attention_norm ? norm(name(names.attention_norm), d) : NormWeights{},
         .output_norm = norm(name(names.output_norm), d),
     });

@@ -6,6 +6,7 @@
 #include "io/safetensors.hpp"
 #include "kernels/linear.hpp"
 #include "lat/precision.hpp"
+#include "lat/settings.hpp"
 #include "model/config.hpp"
 
 namespace lat::model {
@@ -61,6 +62,13 @@ struct Weights {
 
 // Loads and prepares every weight for products at `precision`, checking each shape against the
 // configuration. The encoder's tensors may carry the family's prefix ("bert.") or not.
-Weights load_weights(const io::SafeTensors& file, const Config& config, Precision precision);
+// int8-static needs `ranges`, one per layer, their outlier columns within each product's input
+// (the caller checks them: check_ranges).
+Weights load_weights(const io::SafeTensors& file, const Config& config, Precision precision,
+                     const Int8Ranges* ranges = nullptr);
+
+// Why `ranges` cannot run this model at int8-static (a layer count or an outlier column that does
+// not fit), naming the field; empty when they can.
+std::string ranges_problem(const Int8Ranges& ranges, const Config& config);
 
 }  // namespace lat::model

@@ -143,6 +143,7 @@ const char* dtype(Precision p) {
     case Precision::kBf16:
       return "bfloat16";
     case Precision::kInt8:
+    case Precision::kInt8Static:
       return "int8";
     case Precision::kFp32:
       break;

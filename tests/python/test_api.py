@@ -89,6 +89,11 @@ def test_precision_and_speedup_options(model_dir):
     assert (cosine > 0.97).all(), cosine
     fast = lat.Encoder(model_dir, threads=2, speedup=1.5)
     assert fast.info.policy.speedup == 1.5
+    # int8-static runs on ranges calibrated offline, which this folder's lat.json lacks.
+    with pytest.raises(lat.Error, match="'int8_static' is missing.*lat_tune --precision int8-static"):
+        lat.Encoder(TINY, threads=1, precision="int8-static")
+    with pytest.raises(lat.Error, match="fp32, bf16, int8 or int8-static"):
+        lat.Encoder(TINY, threads=1, precision="int4")
 
 
 def test_trace_reports_every_layer():

@@ -22,12 +22,14 @@
 // measures this machine's cost model) and with --floor (the fewest rows a layer keeps, as a
 // fraction of the input, at least 2), all written to lat.json. Measured speedups are medians of
 // --rounds timed passes over the set (3 unless given), against the dense one's; each batch of a
-// pass runs under every schedule in turn.//
+// pass runs under every schedule in turn. At int8-static, the activation ranges are calibrated
+// first (at fp32, on --calibration's texts, else the set's) and kept in lat.json.
+//
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
-//            [--precision fp32|bf16|int8] [--max-length N] [--batch N]
+//            [--precision fp32|bf16|int8|int8-static] [--max-length N] [--batch N]
 //            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS]
 //            [--evaluations N] [--significance Z] [--seed N] [--schedules FILE] [--rounds N]
-//            [--out FILE] [--plot FILE]
+//            [--out FILE] [--plot FILE] [--calibration FILE] [--calibration-texts N]
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -55,7 +57,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Args {
-  std::string model, data, out, plot, cost = "flops", schedules;
+  std::string model, data, out, plot, cost = "flops", schedules, calibration;
+  int calibration_texts = 512;
   double budget = 1.0;  // accuracy points
   std::vector<double> speedups{1, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6};
   std::optional<int> threads;
@@ -103,7 +106,8 @@ const lat::cli::Flags& flags() {
        Flag::integer("--max-length", "N", "tokens per input, specials included", "0")
            .at_least(0)
            .shows("the model folder's"),
-       Flag::integer("--batch", "N", "texts per call", "32").at_least(1), lat::cli::cost_flag(),
+       Flag::integer("--batch", "N", "texts per call", "32").at_least(1),
+       lat::cli::cost_flag(),
        Flag::number("--floor", "F", "the fewest rows a layer keeps, a fraction of the input",
                     "0.05"),
        Flag::number("--search", "SECONDS", "search the schedule this long per speedup; 0: no", "0")
@@ -115,6 +119,12 @@ const lat::cli::Flags& flags() {
        Flag::integer("--seed", "N", "the search's seed", "0").at_least(0).at_most(4294967295.0),
        Flag::text("--schedules", "FILE", "evaluate the exponents an earlier run wrote to FILE"),
        Flag::integer("--rounds", "N", "timed passes over the set per schedule", "3").at_least(0),
+       Flag::text("--calibration", "FILE",
+                  "int8-static: the texts (or text<TAB>label lines) its ranges are calibrated on")
+           .shows("the --data set"),
+       Flag::integer("--calibration-texts", "N", "int8-static: how many of them, from the first",
+                     "512")
+           .at_least(1),
        Flag::text("--out", "FILE", "where the tuning goes").shows("DIR/lat.json"),
        Flag::text("--plot", "FILE", "where the picture goes").shows("DIR/lat_curve.svg")});
   return table;
@@ -139,6 +149,8 @@ Args parse(int argc, char** argv) {
   a.seed = flag.integer<unsigned>("--seed");
   a.rounds = flag.integer("--rounds");
   if (flag.has("--schedules")) a.schedules = flag.text("--schedules");
+  a.calibration = flag.has("--calibration") ? flag.text("--calibration") : a.data;
+  a.calibration_texts = flag.integer("--calibration-texts");
   if (flag.has("--out")) a.out = flag.text("--out");
   if (flag.has("--plot")) a.plot = flag.text("--plot");
   if (a.search_seconds > 0 && !a.schedules.empty())
@@ -510,9 +522,42 @@ void print(const Point& p, const char* kind, std::size_t inputs) {
   std::cout << std::endl;
 }
 
+// int8-static's activation ranges, calibrated at fp32 on the first --calibration-texts texts of
+// --calibration, and written into the model folder's lat.json beside what it holds, where the
+// encoders of this run read them.
+lat::Int8Ranges calibrate_ranges(const Args& a) {
+  const auto lines = lat::cli::read_labelled_file(a.calibration);
+  std::vector<std::string> texts;
+  for (std::size_t i = 0; i < lines.size() && std::ssize(texts) < a.calibration_texts; ++i)
+    texts.push_back(lines[i].text);
+  if (texts.empty()) throw std::runtime_error(a.calibration + ": no lines");
+  const lat::Encoder fp32(a.model, {.threads = a.threads,
+                                    .max_length = a.max_length,
+                                    .speedup = 1.0,
+                                    .precision = lat::Precision::kFp32});
+  lat::Int8Ranges ranges = fp32.calibrate_ranges(texts);
+  ranges.calibrated_on = a.calibration;
+  const std::filesystem::path file = std::filesystem::path(a.model) / "lat.json";
+  lat::Settings settings =
+      std::filesystem::exists(file) ? lat::read_settings(file) : lat::Settings{};
+  settings.int8_ranges = ranges;
+  lat::write_settings(file, settings);
+  std::cout << "int8-static ranges calibrated on " << texts.size() << " texts of " << a.calibration
+            << ", written to " << file.string() << "\n";
+  return ranges;
+}
+
 int run(const Args& a) {
   const auto lines = lat::cli::read_labelled_file(a.data);
   if (lines.empty()) throw std::runtime_error(a.data + ": no lines");
+  // Ranges are kept where this run does not calibrate them: a tuning at another precision does
+  // not drop them.
+  std::optional<lat::Int8Ranges> ranges;
+  if (a.precision == lat::Precision::kInt8Static) {
+    ranges = calibrate_ranges(a);
+  } else if (std::filesystem::exists(a.out)) {
+    ranges = lat::read_settings(a.out).int8_ranges;
+  }
   const lat::CostModel cost =
       lat::cli::cost_model_from_flag(a.cost, a.model, a.threads, a.precision);
   if (a.cost == "calibrated") {
@@ -609,6 +654,7 @@ int run(const Args& a) {
   }
   record.schedules = a.schedules;
   out.tuning = record;
+  out.int8_ranges = ranges;
   lat::write_settings(a.out, out);
   std::ofstream(a.plot) << svg_curve(
       rows, *chosen, floor_accuracy,

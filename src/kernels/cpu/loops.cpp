@@ -238,6 +238,53 @@ void encode_row(const float* x, int cols, std::uint8_t* y, RowCode& code, float*
   }
 }
 
+// One fp32 row as uint8 codes under a fixed code (int8-static, FixedCode): the outlier columns'
+// values are kept and their codes set to `zero`. Values beyond the code's range take the free
+// outlier slots too, largest first (rare: calibration sets the range); any left saturate.
+void encode_row_fixed(const float* x, int cols, std::uint8_t* y, RowCode& code,
+                      const FixedCode& fixed) {
+  code = fixed.code;
+  const float* inverse = fixed.inverse.data();
+  const auto zero = static_cast<float>(fixed.code.zero);
+  int beyond = 0;
+#pragma omp simd reduction(+ : beyond)
+  for (int j = 0; j < cols; ++j) {
+    const float q = round_even(x[j] * inverse[j]) + zero;
+    beyond += (q < 0.0f) | (q > 255.0f);
+    // NaN meets neither comparison and becomes 0.
+    y[j] = static_cast<std::uint8_t>(min_of(max_of(q, 0.0f), 255.0f));
+  }
+  const int kept = code.outliers;
+  for (int i = 0; i < kept; ++i) {
+    if (y[code.column[i]] == 0 || y[code.column[i]] == 255) --beyond;
+  }
+  for (int j = 0; beyond > 0 && j < cols; ++j) {
+    if (y[j] != 0 && y[j] != 255) continue;
+    const float q = round_even(x[j] * inverse[j]) + zero;
+    if (!((q < 0.0f) | (q > 255.0f))) continue;
+    bool fixed_column = false;
+    for (int i = 0; i < kept; ++i) fixed_column = fixed_column || code.column[i] == j;
+    if (fixed_column) continue;
+    --beyond;
+    const float v = x[j] * inverse[j] * code.scale;
+    if (code.outliers == RowCode::kOutliers && !(abs_of(v) > abs_of(code.value[code.outliers - 1])))
+      continue;
+    int at = code.outliers == RowCode::kOutliers ? code.outliers - 1 : code.outliers++;
+    if (at < kept) continue;  // every free slot holds a larger value
+    for (; at > kept && abs_of(v) > abs_of(code.value[at - 1]); --at) {
+      code.column[at] = code.column[at - 1];
+      code.value[at] = code.value[at - 1];
+    }
+    code.column[at] = j;
+    code.value[at] = v;
+  }
+  for (int i = 0; i < code.outliers; ++i) {
+    const int j = code.column[i];
+    if (i < kept) code.value[i] = x[j] * inverse[j] * code.scale;
+    y[j] = static_cast<std::uint8_t>(code.zero);
+  }
+}
+
 // One fp32 row into row `r` of out; uint8 codes may need `scratch` (cols floats, or x itself).
 void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float* scratch) {
   switch (out.type) {
@@ -252,9 +299,15 @@ void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float*
       for (int j = 0; j < cols; ++j) y[j] = bf16_of(x[j]);
       return;
     }
-    case DType::kU8:
-      encode_row(x, cols, static_cast<std::uint8_t*>(out.data) + r * out.ld, out.codes[r], scratch);
+    case DType::kU8: {
+      std::uint8_t* y = static_cast<std::uint8_t*>(out.data) + r * out.ld;
+      if (out.fixed != nullptr) {
+        encode_row_fixed(x, cols, y, out.codes[r], *out.fixed);
+      } else {
+        encode_row(x, cols, y, out.codes[r], scratch);
+      }
       return;
+    }
   }
 }
 
@@ -418,7 +471,7 @@ void add_relative_bias(float* scores, int n, float scale, const int* positions,
 }
 
 void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, const float* gamma,
-                    const float* beta, float eps) {
+                    const float* beta, float eps, Rows also, float* scratch) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * d;
@@ -441,6 +494,9 @@ void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, c
     const float inv = 1.0f / __builtin_sqrtf(squares / static_cast<float>(d) + eps);
 #pragma omp simd
     for (int i = 0; i < d; ++i) row[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
+    if (also.data != nullptr) {
+      store_row(row, d, also, r, scratch + static_cast<std::int64_t>(omp_get_thread_num()) * d);
+    }
   }
 }
 

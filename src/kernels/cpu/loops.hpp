@@ -41,8 +41,12 @@ struct Loops {
                             const std::uint8_t* bucket, int reach, const float* bias, int stride);
 
   // x[r] = LayerNorm(x[r] + residual[r]) * gamma + beta for rows of width d; residual may be null.
+  // Where also.data is set, each row is written there too, in its type (as convert writes it):
+  // the next product's input, made while the row is in cache. uint8 rows need `scratch` as
+  // convert does.
   void (*add_layer_norm)(float* x, const float* residual, std::int64_t rows, int d,
-                         const float* gamma, const float* beta, float eps);
+                         const float* gamma, const float* beta, float eps, Rows also,
+                         float* scratch);
 
   // A gated feed-forward's inner rows: out[r][j] = act(in[r][j]) * in[r][width + j], from rows of
   // 2 width (the activated half, then the gate) into rows of width.
@@ -52,7 +56,7 @@ struct Loops {
   void (*l2_normalize)(float* x, std::int64_t rows, int d);
 
   // fp32 rows (ld_x apart) into out's type: a copy; bf16; or uint8 codes (RowCode), for which
-  // scratch holds `cols` floats for each OpenMP thread.
+  // scratch holds `cols` floats for each OpenMP thread (unless out's code is fixed).
   void (*convert)(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out,
                   float* scratch);
 
