@@ -258,25 +258,35 @@ void encode_row_fixed(const float* x, int cols, std::uint8_t* y, RowCode& code,
   for (int i = 0; i < kept; ++i) {
     if (y[code.column[i]] == 0 || y[code.column[i]] == 255) --beyond;
   }
-  for (int j = 0; beyond > 0 && j < cols; ++j) {
-    if (y[j] != 0 && y[j] != 255) continue;
-    const float q = round_even(x[j] * inverse[j]) + zero;
-    if (!((q < 0.0f) | (q > 255.0f))) continue;
-    bool fixed_column = false;
-    for (int i = 0; i < kept; ++i) fixed_column = fixed_column || code.column[i] == j;
-    if (fixed_column) continue;
-    --beyond;
-    const float v = x[j] * inverse[j] * code.scale;
-    if (code.outliers == RowCode::kOutliers && !(abs_of(v) > abs_of(code.value[code.outliers - 1])))
-      continue;
-    int at = code.outliers == RowCode::kOutliers ? code.outliers - 1 : code.outliers++;
-    if (at < kept) continue;  // every free slot holds a larger value
-    for (; at > kept && abs_of(v) > abs_of(code.value[at - 1]); --at) {
-      code.column[at] = code.column[at - 1];
-      code.value[at] = code.value[at - 1];
+  // The values beyond: in blocks of 64 columns, only those with a code at either end are looked
+  // at one by one.
+  for (int j0 = 0; beyond > 0 && j0 < cols; j0 += 64) {
+    const int end = j0 + 64 < cols ? j0 + 64 : cols;
+    int ends = 0;
+#pragma omp simd reduction(+ : ends)
+    for (int j = j0; j < end; ++j) ends += (y[j] == 0) | (y[j] == 255);
+    for (int j = j0; ends > 0 && j < end; ++j) {
+      if (y[j] != 0 && y[j] != 255) continue;
+      --ends;
+      const float q = round_even(x[j] * inverse[j]) + zero;
+      if (!((q < 0.0f) | (q > 255.0f))) continue;
+      bool fixed_column = false;
+      for (int i = 0; i < kept; ++i) fixed_column = fixed_column || code.column[i] == j;
+      if (fixed_column) continue;
+      --beyond;
+      const float v = x[j] * inverse[j] * code.scale;
+      if (code.outliers == RowCode::kOutliers &&
+          !(abs_of(v) > abs_of(code.value[code.outliers - 1])))
+        continue;
+      int at = code.outliers == RowCode::kOutliers ? code.outliers - 1 : code.outliers++;
+      if (at < kept) continue;  // every free slot holds a larger value
+      for (; at > kept && abs_of(v) > abs_of(code.value[at - 1]); --at) {
+        code.column[at] = code.column[at - 1];
+        code.value[at] = code.value[at - 1];
+      }
+      code.column[at] = j;
+      code.value[at] = v;
     }
-    code.column[at] = j;
-    code.value[at] = v;
   }
   for (int i = 0; i < code.outliers; ++i) {
     const int j = code.column[i];
