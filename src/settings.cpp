@@ -52,7 +52,9 @@ Int8Ranges read_ranges(const nlohmann::json& json, const std::string& where) {
   f.only({"calibrated_on", "texts", "layers"}, "int8_static has calibrated_on, texts and layers");
   Int8Ranges r;
   r.calibrated_on = f.string("calibrated_on").value_or("");
-  r.texts = static_cast<int>(f.integer("texts").value_or(0));
+  const long long texts = f.integer("texts").value_or(0);
+  if (texts < 0 || texts > 1 << 30) f.fail("texts", "must lie in [0, 2^30]");
+  r.texts = static_cast<int>(texts);
   if (!f.has("layers") || !json.at("layers").is_array()) {
     f.fail("layers", "must be an array with one object per layer");
   }
