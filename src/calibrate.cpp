@@ -155,7 +155,8 @@ struct Seen {
       for (std::size_t j = 0; j < n; ++j) {
         if (outlier[j]) continue;
         const double b = (x[static_cast<std::size_t>(r) * n + j] / smooth[j] - min) * per_bin;
-        histogram[static_cast<std::size_t>(std::clamp(b, 0.0, kBins - 1.0))] += 1;
+        if (std::isfinite(b))
+          histogram[static_cast<std::size_t>(std::clamp(b, 0.0, kBins - 1.0))] += 1;
       }
     }
   }
@@ -171,7 +172,7 @@ struct Seen {
     for (std::size_t j = 0; j < cols; ++j) {
       const double a = std::max(1e-5f, std::max(-lo[j], hi[j]));
       const double w = std::max(1e-5f, weight_max[j]);
-      smooth[j] = static_cast<float>(std::sqrt(a / w));
+      smooth[j] = static_cast<float>(std::clamp(std::sqrt(a / w), 1e-6, 1e6));
     }
     for (std::size_t j = 0; j < cols; ++j) {
       lo[j] /= smooth[j];

@@ -33,9 +33,11 @@ std::string range_problem(const ActivationRange& r) {
   if (!(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= 0 && r.hi >= 0)) {
     return "lo and hi must be finite with lo <= 0 <= hi";
   }
+  // The step (hi - lo) / 255 and the values it codes must stay normal floats.
+  if (!(r.hi - r.lo >= 1e-20 && r.hi - r.lo <= 1e20)) return "must have hi - lo in [1e-20, 1e20]";
   if (r.outliers.size() > 4) return "has more than 4 outlier columns";
   for (float v : r.smooth) {
-    if (!(std::isfinite(v) && v > 0)) return "has a smooth value that is not positive and finite";
+    if (!(v >= 1e-6f && v <= 1e6f)) return "has a smooth value outside [1e-6, 1e6]";
   }
   for (std::size_t i = 0; i < r.outliers.size(); ++i) {
     if (r.outliers[i] < 0) return "has a negative outlier column";
@@ -61,12 +63,16 @@ Int8Ranges read_ranges(const nlohmann::json& json, const std::string& where) {
   const auto& layers = json.at("layers");
   for (std::size_t l = 0; l < layers.size(); ++l) {
     const std::string at = where + ": layers[" + std::to_string(l) + "]";
+    if (!layers[l].is_object()) f.fail("layers", "must hold one object per layer");
     const io::JsonFields layer(layers[l], at);
     layer.only({"qkv", "output", "ffn_in", "ffn_out"},
                "a layer has the ranges of qkv, output, ffn_in and ffn_out");
     LayerRanges ranges;
     for (int p = 0; p < 4; ++p) {
       if (!layer.has(kProducts[p])) layer.fail(kProducts[p], "is missing");
+      if (!layers[l].at(kProducts[p]).is_object()) {
+        layer.fail(kProducts[p], "must be an object: lo, hi, outliers, smooth");
+      }
       const io::JsonFields range(layers[l].at(kProducts[p]), at + ": " + kProducts[p]);
       range.only({"lo", "hi", "outliers", "smooth"}, "a range has lo, hi, outliers and smooth");
       ActivationRange& out = range_of(ranges, p);

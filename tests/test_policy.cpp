@@ -224,7 +224,10 @@ TEST(Settings, TheReaderIsStrict) {
   refused(layer(R"({"lo": 1, "hi": 2})"), {"int8_static: layers[0]: qkv", "lo <= 0 <= hi"});
   refused(layer(R"({"lo": -1, "hi": 2, "outliers": [1, 1]})"), {"qkv", "outlier column twice"});
   refused(layer(R"({"lo": -1, "hi": 2, "outliers": [0.5]})"), {"qkv", "'outliers'"});
-  refused(layer(R"({"lo": -1, "hi": 2, "smooth": [0]})"), {"qkv", "not positive and finite"});
+  refused(layer(R"({"lo": -1, "hi": 2, "smooth": [0]})"), {"qkv", "outside [1e-6, 1e6]"});
+  refused(layer(R"({"lo": 0, "hi": 0})"), {"qkv", "hi - lo in [1e-20, 1e20]"});
+  refused(layer("3"), {"layers[0]", "'qkv' must be an object"});
+  refused(R"({"int8_static": {"layers": [3]}})", {"int8_static", "one object per layer"});
   refused(layer(R"({"lo": -1})"), {"layers[0]: qkv", "'hi' is missing"});
   refused(R"({"int8_static": {"layers": [{"qkv": {}}]}})", {"layers[0]", "'lo' is missing"});
   refused(R"({"int8_static": {"layers": {}}})", {"int8_static", "'layers' must be an array"});

@@ -164,8 +164,9 @@ class LAT_EXPORT Encoder {
   CostModel calibrate(int tokens = 128) const;
   // int8-static's activation ranges (docs/design.md, "int8-static") from the dense passes of
   // `texts` through this encoder, which must run fp32: for each input of each layer's products,
-  // the columns far beyond the others (at most 4) pass exactly, and the others' smallest and
-  // largest values seen are the range. lat_tune writes them to lat.json; an encoder at
+  // each column's smoothing against its weights, the columns far beyond the others (at most 4)
+  // that pass exactly, and the range of the others, their extremes scaled to the least squared
+  // error over the values seen. lat_tune writes them to lat.json; an encoder at
   // int8-static reads them there. Throws lat::Error (kUnsupported) at another precision, and
   // (kInput) without texts.
   Int8Ranges calibrate_ranges(std::span<const std::string> texts) const;

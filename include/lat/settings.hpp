@@ -43,9 +43,9 @@ struct TuningRecord {
 // but the outliers is quantized over [lo, hi] in 255 steps, a value outside it saturating at the
 // nearer end; the outlier columns, those calibration found far beyond the rest, pass exactly.
 struct ActivationRange {
-  double lo = 0, hi = 0;      // lo <= 0 <= hi, of the divided values
+  double lo = 0, hi = 0;      // lo <= 0 <= hi, hi - lo in [1e-20, 1e20], of the divided values
   std::vector<int> outliers;  // at most 4 distinct columns
-  std::vector<float> smooth;  // one positive value per column; empty: all 1
+  std::vector<float> smooth;  // one value in [1e-6, 1e6] per column; empty: all 1
 };
 
 // The inputs of one layer's four products.

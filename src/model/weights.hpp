@@ -63,7 +63,7 @@ struct Weights {
 // Loads and prepares every weight for products at `precision`, checking each shape against the
 // configuration. The encoder's tensors may carry the family's prefix ("bert.") or not.
 // int8-static needs `ranges`, one per layer, their outlier columns within each product's input
-// (the caller checks them: check_ranges).
+// (the caller checks them: ranges_problem).
 Weights load_weights(const io::SafeTensors& file, const Config& config, Precision precision,
                      const Int8Ranges* ranges = nullptr);
 

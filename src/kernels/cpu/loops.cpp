@@ -255,8 +255,10 @@ void encode_row_fixed(const float* x, int cols, std::uint8_t* y, RowCode& code,
     y[j] = static_cast<std::uint8_t>(min_of(max_of(q, 0.0f), 255.0f));
   }
   const int kept = code.outliers;
-  for (int i = 0; i < kept; ++i) {
-    if (y[code.column[i]] == 0 || y[code.column[i]] == 255) --beyond;
+  for (int i = 0; i < kept; ++i) {  // the fixed columns are not beyond: they pass exactly
+    const int j = code.column[i];
+    const float q = round_even(x[j] * inverse[j]) + zero;
+    if ((q < 0.0f) | (q > 255.0f)) --beyond;
   }
   // The values beyond: in blocks of 64 columns, only those with a code at either end are looked
   // at one by one.
