@@ -132,6 +132,7 @@ struct Seen {
   std::vector<float> lo, hi;      // per column, first pass
   std::vector<float> smooth;      // per column, from the first pass
   std::vector<bool> outlier;      // per column, from the first pass
+  std::vector<int> outliers;      // their columns, largest first
   double min = 0, max = 0;        // over the columns that are not outliers
   std::vector<double> histogram;  // kBins over [min, max], second pass
 
@@ -165,7 +166,7 @@ struct Seen {
   // product's weights (`weight_max`, per column), which evens the columns' ranges between the
   // activations and the weights; the outlier columns, at most 4, largest first, whose smoothed
   // magnitude is more than kOutlierRatio times the median column's; then the histogram's bounds.
-  std::vector<int> outliers(const std::vector<float>& weight_max) {
+  void end_first_pass(const std::vector<float>& weight_max) {
     constexpr double kOutlierRatio = 8;
     const std::size_t cols = lo.size();
     smooth.assign(cols, 1.f);
@@ -185,11 +186,10 @@ struct Seen {
     std::stable_sort(order.begin(), order.end(),
                      [&](int a, int b) { return magnitude[a] > magnitude[b]; });
     const double median = magnitude[static_cast<std::size_t>(order[cols / 2])];
-    std::vector<int> found;
     outlier.assign(cols, false);
     for (std::size_t i = 0; i < std::min<std::size_t>(4, cols); ++i) {
       if (!(magnitude[static_cast<std::size_t>(order[i])] > kOutlierRatio * median)) break;
-      found.push_back(order[i]);
+      outliers.push_back(order[i]);
       outlier[static_cast<std::size_t>(order[i])] = true;
     }
     for (std::size_t j = 0; j < cols; ++j) {
@@ -199,14 +199,13 @@ struct Seen {
     }
     if (!(max > min)) max = min + 1;
     histogram.assign(kBins, 0.0);
-    return found;
   }
 
   // After the second pass: the range [a min, a max] (a from 1 down to 0.1) whose 255 steps give
   // the least squared error over the values seen, rounding inside it and saturation outside it
   // counted (a row's values beyond the range mostly pass exactly, in its free outlier slots: the
   // count is pessimistic, which keeps the range wide).
-  ActivationRange range(std::vector<int> outliers) const {
+  ActivationRange range() const {
     const double width = (max - min) / kBins;
     double best = -1, best_a = 1;
     for (int i = 0; i <= 90; ++i) {
@@ -223,7 +222,7 @@ struct Seen {
         best_a = a;
       }
     }
-    return {best_a * min, best_a * max, std::move(outliers), smooth};
+    return {best_a * min, best_a * max, outliers, smooth};
   }
 };
 
@@ -254,21 +253,17 @@ Int8Ranges Encoder::calibrate_ranges(std::span<const std::string> texts) const {
     }
   };
   pass();
-  std::vector<std::array<std::vector<int>, 4>> outliers(seen.size());
   for (std::size_t l = 0; l < seen.size(); ++l) {
     const auto& lw = impl_->weights.layers[l];
     const kernels::Linear* products[] = {&lw.qkv, &lw.output, &lw.ffn_in, &lw.ffn_out};
-    for (std::size_t p = 0; p < 4; ++p) {
-      outliers[l][p] = seen[l][p].outliers(products[p]->input_weight_max());
-    }
+    for (std::size_t p = 0; p < 4; ++p) seen[l][p].end_first_pass(products[p]->input_weight_max());
   }
   pass();
   Int8Ranges ranges;
   ranges.texts = static_cast<int>(texts.size());
-  for (std::size_t l = 0; l < seen.size(); ++l) {
-    const auto& layer = seen[l];
-    ranges.layers.push_back({layer[0].range(outliers[l][0]), layer[1].range(outliers[l][1]),
-                             layer[2].range(outliers[l][2]), layer[3].range(outliers[l][3])});
+  for (const auto& layer : seen) {
+    LayerRanges& r = ranges.layers.emplace_back();
+    for (int p = 0; p < 4; ++p) r.at(p) = layer[static_cast<std::size_t>(p)].range();
   }
   return ranges;
 }

@@ -2,7 +2,6 @@
 #include "lat/settings.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -21,13 +20,7 @@ constexpr auto kSettingsKeys =
     "curve and int8_static, and keeps tuned_on, budget_points, dense_accuracy and search as a "
     "record";
 
-// The products of a layer whose inputs int8-static quantizes, as lat.json names them.
-constexpr const char* kProducts[] = {"qkv", "output", "ffn_in", "ffn_out"};
-template <typename Layer>  // LayerRanges, const or not
-auto& range_of(Layer& l, int product) {
-  const std::array ranges{&l.qkv, &l.output, &l.ffn_in, &l.ffn_out};
-  return *ranges[static_cast<std::size_t>(product)];
-}
+constexpr const auto& kProducts = LayerRanges::kNames;
 
 std::string range_problem(const ActivationRange& r) {
   if (!(std::isfinite(r.lo) && std::isfinite(r.hi) && r.lo <= 0 && r.hi >= 0)) {
@@ -75,7 +68,7 @@ Int8Ranges read_ranges(const nlohmann::json& json, const std::string& where) {
       }
       const io::JsonFields range(layers[l].at(kProducts[p]), at + ": " + kProducts[p]);
       range.only({"lo", "hi", "outliers", "smooth"}, "a range has lo, hi, outliers and smooth");
-      ActivationRange& out = range_of(ranges, p);
+      ActivationRange& out = ranges.at(p);
       const auto lo = range.number("lo"), hi = range.number("hi");
       if (!lo) range.fail("lo", "is missing");
       if (!hi) range.fail("hi", "is missing");
@@ -144,7 +137,7 @@ void check(const Settings& s, const std::string& file) {
   if (s.int8_ranges) {
     for (std::size_t l = 0; l < s.int8_ranges->layers.size(); ++l) {
       for (int p = 0; p < 4; ++p) {
-        const std::string problem = range_problem(range_of(s.int8_ranges->layers[l], p));
+        const std::string problem = range_problem(s.int8_ranges->layers[l].at(p));
         if (!problem.empty()) {
           throw Error(ErrorCode::kConfig, file + ": int8_static: layers[" + std::to_string(l) +
                                               "]: " + kProducts[p] + " " + problem);
@@ -272,7 +265,7 @@ void write_settings(const fs::path& file, const Settings& s) {
     for (const LayerRanges& l : r.layers) {
       nlohmann::ordered_json layer;
       for (int p = 0; p < 4; ++p) {
-        const ActivationRange& range = range_of(l, p);
+        const ActivationRange& range = l.at(p);
         layer[kProducts[p]] = {{"lo", range.lo},
                                {"hi", range.hi},
                                {"outliers", range.outliers},

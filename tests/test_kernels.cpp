@@ -566,7 +566,7 @@ TEST(StaticInt8, LinearUnderAFixedCodeMatchesNaive) {
     const auto w = random_values(static_cast<std::size_t>(in * out), 31u, 0.2f);
     const auto b = random_values(static_cast<std::size_t>(out), 32u);
     const auto x = random_values(static_cast<std::size_t>(rows * in), 33u, 2.f);
-    StaticInput fixed{-2.0 * reach, 1.5 * reach, {in - 1}, {}};
+    ActivationRange fixed{-2.0 * reach, 1.5 * reach, {in - 1}, {}};
     for (int j = 0; j < in; ++j) fixed.smooth.push_back(0.5f + 1.5f * float(j % 7) / 7.f);
     const Linear linear(w, b, in, out, Precision::kInt8, Epilogue::kNone, &fixed);
     ASSERT_NE(linear.fixed_input(), nullptr);

@@ -51,6 +51,15 @@ struct ActivationRange {
 // The inputs of one layer's four products.
 struct LayerRanges {
   ActivationRange qkv, output, ffn_in, ffn_out;
+
+  // The four by index, in the order above, with the names lat.json gives them.
+  static constexpr const char* kNames[] = {"qkv", "output", "ffn_in", "ffn_out"};
+  const ActivationRange& at(int product) const {
+    return product == 0 ? qkv : product == 1 ? output : product == 2 ? ffn_in : ffn_out;
+  }
+  ActivationRange& at(int product) {
+    return const_cast<ActivationRange&>(static_cast<const LayerRanges&>(*this).at(product));
+  }
 };
 
 // The activation ranges int8-static runs with, calibrated offline (Encoder::calibrate_ranges),

@@ -20,7 +20,7 @@ DType input_type_of(Precision p) {
 
 // The code of values in [lo, hi] by the rule each row's own code follows: 255 steps over the
 // range, zero the code of 0.
-FixedCode fixed_code(const StaticInput& input, int in) {
+FixedCode fixed_code(const ActivationRange& input, int in) {
   FixedCode f;
   RowCode& code = f.code;
   code.scale = static_cast<float>((input.hi - input.lo) / 255.0);
@@ -60,12 +60,16 @@ dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows, std::int64_t ld
 }
 
 Linear::Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
-               Precision precision, Epilogue epilogue, const StaticInput* fixed_input)
+               Precision precision, Epilogue epilogue, const ActivationRange* fixed_input)
     : in_(in), out_(out), precision_(precision), epilogue_(epilogue) {
-  input_weight_max_.assign(static_cast<std::size_t>(in), 0.f);
-  for (std::size_t i = 0; i < weight.size(); ++i) {
-    float& m = input_weight_max_[i % static_cast<std::size_t>(in)];
-    m = std::max(m, std::abs(weight[i]));
+  const auto n_in = static_cast<std::size_t>(in), n_out = static_cast<std::size_t>(out);
+  if (precision == Precision::kFp32) {  // what int8-static's calibration reads, at fp32 only
+    input_weight_max_.assign(n_in, 0.f);
+    for (std::size_t c = 0; c < n_out; ++c) {
+      for (std::size_t k = 0; k < n_in; ++k) {
+        input_weight_max_[k] = std::max(input_weight_max_[k], std::abs(weight[c * n_in + k]));
+      }
+    }
   }
   const auto packed = describe(64, in, DType::kF32, out).weights_desc();
   // W^T as K x N is the [out, in] buffer read with strides (1, K): format "ba".
@@ -82,8 +86,8 @@ Linear::Linear(std::span<const float> weight, std::span<const float> bias, int i
       fixed_input_ = fixed_code(*fixed_input, in);
       if (!fixed_input->smooth.empty()) {
         smoothed.assign(weight.begin(), weight.end());
-        for (std::size_t i = 0; i < smoothed.size(); ++i) {
-          smoothed[i] *= fixed_input->smooth[i % static_cast<std::size_t>(in)];
+        for (std::size_t c = 0; c < n_out; ++c) {
+          for (std::size_t k = 0; k < n_in; ++k) smoothed[c * n_in + k] *= fixed_input->smooth[k];
         }
         weight = smoothed;
       }
@@ -95,7 +99,6 @@ Linear::Linear(std::span<const float> weight, std::span<const float> bias, int i
     weights_ = onednn::reorder({{K, N}, Type::s8, tag::ba}, q.data(), packed);
     sums_.assign(static_cast<std::size_t>(out), 0);
     by_input_.resize(q.size());
-    const auto n_in = static_cast<std::size_t>(in), n_out = static_cast<std::size_t>(out);
     for (std::size_t c = 0; c < n_out; ++c) {
       for (std::size_t k = 0; k < n_in; ++k) {
         sums_[c] += q[c * n_in + k];

@@ -8,16 +8,9 @@
 #include "kernels/onednn.hpp"
 #include "kernels/types.hpp"
 #include "lat/precision.hpp"
+#include "lat/settings.hpp"
 
 namespace lat::kernels {
-
-// int8-static's input of a product as calibrated: the range [lo, hi] (lo <= 0 <= hi) of its
-// values divided by smooth (empty: 1), and its outlier columns (at most RowCode::kOutliers).
-struct StaticInput {
-  double lo = 0, hi = 0;
-  std::vector<int> outliers;
-  std::vector<float> smooth;
-};
 
 // y = epilogue(x W^T + b), one oneDNN matmul at the layer's precision. The weights are prepared
 // once, at load, in the blocked layout oneDNN's kernels prefer (that layout does not depend on
@@ -40,7 +33,7 @@ class Linear {
   // j are multiplied by its smooth[j] before they are quantized; else each row has its own code.
   Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
          Precision precision = Precision::kFp32, Epilogue epilogue = Epilogue::kNone,
-         const StaticInput* fixed_input = nullptr);
+         const ActivationRange* fixed_input = nullptr);
 
   // x: rows x in, of input_type(); y: rows x out.
   void operator()(const Rows& x, std::int64_t rows, const Rows& y) const;
@@ -50,7 +43,8 @@ class Linear {
   DType input_type() const;
   // The code every input row is written under (int8-static), or null.
   const FixedCode* fixed_input() const { return fixed_input_ ? &*fixed_input_ : nullptr; }
-  // Per input column, the largest magnitude of its weights (int8-static's calibration).
+  // Per input column, the largest magnitude of its weights, at fp32 (int8-static's calibration
+  // reads it); empty at other precisions.
   const std::vector<float>& input_weight_max() const { return input_weight_max_; }
 
  private:

@@ -30,7 +30,7 @@ struct ForwardResult {
   std::vector<std::vector<LayerRecord>> trace;  // [sequence][layer], recorded only when asked
 };
 
-// The products of a layer, by the input they read.
+// The products of a layer, by the input they read, in the order of lat::LayerRanges.
 enum class Product { kQkv, kOutput, kFfnIn, kFfnOut };
 
 // Sees the input rows (rows x cols, packed) of every layer product as forward() makes them: how

@@ -67,11 +67,10 @@ std::string ranges_problem(const Int8Ranges& ranges, const Config& c) {
            " layers; the model has " + std::to_string(c.layers);
   }
   for (std::size_t l = 0; l < ranges.layers.size(); ++l) {
-    const LayerRanges& r = ranges.layers[l];
-    const std::pair<const char*, const ActivationRange*> inputs[] = {
-        {"qkv", &r.qkv}, {"output", &r.output}, {"ffn_in", &r.ffn_in}, {"ffn_out", &r.ffn_out}};
-    for (const auto& [product, range] : inputs) {
-      const int width = range == &r.ffn_out ? c.intermediate : c.hidden;
+    for (int p = 0; p < 4; ++p) {
+      const ActivationRange* range = &ranges.layers[l].at(p);
+      const std::string product = LayerRanges::kNames[p];
+      const int width = product == "ffn_out" ? c.intermediate : c.hidden;
       if (!range->smooth.empty() && std::ssize(range->smooth) != width) {
         return "int8_static: layers[" + std::to_string(l) + "]: " + product + ": smooth holds " +
                std::to_string(range->smooth.size()) + " values for the input's " +
@@ -111,16 +110,11 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
   // The layers' products run int8 under int8-static, their inputs under the calibrated codes.
   const Precision layer_precision =
       precision == Precision::kInt8Static ? Precision::kInt8 : precision;
-  auto fixed = [&](const ActivationRange* range) -> std::optional<kernels::StaticInput> {
-    if (precision != Precision::kInt8Static || range == nullptr) return std::nullopt;
-    return kernels::StaticInput{range->lo, range->hi, range->outliers, range->smooth};
-  };
   auto linear = [&](std::string_view name, int in, int out, Precision p, kernels::Epilogue e,
                     bool has_bias = true, const ActivationRange* range = nullptr) {
     const std::string n(name);
-    const auto input = fixed(range);
     return kernels::Linear(load(n + ".weight", {out, in}), bias(n, out, has_bias), in, out, p, e,
-                           input ? &*input : nullptr);
+                           range);
   };
   auto norm = [&](const std::string& name, int width) {
     return NormWeights{load(name + ".weight", {width}), bias(name, width, c.norm_bias)};
@@ -184,10 +178,9 @@ Weights load_weights(const io::SafeTensors& file, const Config& c, Precision pre
     const LayerRanges* r =
         ranges != nullptr ? &ranges->layers[static_cast<std::size_t>(l)] : nullptr;
     const Precision p = layer_precision;
-    const auto qkv_input = fixed(r ? &r->qkv : nullptr);
     w.layers.push_back(LayerWeights{
         .qkv = kernels::Linear(qkv_w, qkv_b, d, 3 * d, p, kernels::Epilogue::kNone,
-                               qkv_input ? &*qkv_input : nullptr),
+                               r ? &r->qkv : nullptr),
         .output = linear(name(names.attention_output), d, d, p, kernels::Epilogue::kNone,
                          c.attention_bias, r ? &r->output : nullptr),
         .ffn_in = linear(name(names.ffn_in), d, inner, p,
