@@ -154,9 +154,16 @@ def single_table(rows, out):
             out.append(f"| {precision} | {ms:.2f} | {s['p50_ms']:.2f} | {s['p50_ms'] - ms:.2f} |")
 
 
+def target_runs(rows):
+    """The last target-rate row and the target runs after it (a later run replaces the earlier)."""
+    starts = [i for i, r in enumerate(rows) if r.get("step") == "target-rate"]
+    if not starts:
+        return None, []
+    return rows[starts[-1]], [r for r in rows[starts[-1]:] if r.get("step") == "target"]
+
+
 def target_table(rows, out):
-    rate = last(rows, step="target-rate")
-    runs = [r for r in rows if r.get("step") == "target"]
+    rate, runs = target_runs(rows)
     if not (rate and runs):
         return
     out.append(f"\nDense saturation (closed loop, best of concurrency 16/64/128): {fmt(rate['saturation_rps'])} req/s; "
@@ -182,7 +189,7 @@ def accuracy_table(rows, out):
         out.append(f"| {r['speedup']:g} | {fmt(r['curve_accuracy'], 2)} | {fmt(r['dev_accuracy'], 2)} |")
     # The accuracy the target run served: each speedup's, weighted by the answers it served.
     by_speedup = {float(r["speedup"]): r for r in acc}
-    for run in (r for r in rows if r.get("step") == "target" and "--latency-target" in r["server"]):
+    for run in (r for r in target_runs(rows)[1] if "--latency-target" in r["server"]):
         served = {float(k): v for k, v in run["speedups"].items() if float(k) in by_speedup}
         total = sum(served.values())
         if total:

@@ -43,6 +43,7 @@ void Batcher::run(const std::shared_ptr<Job>& job) {
     for (std::size_t i = 0; i < job->inputs.size(); ++i) {
       queue_.push_back({job, static_cast<int>(i), static_cast<int>(job->inputs[i].ids.size())});
     }
+    controller_.arrived(static_cast<int>(job->inputs.size()), job->arrival);
     metrics_.queued(queue_.size());
   }
   wake_.notify_one();

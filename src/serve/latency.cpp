@@ -16,6 +16,12 @@ namespace lat::serve {
 namespace {
 
 constexpr double kDefaultCeiling = 3;
+// The largest share of the time a choice may keep the batcher busy with the inputs arriving at the
+// present rate: at 1 the queue grows without bound, and near it every burst leaves a backlog.
+constexpr double kBusy = 0.9;
+// Seconds the arrival rate averages over: long enough to smooth a Poisson stream of a few hundred
+// inputs a second, short enough to follow a change of load.
+constexpr double kWindow = 1.0;
 
 std::string show(double v) {
   std::ostringstream out;
@@ -89,6 +95,16 @@ void TimeModel::add(double cost, double seconds) {
     a_ = 0;
     b_ = x_ > 0 ? y_ / x_ : 0;
   }
+}
+
+void ArrivalRate::add(int inputs, Clock::time_point when) {
+  rate_ = per_second(when) + inputs / kWindow;
+  last_ = std::max(last_, when);
+}
+
+double ArrivalRate::per_second(Clock::time_point now) const {
+  const double since = std::chrono::duration<double>(now - last_).count();
+  return since > 0 ? rate_ * std::exp(-since / kWindow) : rate_;
 }
 
 std::size_t LatencyController::KeyHash::operator()(const std::tuple<double, int, int>& k) const {
@@ -176,9 +192,17 @@ bool LatencyController::answers_in_time(const Policy& choice, std::span<const Pe
   double cost = 0;
   for (const Pending& p : batch) cost += input_cost(p.own ? *p.own : choice, p.tokens, size);
   const double first = time_.seconds(cost);
-  // A request that arrives as this batch starts waits for it, then runs in the next one, of about
-  // the same time.
-  double worst = 2 * first;
+  // What arrives meanwhile is the next batch. Its inputs, taken to be like this batch's, each
+  // cost what they do in a batch of that size; at the present rate they must leave the batcher
+  // idle part of the time, or the queue only grows.
+  const double rate = arrival_rate(now);
+  const int next = std::max(size, static_cast<int>(std::ceil(rate * first)));
+  double next_cost = 0;
+  for (const Pending& p : batch) next_cost += input_cost(p.own ? *p.own : choice, p.tokens, next);
+  const double busy = rate * time_.b() * next_cost / size;
+  if (busy > kBusy) return false;
+  // A request that arrives as this batch starts waits for it, then runs in the next one.
+  double worst = first + time_.a() + busy * first;
   for (const Pending& p : batch) worst = std::max(worst, age(p) + first);
   // What is queued behind runs after it, in order, in batches of about the same size.
   double behind_cost = 0;

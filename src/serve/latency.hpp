@@ -37,11 +37,23 @@ class TimeModel {
   double a_ = 0, b_ = 0;
 };
 
+// Inputs arriving per second, an average over about the last second that decays as time passes.
+class ArrivalRate {
+ public:
+  void add(int inputs, Clock::time_point when);
+  double per_second(Clock::time_point now) const;
+
+ private:
+  double rate_ = 0;
+  Clock::time_point last_{};
+};
+
 // Chooses the policy of each batch (docs/serve.md, "The latency target"). Without a target every
 // batch runs under the folder's knob. With a target T it takes the smallest of its speedups (the
 // tuned curve's points, else a geometric grid, up to the ceiling) under which the time model
 // predicts that every queued input is answered within T of its request's arrival, the inputs
-// behind this batch run after it in order, and that a request arriving now is answered within T
+// behind this batch run after it in order, that inputs arriving at the present rate keep the
+// batcher busy at most kBusy of the time, and that a request arriving now is answered within T
 // too; when none does, the largest. The ceiling is
 // --max-speedup, else the tuned curve's accuracy budget, else 3; a request may ask for its own
 // speedup within it.
@@ -71,6 +83,9 @@ class LatencyController {
   // after it, in the order it will run. Batcher thread only.
   const Policy& choose(std::span<const Pending> batch, std::span<const Pending> behind,
                        Clock::time_point now);
+  // A request's inputs joined the queue. Under the batcher's lock, as choose is.
+  void arrived(int inputs, Clock::time_point when) { arrivals_.add(inputs, when); }
+  double arrival_rate(Clock::time_point now) const { return arrivals_.per_second(now); }
 
   // A batch's cost under the cost model (inputs of `tokens` tokens run together under `policy`),
   // and, once run, its measured time. Batcher thread only.
@@ -96,6 +111,7 @@ class LatencyController {
   Policy knob_;
   std::vector<Policy> choices_;
   TimeModel time_;
+  ArrivalRate arrivals_;
   // input_cost by (speedup, tokens, batch): the schedules of one speedup are the same for every
   // batch of the same size.
   struct KeyHash {
