@@ -248,6 +248,19 @@ TEST(BadInput, Options) {
   }
 }
 
+TEST(BadInput, KernelCacheCapacity) {
+  const int before = kernel_cache_capacity();
+  expect_error([] { set_kernel_cache_capacity(-1); }, {"kernel cache", "-1"});
+  EXPECT_EQ(kernel_cache_capacity(), before);
+  set_kernel_cache_capacity(0);  // none kept: every product compiles its kernel, and runs
+  EXPECT_EQ(kernel_cache_capacity(), 0);
+  const Encoder encoder(test::golden_dir() / "tiny-bert");
+  const std::vector<Encoding> inputs{encoder.tokenize("a text")};
+  EXPECT_EQ(encoder.run(inputs).size(), 1u);
+  set_kernel_cache_capacity(before);
+  EXPECT_EQ(kernel_cache_capacity(), before);
+}
+
 TEST(BadInput, IdsAndTexts) {
   const Encoder encoder(test::golden_dir() / "tiny-bert");
   auto run = [&](Encoding e) { encoder.run(std::vector<Encoding>{std::move(e)}); };

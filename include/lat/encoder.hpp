@@ -108,6 +108,15 @@ struct Embedding {
   std::vector<float> values;
 };
 
+// Compiled kernels the process keeps, for all its encoders together (oneDNN's primitive cache).
+// Each product shape is one: a batch's row count, a layer's rows in and rows kept. The default,
+// 16,384, holds what inputs of every length need under pruning, unless
+// ONEDNN_PRIMITIVE_CACHE_CAPACITY is set. A server meets new shapes with almost every batch: a
+// smaller cache bounds its resident memory, at the price of compiling again the kernels it
+// evicts. An Error (kOption) below 0.
+LAT_EXPORT void set_kernel_cache_capacity(int kernels);
+LAT_EXPORT int kernel_cache_capacity();
+
 // An encoder (any family of README's table) loaded from a Hugging Face model folder. Immutable
 // after construction; every method may be called from many threads at once.
 class LAT_EXPORT Encoder {

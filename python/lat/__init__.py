@@ -30,7 +30,9 @@ from ._lat import (
     TunedPoint,
     TuningRecord,
     ZeroShotClassifier,
+    kernel_cache_capacity,
     read_settings,
+    set_kernel_cache_capacity,
     write_settings,
 )
 
@@ -50,7 +52,9 @@ __all__ = [
     "TunedPoint",
     "TuningRecord",
     "ZeroShotClassifier",
+    "kernel_cache_capacity",
     "read_settings",
+    "set_kernel_cache_capacity",
     "write_settings",
 ]
 

@@ -18,7 +18,9 @@ from ._lat import (
     TunedPoint as TunedPoint,
     TuningRecord as TuningRecord,
     ZeroShotClassifier as ZeroShotClassifier,
+    kernel_cache_capacity as kernel_cache_capacity,
     read_settings as read_settings,
+    set_kernel_cache_capacity as set_kernel_cache_capacity,
     write_settings as write_settings,
 )
 from ._lat import Encoder as _Encoder

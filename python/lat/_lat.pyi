@@ -406,6 +406,16 @@ def read_settings(file: str | os.PathLike) -> Settings:
 def write_settings(file: str | os.PathLike, settings: Settings) -> None:
     """Writes a lat.json, after the checks read_settings makes."""
 
+def set_kernel_cache_capacity(kernels: int) -> None:
+    """
+    Compiled kernels the process keeps, for all encoders together: each product shape is one. A server meeting new batch shapes bounds its memory with fewer. lat.Error below 0.
+    """
+
+def kernel_cache_capacity() -> int:
+    """
+    Compiled kernels the process keeps (16,384 unless set, or unless ONEDNN_PRIMITIVE_CACHE_CAPACITY is).
+    """
+
 class Schedule:
     """Keep counts for one input length."""
 

@@ -350,6 +350,12 @@ NB_MODULE(_lat, m) {
         lat::write_settings(file, settings);
       },
       "file"_a, "settings"_a, "Writes a lat.json, after the checks read_settings makes.");
+  m.def("set_kernel_cache_capacity", &lat::set_kernel_cache_capacity, "kernels"_a,
+        "Compiled kernels the process keeps, for all encoders together: each product shape is one. "
+        "A server meeting new batch shapes bounds its memory with fewer. lat.Error below 0.");
+  m.def("kernel_cache_capacity", &lat::kernel_cache_capacity,
+        "Compiled kernels the process keeps (16,384 unless set, or unless "
+        "ONEDNN_PRIMITIVE_CACHE_CAPACITY is).");
 
   nb::class_<lat::Schedule>(m, "Schedule", "Keep counts for one input length.")
       .def_ro("keep", &lat::Schedule::keep, "Rows that leave each layer.")

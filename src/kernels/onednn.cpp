@@ -1,10 +1,13 @@
 #include "kernels/onednn.hpp"
 
+#include <atomic>
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/loops.hpp"
+#include "lat/encoder.hpp"
 #include "lat/error.hpp"
 
 namespace lat::kernels::onednn {
@@ -51,19 +54,30 @@ void* scratchpad(const dnnl::matmul::primitive_desc& pd) {
 
 }  // namespace
 
-const dnnl::engine& engine() {
-  static const dnnl::engine cpu = [] {
-    // Each row count, and each pair of rows in and kept in attention, is its own primitive.
-    // Inputs of every length under pruning use a few thousand; oneDNN's default cache holds
-    // 1,024 and would compile kernels again and again. Raise it unless the user has set it.
+namespace {
+
+std::atomic<bool> capacity_chosen{false};
+
+// Each row count, and each pair of rows in and kept in attention, is its own primitive. Inputs of
+// every length under pruning use a few thousand; oneDNN's default cache holds 1,024 and would
+// compile kernels again and again. Raise it once, unless the user or the environment has chosen.
+void default_cache_capacity() {
+  [[maybe_unused]] static const bool once = [] {
     constexpr int kPrimitives = 16384;
-    if (std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
+    if (!capacity_chosen && std::getenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
         std::getenv("DNNL_PRIMITIVE_CACHE_CAPACITY") == nullptr &&
         dnnl::get_primitive_cache_capacity() < kPrimitives) {
       dnnl::set_primitive_cache_capacity(kPrimitives);
     }
-    return dnnl::engine(dnnl::engine::kind::cpu, 0);
+    return true;
   }();
+}
+
+}  // namespace
+
+const dnnl::engine& engine() {
+  default_cache_capacity();
+  static const dnnl::engine cpu(dnnl::engine::kind::cpu, 0);
   return cpu;
 }
 
@@ -163,3 +177,21 @@ bool has_bf16() {
 bool has_native_bf16() { return has_bf16() && cpu_features().avx512_bf16; }
 
 }  // namespace lat::kernels::onednn
+
+namespace lat {
+
+void set_kernel_cache_capacity(int kernels) {
+  if (kernels < 0) {
+    throw Error(ErrorCode::kOption,
+                "the kernel cache's capacity must be 0 or more, not " + std::to_string(kernels));
+  }
+  kernels::onednn::capacity_chosen = true;
+  dnnl::set_primitive_cache_capacity(kernels);
+}
+
+int kernel_cache_capacity() {
+  kernels::onednn::default_cache_capacity();
+  return dnnl::get_primitive_cache_capacity();
+}
+
+}  // namespace lat

@@ -46,6 +46,11 @@ const lat::cli::Flags& flags() {
            .at_least(0)
            .shows("the model folder's"),
        Flag::integer("--max-batch-tokens", "N", "tokens per batch", "16384").at_least(1),
+       Flag::integer("--kernel-cache", "N",
+                     "compiled kernels kept: each batch's row count is one; fewer bound the "
+                     "resident memory",
+                     "1024")
+           .at_least(0),
        Flag::integer("--max-batch-requests", "N", "inputs per batch").at_least(1).shows("no limit"),
        Flag::integer("--max-concurrent-requests", "N",
                      "requests held at once; over it a request gets 429 at once", "512")
@@ -89,11 +94,9 @@ int serve(const lat::cli::Args& args) {
     options.precision = lat::cli::precision_from_flag(args.text("--precision"));
   if (args.has("--max-length")) options.max_length = args.integer("--max-length");
   const std::string folder = args.text("--model");
-  // A server meets a new product shape with almost every batch, and oneDNN keeps a compiled kernel
-  // for each: the library's large cache (src/kernels/onednn.cpp) would let resident memory grow by
-  // hundreds of MiB. Unless the operator chose, keep oneDNN's own default size; it must be set
-  // before the first kernel is made.
-  setenv("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "1024", 0);
+  // A server meets a new product shape with almost every batch: the library's cache, sized for
+  // inputs of every length, would let resident memory grow by hundreds of MiB.
+  lat::set_kernel_cache_capacity(args.integer("--kernel-cache"));
   const lat::Encoder encoder(folder, options);
 
   LatencyController::Options knob;

@@ -190,3 +190,21 @@ def test_two_threads_share_one_encoder(model_dir, sst2_dev):
     for t in range(2):
         for j in range(len(batches)):
             np.testing.assert_array_equal(results[t][j], serial[j])
+
+
+def test_the_kernel_cache_holds_what_it_is_given(minilm, sst2_dev):
+    before = lat.kernel_cache_capacity()
+    assert before == 16384
+    with pytest.raises(lat.Error, match="kernel cache"):
+        lat.set_kernel_cache_capacity(-1)
+    try:
+        lat.set_kernel_cache_capacity(2)
+        assert lat.kernel_cache_capacity() == 2
+        # Kernels evicted are compiled again: the results do not change.
+        want = minilm.embed(sst2_dev[:3])
+        got = np.stack([minilm.embed([t])[0] for t in sst2_dev[:3]])
+        np.testing.assert_allclose(got, want, atol=1e-5)
+        np.testing.assert_array_equal(minilm.embed(sst2_dev[:3]), want)
+    finally:
+        lat.set_kernel_cache_capacity(before)
+    assert lat.kernel_cache_capacity() == before
