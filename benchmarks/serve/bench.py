@@ -24,6 +24,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -350,16 +351,20 @@ def step_accuracy(args):
 def step_rss(args):
     """Resident memory of lat-serve against requests served (SST-2 dev, one text a request, closed loop
     at 64, so that batches of every size and length meet): sampled after 1,000 requests and then
-    every --every."""
-    with Running("lat-fp32") as s:
+    every --every. --lat-args: more flags for lat-serve, e.g. --kernel-cache 256."""
+    server = " ".join(["lat-fp32"] + args.lat_args.split())
+    with Running("lat-fp32", extra=args.lat_args.split()) as s:
         done, marks = 0, [1000] + list(range(args.every, args.requests + 1, args.every))
-        record(args.out, {"step": "rss", "server": "lat-fp32", "requests": 0, "rss_kb": s.rss_kb()})
+        record(args.out, {"step": "rss", "server": server, "requests": 0, "rss_kb": s.rss_kb()})
+        rates = []
         for mark in marks:
             while done < mark:
                 r = loadgen(s.url + "/v1/embeddings", texts="sst2", per_request=1, concurrency=64,
                             seconds=3 if mark <= 1000 else 10, warmup=0)
                 done += r["sent"]
-            record(args.out, {"step": "rss", "server": "lat-fp32", "requests": done, "rss_kb": s.rss_kb()})
+                rates.append(r["throughput_rps"])
+            record(args.out, {"step": "rss", "server": server, "requests": done, "rss_kb": s.rss_kb(),
+                              "throughput_rps": statistics.median(rates)})
 
 
 def main():
@@ -375,7 +380,7 @@ def main():
     p.add_argument("--concurrency", default="1,4,16,64")
     p.add_argument("--seconds", type=float, default=15.0)
     p.add_argument("--max-words", type=int, default=0, help="closed: cut each text to its first N words")
-    p.add_argument("--lat-args", default="", help="closed: more flags for lat-serve, e.g. --auto-truncate")
+    p.add_argument("--lat-args", default="", help="closed, rss: more flags for lat-serve, e.g. --auto-truncate")
     p.add_argument("--warmup", type=float, default=3.0)
     p.add_argument("--tuned", default=str(ROOT / "models" / "minilm-sst2-tuned"))
     p.add_argument("--max-speedup", type=float, default=3.0)

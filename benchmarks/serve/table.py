@@ -202,18 +202,25 @@ def accuracy_table(rows, out):
 
 
 def rss_table(rows, out):
-    rss = [r for r in rows if r.get("step") == "rss"]
-    if not rss:
-        return
-    out.append("\n| requests served | RSS MiB |")
-    out.append("| ---: | ---: |")
-    for r in rss:
-        out.append(f"| {r['requests']:,} | {r['rss_kb'] / 1024:.1f} |")
-    base = next((r for r in rss if r["requests"] >= 1000), None)
-    end = rss[-1]
-    if base and end is not base:
-        out.append(f"\nAfter {end['requests']:,} requests: {end['rss_kb'] / base['rss_kb']:.3f}x the RSS after "
-                   f"{base['requests']:,}.\n")
+    """Each server's last memory curve: RSS against requests served."""
+    curves = {}
+    for r in rows:
+        if r.get("step") != "rss":
+            continue
+        if r["requests"] == 0:
+            curves[r["server"]] = []
+        curves.setdefault(r["server"], []).append(r)
+    for server, rss in curves.items():
+        out.append(f"\n{server}:\n")
+        out.append("| requests served | RSS MiB | throughput req/s |")
+        out.append("| ---: | ---: | ---: |")
+        for r in rss:
+            out.append(f"| {r['requests']:,} | {r['rss_kb'] / 1024:.1f} | {fmt(r.get('throughput_rps'))} |")
+        base = next((r for r in rss if r["requests"] >= 1000), None)
+        end = rss[-1]
+        if base and end is not base:
+            out.append(f"\nAfter {end['requests']:,} requests: {end['rss_kb'] / base['rss_kb']:.3f}x the RSS after "
+                       f"{base['requests']:,}.\n")
 
 
 def generator_table(rows, out):

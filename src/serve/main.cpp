@@ -49,7 +49,7 @@ const lat::cli::Flags& flags() {
        Flag::integer("--kernel-cache", "N",
                      "compiled kernels kept: each batch's row count is one; fewer bound the "
                      "resident memory",
-                     "1024")
+                     "256")
            .at_least(0),
        Flag::integer("--max-batch-requests", "N", "inputs per batch").at_least(1).shows("no limit"),
        Flag::integer("--max-concurrent-requests", "N",
