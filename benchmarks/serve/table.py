@@ -121,7 +121,8 @@ def inprocess_table(rows, out):
 
 
 def overhead_table(rows, out):
-    ov = [r for r in rows if r.get("step") == "overhead"]
+    # The last run of each precision and request size (a later run replaces an earlier one).
+    ov = list({(r["server"], r["per_request"]): r for r in rows if r.get("step") == "overhead"}.values())
     if not ov:
         return
     out.append("\n| precision | texts per request | mean batch | lat-serve at concurrency 64, texts/s (runs) | "
