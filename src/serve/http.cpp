@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -138,6 +139,11 @@ class Connection final : public httplib::Stream {
 };
 
 // Connection threads, started as connections come, up to a limit, and kept for the next ones.
+// They run at a nice 5 steps above the batcher and the encoder's threads: one that wakes in the
+// middle of a batch would otherwise take a core from an encoder thread, and every thread of the
+// team then waits for it at the next barrier.
+constexpr int kNice = 5;
+
 class ConnectionThreads final : public httplib::TaskQueue {
  public:
   explicit ConnectionThreads(std::size_t limit) : limit_(limit) {}
@@ -164,6 +170,10 @@ class ConnectionThreads final : public httplib::TaskQueue {
 
  private:
   void work() {
+    const auto self = static_cast<id_t>(gettid());
+    errno = 0;
+    const int nice = getpriority(PRIO_PROCESS, self);
+    if (errno == 0) setpriority(PRIO_PROCESS, self, nice + kNice);
     for (;;) {
       std::function<void()> fn;
       {
