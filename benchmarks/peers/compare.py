@@ -154,7 +154,23 @@ def prepare_onnx_int8_static(model_dir):
             return None if text is None else item(text)
 
     quantize_static(str(exported), str(out), Texts(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                    nodes_to_exclude=index_nodes(exported))
+
+
+def index_nodes(onnx_path):
+    """The nodes that compute a Gather's indices (MPNet's relative position buckets go through
+    Log and Div in float): quantized, their rounding makes the indices wrong."""
+    import onnx
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    producer = {out: node for node in graph.node for out in node.output}
+    found, pending = {}, [node.input[1] for node in graph.node if node.op_type == "Gather"]
+    while pending:
+        node = producer.get(pending.pop())
+        if node is not None and node.name not in found:
+            found[node.name] = node
+            pending.extend(node.input)
+    return list(found)
 
 
 def prepare_lat_int8_static(model_dir):
