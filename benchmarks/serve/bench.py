@@ -5,7 +5,7 @@ them, and appends one JSON line per run to --out (default benchmarks/serve/resul
 `table` turns that file into the tables of docs/serve-performance.md.
 
     python benchmarks/serve/bench.py generator             # what the generator itself costs
-    python benchmarks/serve/bench.py closed [--servers lat-fp32,infinity-torch-fp32,...]
+    python benchmarks/serve/bench.py closed [--servers "lat-fp32,lat-int8 --max-batch-tokens 4096,infinity-torch-fp32,..."]
                                             [--texts sst2,imdb] [--per-request 1,32] [--concurrency 1,4,16,64]
     python benchmarks/serve/bench.py inprocess             # the library in one process, the batches the server ran
     python benchmarks/serve/bench.py overhead [--rounds 3] # the same, alternating with the server at concurrency 64
@@ -46,7 +46,10 @@ def free_port():
 
 
 def server_command(name, port, model=None, extra=()):
-    """(argv, path of OpenAI's embeddings route) of a server configuration."""
+    """(argv, path of OpenAI's embeddings route) of a server configuration: a name, and for lat the
+    flags that follow it ("lat-int8 --max-batch-tokens 4096")."""
+    name, *flags = name.split()
+    extra = [*extra, *flags]
     if name.startswith("lat-"):
         precision = name.split("-", 1)[1]
         argv = [str(LAT_SERVE), "--model", str(model or MODEL), "--threads", str(THREADS),
@@ -65,7 +68,7 @@ class Running:
         self.name = name
         self.port = free_port()
         argv, self.route = server_command(name, self.port, model, extra)
-        self.log = open(log or f"/tmp/bench-{name}.log", "w")
+        self.log = open(log or f"/tmp/bench-{'_'.join(name.split())}.log", "w")
         self.proc = subprocess.Popen(argv, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
         deadline = time.monotonic() + 600
