@@ -50,6 +50,11 @@ void Batcher::run(const std::shared_ptr<Job>& job) {
   answered.wait();
 }
 
+double Batcher::arrival_rate() {
+  const std::lock_guard lock(mutex_);
+  return controller_.arrival_rate(Clock::now());
+}
+
 void Batcher::stop(Clock::time_point deadline) {
   {
     const std::lock_guard lock(mutex_);

@@ -63,6 +63,10 @@ class Batcher {
   // destructor waits for the batcher's thread.
   void stop(Clock::time_point deadline);
 
+  // Inputs arriving per second, averaged over about the last second (what a latency target keeps
+  // pace with).
+  double arrival_rate();
+
  private:
   struct Item {
     std::shared_ptr<Job> job;

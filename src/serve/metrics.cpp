@@ -116,7 +116,7 @@ void Metrics::set_speedup(double speedup) {
   speedup_ = speedup;
 }
 
-std::string Metrics::render() const {
+std::string Metrics::render(double arrival_rate) const {
   const std::lock_guard lock(mutex_);
   std::ostringstream out;
   header(out, "lat_requests_total", "counter", "answers by route and HTTP status");
@@ -131,6 +131,9 @@ std::string Metrics::render() const {
   out << "lat_requests_in_flight " << in_flight_ << '\n';
   header(out, "lat_queue_inputs", "gauge", "inputs waiting for a batch");
   out << "lat_queue_inputs " << queue_ << '\n';
+  header(out, "lat_arrival_rate", "gauge",
+         "inputs arriving per second, averaged over about the last second");
+  out << "lat_arrival_rate " << number(arrival_rate) << '\n';
   header(out, "lat_speedup", "gauge", "the speedup of the last batch");
   out << "lat_speedup " << number(speedup_) << '\n';
   header(out, "lat_batches_total", "counter", "batches run, by the speedup they ran at");

@@ -40,7 +40,8 @@ class Metrics {
   double speedup() const;  // the speedup of the last batch (the knob before the first)
   void set_speedup(double speedup);
 
-  std::string render() const;
+  // The series, with the batcher's present arrival rate (inputs per second).
+  std::string render(double arrival_rate) const;
 
  private:
   mutable std::mutex mutex_;

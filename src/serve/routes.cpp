@@ -220,10 +220,10 @@ Api::Api(const Encoder& encoder, Batcher& batcher, LatencyController& controller
                        return Reply{200, "", "text/plain", std::nullopt};
                      }});
   routes_.push_back({"/info", "GET", [this](const Body&) { return info(); }});
-  routes_.push_back(
-      {"/metrics", "GET", [this](const Body&) {
-         return Reply{200, metrics_.render(), "text/plain; version=0.0.4", std::nullopt};
-       }});
+  routes_.push_back({"/metrics", "GET", [this](const Body&) {
+                       return Reply{200, metrics_.render(batcher_.arrival_rate()),
+                                    "text/plain; version=0.0.4", std::nullopt};
+                     }});
 }
 
 const Api::Route* Api::find(const std::string& path) const {

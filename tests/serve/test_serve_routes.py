@@ -162,6 +162,9 @@ def test_metrics_parse_as_prometheus_text(server):
     requests = [s for f in families.values() for s in f.samples
                 if "route" in s.labels and "status" in s.labels and s.labels.get("route") == "/embed"]
     assert any(s.labels["status"] == "200" and s.value >= 1 for s in requests), requests
+    # The inputs just embedded arrived within the rate's window of about a second.
+    assert kinds["lat_arrival_rate"] == "gauge"
+    assert 0 < families["lat_arrival_rate"].samples[0].value < 1e6
 
 
 # The classifier: all-MiniLM-L6-v2 with the SST-2 head.
