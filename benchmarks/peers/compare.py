@@ -164,13 +164,13 @@ def index_nodes(onnx_path):
     import onnx
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     producer = {out: node for node in graph.node for out in node.output}
-    found, pending = {}, [node.input[1] for node in graph.node if node.op_type == "Gather"]
+    found, pending = set(), [node.input[1] for node in graph.node if node.op_type == "Gather"]
     while pending:
         node = producer.get(pending.pop())
         if node is not None and node.name not in found:
-            found[node.name] = node
+            found.add(node.name)
             pending.extend(node.input)
-    return list(found)
+    return sorted(found)
 
 
 def prepare_lat_int8_static(model_dir):

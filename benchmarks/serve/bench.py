@@ -356,7 +356,7 @@ def step_rss(args):
     at 64, so that batches of every size and length meet): sampled after 1,000 requests and then
     every --every. --lat-args: more flags for lat-serve, e.g. --kernel-cache 256."""
     server = " ".join(["lat-fp32"] + args.lat_args.split())
-    with Running("lat-fp32", extra=args.lat_args.split()) as s:
+    with Running(server) as s:
         done, marks = 0, [1000] + list(range(args.every, args.requests + 1, args.every))
         record(args.out, {"step": "rss", "server": server, "requests": 0, "rss_kb": s.rss_kb()})
         rates = []

@@ -138,12 +138,13 @@ class Connection final : public httplib::Stream {
   Clock::time_point deadline_ = Clock::now();
 };
 
-// Connection threads, started as connections come, up to a limit, and kept for the next ones.
-// They run at a nice 5 steps above the batcher and the encoder's threads: one that wakes in the
-// middle of a batch would otherwise take a core from an encoder thread, and every thread of the
-// team then waits for it at the next barrier.
+// How many nice steps connection threads run above the batcher and the encoder's threads: one
+// that wakes in the middle of a batch would otherwise take a core from an encoder thread, and
+// every thread of the team then waits for it at the next barrier.
 constexpr int kNice = 5;
 
+// Connection threads, started as connections come, up to a limit, and kept for the next ones,
+// at a nice kNice above the process's.
 class ConnectionThreads final : public httplib::TaskQueue {
  public:
   explicit ConnectionThreads(std::size_t limit) : limit_(limit) {}
