@@ -87,7 +87,8 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
     const std::string problem = model::ranges_problem(*ranges, config);
     if (!problem.empty()) throw Error(ErrorCode::kConfig, sources.settings_file + ": " + problem);
   }
-  auto weights = model::load_weights(file, config, precision, ranges);
+  auto weights =
+      on_passing_thread([&] { return model::load_weights(file, config, precision, ranges); });
   info.classifier = weights.head.out.has_value();
   if (info.classifier) {
     info.labels = config.labels;

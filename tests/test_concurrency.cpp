@@ -2,6 +2,9 @@
 // tools/sanitize.sh.
 #include <omp.h>
 
+#include <chrono>
+#include <filesystem>
+#include <iterator>
 #include <thread>
 
 #include "lat/encoder.hpp"
@@ -73,6 +76,30 @@ TEST(Encoder, LeavesTheCallersOpenMpSettingAsItWas) {
     EXPECT_EQ(omp_get_max_threads(), 3) << threads << " threads";
   }
   omp_set_num_threads(before);
+}
+
+// Building an encoder leaves no OpenMP team on the building thread. While more threads hold teams
+// than there are CPUs, libgomp's workers sleep at every barrier of every call instead of spinning,
+// so an encoder built on one thread and called on another would run slower.
+TEST(Encoder, BuildingLeavesNoOpenMpTeamBehind) {
+  if (omp_get_num_procs() < 2) GTEST_SKIP() << "one CPU: no team has a worker";
+  auto threads_now = [] {
+    const std::filesystem::directory_iterator tasks("/proc/self/task");
+    return std::distance(std::filesystem::begin(tasks), std::filesystem::end(tasks));
+  };
+  std::thread builder([&] {
+    const auto before = threads_now();
+    const Encoder encoder(test::golden_dir() / "tiny-bert",
+                          {.threads = 2, .precision = Precision::kInt8});
+    // The team of the thread that loaded the weights ends with it, its worker a moment later.
+    auto after = threads_now();
+    for (int i = 0; i < 500 && after > before; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      after = threads_now();
+    }
+    EXPECT_LE(after, before) << "a thread that built an encoder keeps an OpenMP worker";
+  });
+  builder.join();
 }
 
 }  // namespace

@@ -25,7 +25,23 @@ Batcher::Batcher(const Encoder& encoder, LatencyController& controller, Metrics&
       metrics_(metrics),
       limits_(limits),
       client_gone_(std::move(client_gone)),
-      thread_([this] { loop(); }) {}
+      thread_([this] {
+        try {
+          controller_.calibrate();
+        } catch (...) {
+          timed_.set_exception(std::current_exception());
+          return;
+        }
+        timed_.set_value();
+        loop();
+      }) {
+  try {
+    timed_.get_future().get();
+  } catch (...) {
+    thread_.join();
+    throw;
+  }
+}
 
 Batcher::~Batcher() {
   stop(Clock::now());

@@ -42,13 +42,19 @@ struct Job {
 // "Batching"): batches of whole requests where they fit, in arrival order, within the token and
 // input limits, every input of a batch under one policy; one batch at a time, with all of the
 // encoder's threads.
+//
+// Its thread makes every call into the encoder, the controller's timing at the start included. A
+// thread that has run the encoder keeps an OpenMP team while it lives, and once more threads hold
+// teams than there are CPUs, libgomp's workers stop spinning at barriers and sleep at each one.
 class Batcher {
  public:
   struct Limits {
     int max_batch_tokens = 16384;
     int max_batch_inputs = 0;  // 0: no limit
   };
-  // `client_gone(socket)` tells whether a job's client has left.
+  // `client_gone(socket)` tells whether a job's client has left. Returns once the batcher's thread
+  // has timed the encoder for `controller` (LatencyController::calibrate), and throws what that
+  // threw.
   Batcher(const Encoder& encoder, LatencyController& controller, Metrics& metrics, Limits limits,
           std::function<bool(int)> client_gone);
   ~Batcher();
@@ -95,6 +101,7 @@ class Batcher {
   std::deque<Item> queue_;
   bool stopping_ = false;
   Clock::time_point deadline_;
+  std::promise<void> timed_;  // the controller's timing, done on thread_
   std::thread thread_;
 };
 

@@ -104,7 +104,6 @@ int serve(const lat::cli::Args& args) {
   if (args.has("--max-speedup")) knob.max_speedup = args.number("--max-speedup");
   knob.max_batch_tokens = args.integer("--max-batch-tokens");
   LatencyController controller(encoder, folder, knob);
-  controller.calibrate();
 
   Metrics metrics;
   metrics.set_speedup(controller.knob().speedup());
