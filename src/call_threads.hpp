@@ -1,5 +1,7 @@
 #pragma once
 
+#include <omp.h>
+
 #include <exception>
 #include <optional>
 #include <thread>
@@ -8,18 +10,20 @@
 
 namespace lat {
 
-// Runs `work` on a thread of its own that ends with it; returns what `work` returns, or throws what
-// it throws. For parallel work outside an encoder's calls, such as loading its weights: a thread
-// that has run a parallel region keeps an OpenMP team while it lives, and once more threads hold
-// teams than there are CPUs, libgomp's workers spin about a hundred turns at a barrier instead of
-// some 300,000 and then sleep, so every call pays a sleep and a wake at each barrier. An encoder
-// built on one thread and called on another would otherwise run so (600 sleeps a call of 32
-// sentences at int8, a quarter slower).
+// Runs `work` on a thread of its own that ends with it, with the caller's OpenMP thread count;
+// returns what `work` returns, or throws what it throws. For parallel work outside an encoder's
+// calls, such as loading its weights: a thread that has run a parallel region keeps an OpenMP team
+// while it lives, and once the threads of all teams outnumber the CPUs, libgomp's workers spin
+// about a hundred turns at a barrier instead of some 300,000 and then sleep, so every call pays a
+// sleep and a wake at each barrier. An encoder built on one thread and called on another would
+// otherwise run so (600 sleeps a call of 32 sentences at int8, a quarter slower).
 template <class Work>
 std::invoke_result_t<Work&> on_passing_thread(Work&& work) {
   std::optional<std::invoke_result_t<Work&>> result;
   std::exception_ptr failed;
+  const int threads = omp_get_max_threads();
   std::thread([&] {
+    omp_set_num_threads(threads);
     try {
       result.emplace(work());
     } catch (...) {

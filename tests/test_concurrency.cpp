@@ -78,8 +78,8 @@ TEST(Encoder, LeavesTheCallersOpenMpSettingAsItWas) {
   omp_set_num_threads(before);
 }
 
-// Building an encoder leaves no OpenMP team on the building thread. While more threads hold teams
-// than there are CPUs, libgomp's workers sleep at every barrier of every call instead of spinning,
+// Building an encoder leaves no OpenMP team on the building thread. While the threads of all teams
+// outnumber the CPUs, libgomp's workers sleep at every barrier of every call instead of spinning,
 // so an encoder built on one thread and called on another would run slower.
 TEST(Encoder, BuildingLeavesNoOpenMpTeamBehind) {
   if (omp_get_num_procs() < 2) GTEST_SKIP() << "one CPU: no team has a worker";

@@ -44,8 +44,8 @@ struct Job {
 // encoder's threads.
 //
 // Its thread makes every call into the encoder, the controller's timing at the start included. A
-// thread that has run the encoder keeps an OpenMP team while it lives, and once more threads hold
-// teams than there are CPUs, libgomp's workers stop spinning at barriers and sleep at each one.
+// thread that has run the encoder keeps an OpenMP team while it lives, and once the threads of all
+// teams outnumber the CPUs, libgomp's workers stop spinning at barriers and sleep at each one.
 class Batcher {
  public:
   struct Limits {
