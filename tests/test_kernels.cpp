@@ -498,8 +498,9 @@ TEST_P(EachPrecision, LinearMatchesNaiveForEveryEpilogueAndShape) {
   const double weight_step_limit = onednn::int8_weight_limit();
   for (Epilogue e : {Epilogue::kNone, Epilogue::kGeluErf, Epilogue::kGeluTanh, Epilogue::kRelu,
                      Epilogue::kTanh}) {
-    const std::tuple<int, int, int> shapes[] = {
-        {1, 5, 7}, {3, 33, 1}, {17, 64, 100}, {64, 384, 37}, {130, 19, 64}};
+    // 517 x 1,500: an int8 product in blocks, several a thread, the last one shorter.
+    const std::tuple<int, int, int> shapes[] = {{1, 5, 7},     {3, 33, 1},    {17, 64, 100},
+                                                {64, 384, 37}, {130, 19, 64}, {517, 24, 1500}};
     for (auto [rows, in, out] : shapes) {
       const auto w = random_values(static_cast<std::size_t>(in * out), 21u, 0.2f);
       const auto b = random_values(static_cast<std::size_t>(out), 22u);
@@ -560,8 +561,9 @@ TEST_P(EachPrecision, LinearMatchesNaiveForEveryEpilogueAndShape) {
 // saturation of a value beyond the range that found no free slot.
 TEST(StaticInt8, LinearUnderAFixedCodeMatchesNaive) {
   const double weight_step_limit = onednn::int8_weight_limit();
-  const std::tuple<int, int, int, double> shapes[] = {
-      {1, 5, 7, 1.0}, {3, 33, 1, 0.5}, {17, 64, 100, 0.8}, {64, 384, 37, 0.3}, {130, 19, 64, 1.2}};
+  const std::tuple<int, int, int, double> shapes[] = {{1, 5, 7, 1.0},     {3, 33, 1, 0.5},
+                                                      {17, 64, 100, 0.8}, {64, 384, 37, 0.3},
+                                                      {130, 19, 64, 1.2}, {517, 24, 1500, 0.6}};
   for (auto [rows, in, out, reach] : shapes) {
     const auto w = random_values(static_cast<std::size_t>(in * out), 31u, 0.2f);
     const auto b = random_values(static_cast<std::size_t>(out), 32u);

@@ -14,6 +14,9 @@ namespace {
 using Type = onednn::Type;
 using tag = dnnl::memory::format_tag;
 
+// Below this many rows a thread, an int8 product runs each block over all threads.
+constexpr std::int64_t kRowsPerThread = 32;
+
 DType input_type_of(Precision p) {
   return p == Precision::kInt8 ? DType::kU8 : p == Precision::kBf16 ? DType::kBF16 : DType::kF32;
 }
@@ -121,22 +124,47 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
     return;
   }
   // A block of rows at a time, whose accumulators (512 KiB at most) stay in cache for the pass
-  // that finishes them. Buffers are reused from call to call on this thread: the hot path
-  // allocates nothing once warm.
+  // that finishes them.
   constexpr std::int64_t kAccumulators = 1 << 17;
-  const std::int64_t block =
-      std::min(rows, std::max<std::int64_t>(32, kAccumulators / out_ / 16 * 16));
-  thread_local std::vector<std::int32_t> acc;
-  const auto size = static_cast<std::size_t>(block) * static_cast<std::size_t>(out_);
-  if (acc.size() < size) acc.resize(size);
-  float* scratch = thread_scratch(static_cast<std::size_t>(out_));
-  for (std::int64_t first = 0; first < rows; first += block) {
-    const std::int64_t count = std::min(block, rows - first);
+  const std::int64_t most = std::max<std::int64_t>(32, kAccumulators / out_ / 16 * 16);
+  const auto floats = static_cast<std::size_t>(out_);
+  float* scratch = thread_scratch(floats);
+  // One block into this thread's accumulators, reused from call to call (the hot path allocates
+  // nothing once warm), then finished; `own` is this thread's row of scratch.
+  auto block_at = [&](const dnnl::matmul::primitive_desc& pd, std::int64_t first,
+                      std::int64_t count, float* own) {
+    thread_local std::vector<std::int32_t> acc;
+    if (acc.size() < static_cast<std::size_t>(count) * floats) {
+      acc.resize(static_cast<std::size_t>(count) * floats);
+    }
     const Rows in = x.from(first);
-    onednn::run(describe(count, x.ld, DType::kF32, out_), in.data, weights_, nullptr, acc.data());
+    onednn::run(pd, in.data, weights_, nullptr, acc.data());
     loops().dequantize(acc.data(), count, out_, in,
                        {scales_.data(), sums_.data(), by_input_.data()}, bias_values_.data(),
-                       epilogue_, y.from(first), scratch);
+                       epilogue_, y.from(first), own);
+  };
+  const int team = omp_get_max_threads();
+  if (team > 1 && rows >= kRowsPerThread * team && omp_in_parallel() == 0) {
+    // Rows enough to go round: each thread multiplies and finishes blocks of its own, with no
+    // barrier between a product and its finish (oneDNN runs on the calling thread inside a
+    // parallel region). The blocks come in a multiple of the threads, of equal size.
+    std::int64_t blocks = (rows + most - 1) / most;
+    blocks = (blocks + team - 1) / team * team;
+    const std::int64_t size = (rows + blocks - 1) / blocks;
+    const std::int64_t count = (rows + size - 1) / size, tail = rows - (count - 1) * size;
+    const auto full = describe(size, x.ld, DType::kF32, out_);
+    const auto last = tail == size ? full : describe(tail, x.ld, DType::kF32, out_);
+#pragma omp parallel for schedule(static)
+    for (std::int64_t b = 0; b < count; ++b) {
+      block_at(b + 1 < count ? full : last, b * size, b + 1 < count ? size : tail,
+               scratch + static_cast<std::size_t>(omp_get_thread_num()) * floats);
+    }
+    return;
+  }
+  // Few rows: one block at a time, each product over all threads.
+  for (std::int64_t first = 0; first < rows; first += most) {
+    const std::int64_t count = std::min(most, rows - first);
+    block_at(describe(count, x.ld, DType::kF32, out_), first, count, scratch);
   }
 }
 

@@ -22,7 +22,8 @@ namespace lat::kernels {
 //   codes, quantized at run time row by row with each row's largest magnitudes kept exactly
 //   (RowCode, Loops::convert); int32 accumulation, a block of rows at a time, then zero points,
 //   outliers, scales, bias and epilogue in one pass that writes y as fp32, bf16 or uint8
-//   (Loops::dequantize).
+//   (Loops::dequantize). Where the rows go round the threads, each thread multiplies and
+//   finishes blocks of its own, with no barrier between the two.
 // Each call makes the primitive for its row count, which oneDNN's primitive cache turns into a
 // lookup after the first time (a fixed-size kernel is faster than one for any row count).
 // Calls are safe from many threads at once.

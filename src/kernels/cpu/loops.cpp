@@ -565,7 +565,9 @@ void quantize_weights(const float* w, std::int64_t rows, int cols, int qmax, std
 void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
                 const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
                 float* scratch) {
-#pragma omp parallel for schedule(static)
+  // Inside a parallel region (a thread finishing its own block) it runs on that thread alone,
+  // with its row of scratch.
+#pragma omp parallel for schedule(static) if (omp_in_parallel() == 0)
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int32_t* a = acc + r * cols;
     // fp32 rows are finished in place; others pass through this thread's row of scratch.
