@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import texts as splits
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -30,8 +32,7 @@ def python_case(model, precision, speedups):
     import lat
 
     encoder = lat.Encoder(model, threads=2, precision=precision, max_length=512)
-    lines = (ROOT / "data" / "imdb" / "test.tsv").read_text(encoding="utf-8").split("\n")[1:]
-    texts = [line.rsplit("\t", 1)[0] for line in lines if line][:64]
+    texts = splits.texts("imdb", 64)
     for s in speedups:
         for start in range(0, len(texts), 8):
             encoder.embed(texts[start : start + 8], speedup=s)

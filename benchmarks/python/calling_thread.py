@@ -17,6 +17,7 @@ instead of spinning, which the switches count.
 """
 import argparse
 import resource
+import sys
 import threading
 import time
 from pathlib import Path
@@ -24,11 +25,8 @@ from pathlib import Path
 import lat
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def sst2_texts():
-    lines = (ROOT / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8")
-    return [line.rsplit("\t", 1)[0] for line in lines.split("\n")[1:] if line]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import texts as splits  # noqa: E402
 
 
 def main():
@@ -41,7 +39,7 @@ def main():
     args = p.parse_args()
 
     encoder = lat.Encoder(args.model, threads=args.threads, precision=args.precision)
-    texts = sst2_texts()
+    texts = splits.texts("sst2")
 
     def phase(name):
         calls, elapsed, i = 0, 0.0, 0

@@ -9,6 +9,7 @@ free cores, 1.0 where the GIL (or anything else) makes them take turns. Needs tw
 """
 import argparse
 import statistics
+import sys
 import threading
 import time
 from pathlib import Path
@@ -16,11 +17,12 @@ from pathlib import Path
 import lat
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import texts as splits  # noqa: E402
 
 
 def sst2_texts(count):
-    lines = (ROOT / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8")
-    texts = [line.rsplit("\t", 1)[0] for line in lines.split("\n")[1:] if line]
+    texts = splits.texts("sst2")
     return texts[:count], texts[count : 2 * count]
 
 

@@ -33,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import texts as splits  # noqa: E402
+
 MODEL = ROOT / "models" / "all-MiniLM-L6-v2"
 LAT_SERVE = Path(os.environ.get("LAT_SERVE", ROOT / "build" / "lat-serve"))
 THREADS = int(os.environ.get("THREADS", "2"))
@@ -231,14 +234,11 @@ def step_inprocess(args):
     server, so taken as the difference between consecutive rows)."""
     import lat
 
-    sys.path.insert(0, str(HERE))
-    from loadgen import load_texts
-
     rows = [json.loads(l) for l in open(args.out) if l.strip()]
     for precision in ("fp32", "int8"):
         enc = lat.Encoder(str(MODEL), threads=THREADS, precision=precision)
         for texts_name in ("sst2",):
-            texts = load_texts(texts_name)
+            texts = splits.texts(texts_name)
             for per_request in (1, 32):
                 runs = [r for r in rows if r.get("step") == "closed" and r["server"] == f"lat-{precision}"
                         and r["texts"] == texts_name]
@@ -269,10 +269,7 @@ def step_overhead(args):
 
     import lat
 
-    sys.path.insert(0, str(HERE))
-    from loadgen import load_texts
-
-    texts = load_texts("sst2")
+    texts = splits.texts("sst2")
     for precision in ("fp32", "int8"):
         enc = lat.Encoder(str(MODEL), threads=THREADS, precision=precision)
         with Running(f"lat-{precision}") as s:
@@ -339,9 +336,7 @@ def step_accuracy(args):
 
     settings = lat.read_settings(str(Path(args.tuned) / "lat.json"))
     enc = lat.Encoder(args.tuned, threads=THREADS)
-    lines = (ROOT / "data" / "sst2" / "dev.tsv").read_text(encoding="utf-8").split("\n")[1:]
-    texts = [l.rsplit("\t", 1)[0] for l in lines if l]
-    gold = [int(l.rsplit("\t", 1)[1]) for l in lines if l]
+    texts, gold = map(list, zip(*splits.rows("sst2")))
     for point in settings.curve:
         got = []
         for i in range(0, len(texts), 32):

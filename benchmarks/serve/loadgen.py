@@ -24,14 +24,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_texts(name, limit=None):
-    path = {"sst2": ROOT / "data" / "sst2" / "dev.tsv", "imdb": ROOT / "data" / "imdb" / "test.tsv",
-            "sst2-train": ROOT / "data" / "sst2" / "train.tsv"}[name]
-    lines = path.read_text(encoding="utf-8").split("\n")[1:]
-    texts = [line.rsplit("\t", 1)[0] for line in lines if line]
-    return texts[:limit] if limit else texts
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import texts as splits  # noqa: E402
 
 
 def bodies(texts, per_request, tei, model, extra, limit=2048):
@@ -249,7 +243,7 @@ def main():
     else:
         head = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
                 f"Content-Length: %d\r\n\r\n").encode()
-        texts = load_texts(args.texts)
+        texts = splits.texts(args.texts)
         if args.max_words:
             texts = [" ".join(t.split()[:args.max_words]) for t in texts]
         payloads = bodies(texts, args.per_request, args.tei, args.model, json.loads(args.extra))
