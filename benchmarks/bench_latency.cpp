@@ -151,12 +151,12 @@ int main(int argc, char** argv) {
                                 .speedup = 1.0,
                                 .precision = p,
                                 .cost = lat::cli::cost_model_from_flag(cost, model, threads, p)};
-    std::cerr << "precision " << precision << ", cost model: weight_flops "
-              << options.cost->weight_flops << ", attention_flops " << options.cost->attention_flops
+    std::cerr << "precision " << precision << ", cost model: " << lat::to_string(*options.cost)
               << "\n";
     benchmark::AddCustomContext("precision", precision);
     benchmark::AddCustomContext("weight_flops", std::to_string(options.cost->weight_flops));
     benchmark::AddCustomContext("attention_flops", std::to_string(options.cost->attention_flops));
+    benchmark::AddCustomContext("input_flops", std::to_string(options.cost->input_flops));
     // One encoder, its weights prepared once; each speedup is a policy passed with the call.
     const auto encoder = std::make_shared<const lat::Encoder>(model, options);
     const lat::ModelShape shape = encoder->shape();

@@ -33,9 +33,9 @@ Encoder::Encoder(const fs::path& folder, const EncoderOptions& options) {
   // lat.json's cost model was measured at lat.json's precision; at another it does not hold.
   if (options.cost) {
     checks::fail_if(checks::cost_problem(*options.cost), "options");
-    sources.cost = {options.cost->weight_flops, 1, options.cost->attention_flops};
+    sources.cost = options.cost->in_batch(1);
   } else if (settings.precision.value_or(Precision::kFp32) == precision) {
-    sources.cost = {settings.weight_flops.value_or(0.0), 1, settings.attention_flops.value_or(0.0)};
+    sources.cost = settings.cost();
   }
   sources.exponents = options.exponents;
   sources.floor = options.floor;

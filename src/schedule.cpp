@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
 
 #include "lat/error.hpp"
 #include "lat/policy.hpp"
@@ -31,7 +32,7 @@ double layer_weights(const ModelShape& s) {
 
 double layer_cost(const ModelShape& shape, double m, double k, const CostModel& cost) {
   return layer_flops(shape, m, k) + cost.weight_flops * layer_weights(shape) / cost.batch +
-         cost.attention_flops * m * m;
+         cost.attention_flops * m * m + cost.input_flops;
 }
 
 double pass_cost(const ModelShape& shape, int tokens, std::span<const int> keep,
@@ -82,6 +83,9 @@ std::string cost_problem(const CostModel& cost) {
   }
   if (!std::isfinite(cost.attention_flops) || cost.attention_flops < 0.0) {
     return "attention_flops " + number_text(cost.attention_flops) + " must be a finite number >= 0";
+  }
+  if (!std::isfinite(cost.input_flops) || cost.input_flops < 0.0) {
+    return "input_flops " + number_text(cost.input_flops) + " must be a finite number >= 0";
   }
   if (cost.batch < 1) return "cost model batch " + std::to_string(cost.batch) + " must be >= 1";
   return {};
@@ -200,10 +204,18 @@ std::string to_string(const Policy& p) {
     out += "]";
   }
   if (p.floor() > 0) out += ", floor " + number_text(p.floor());
-  if (p.cost().weight_flops > 0) out += ", weight_flops " + number_text(p.cost().weight_flops);
-  if (p.cost().attention_flops > 0)
-    out += ", attention_flops " + number_text(p.cost().attention_flops);
+  if (p.cost() != CostModel{.batch = p.cost().batch}) out += ", " + to_string(p.cost());
   return out;
+}
+
+std::string to_string(const CostModel& cost) {
+  std::string out;
+  for (const auto& [name, value] : {std::pair{"weight_flops", cost.weight_flops},
+                                    std::pair{"attention_flops", cost.attention_flops},
+                                    std::pair{"input_flops", cost.input_flops}}) {
+    if (value > 0) out += (out.empty() ? "" : ", ") + std::string(name) + " " + number_text(value);
+  }
+  return out.empty() ? "the FLOP count" : out;
 }
 
 }  // namespace lat

@@ -16,9 +16,9 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr auto kSettingsKeys =
-    "lat.json sets version, speedup, precision, weight_flops, attention_flops, exponents, floor, "
-    "curve and int8_static, and keeps tuned_on, budget_points, dense_accuracy and search as a "
-    "record";
+    "lat.json sets version, speedup, precision, weight_flops, attention_flops, input_flops, "
+    "exponents, floor, curve and int8_static, and keeps tuned_on, budget_points, dense_accuracy "
+    "and search as a record";
 
 constexpr const auto& kProducts = LayerRanges::kNames;
 
@@ -119,10 +119,7 @@ TunedPoint read_point(const nlohmann::json& json, const std::string& where) {
 // The checks read_settings makes on what it read, and write_settings on what it writes.
 void check(const Settings& s, const std::string& file) {
   if (s.speedup) checks::fail_if(checks::speedup_problem(*s.speedup), file);
-  checks::fail_if(checks::cost_problem({.weight_flops = s.weight_flops.value_or(0.0),
-                                        .batch = 1,
-                                        .attention_flops = s.attention_flops.value_or(0.0)}),
-                  file);
+  checks::fail_if(checks::cost_problem(s.cost()), file);
   checks::fail_if(checks::exponents_problem(s.exponents), file);
   if (s.floor) checks::fail_if(checks::floor_problem(*s.floor), file);
   for (std::size_t i = 0; i < s.curve.size(); ++i) {
@@ -160,12 +157,20 @@ std::vector<double> on_common_scale(const std::vector<double>& exponents, int la
 
 }  // namespace
 
+CostModel Settings::cost() const {
+  return {.weight_flops = weight_flops.value_or(0.0),
+          .batch = 1,
+          .attention_flops = attention_flops.value_or(0.0),
+          .input_flops = input_flops.value_or(0.0)};
+}
+
 Settings read_settings(const fs::path& file) {
   const auto json = io::read_json(file);
   const std::string name = file.string();
   const io::JsonFields f(json, name);
-  f.only({"version", "speedup", "precision", "weight_flops", "attention_flops", "exponents",
-          "floor", "curve", "int8_static", "tuned_on", "budget_points", "dense_accuracy", "search"},
+  f.only({"version", "speedup", "precision", "weight_flops", "attention_flops", "input_flops",
+          "exponents", "floor", "curve", "int8_static", "tuned_on", "budget_points",
+          "dense_accuracy", "search"},
          kSettingsKeys);
   const auto version = f.integer("version").value_or(1);
   if (version < 1 || version > Settings::kVersion) {
@@ -176,6 +181,7 @@ Settings read_settings(const fs::path& file) {
   s.speedup = f.number("speedup");
   s.weight_flops = f.number("weight_flops");
   s.attention_flops = f.number("attention_flops");
+  s.input_flops = f.number("input_flops");
   s.exponents = f.numbers("exponents").value_or(std::vector<double>{});
   s.floor = f.number("floor");
   if (const auto precision = f.string("precision")) {
@@ -224,6 +230,7 @@ void write_settings(const fs::path& file, const Settings& s) {
   if (s.precision) out["precision"] = to_string(*s.precision);
   if (s.weight_flops) out["weight_flops"] = *s.weight_flops;
   if (s.attention_flops) out["attention_flops"] = *s.attention_flops;
+  if (s.input_flops) out["input_flops"] = *s.input_flops;
   if (!s.exponents.empty()) out["exponents"] = s.exponents;
   if (s.floor) out["floor"] = *s.floor;
   if (s.tuning) {

@@ -217,6 +217,8 @@ TEST(BadInput, Options) {
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "weight_flops"});
   test::write_file(m.path() / "lat.json", R"({"attention_flops": -1})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "attention_flops -1"});
+  test::write_file(m.path() / "lat.json", R"({"input_flops": -1})");
+  expect_error([&] { Encoder{m.path()}; }, {"lat.json", "input_flops -1"});
   test::write_file(m.path() / "lat.json", R"({"sppedup": 2})");
   expect_error([&] { Encoder{m.path()}; }, {"lat.json", "unknown key 'sppedup'"});
   test::write_file(m.path() / "lat.json", R"({"speedup": 2, "speedup": 3})");

@@ -114,6 +114,7 @@ TEST(Policy, ValuesAreCheckedWhereTheyAreMade) {
   expect_error([] { Policy(2, {}, 1.0); }, {"floor 1 must lie in [0, 1)"});
   expect_error([] { Policy(2, {}, 0, CostModel{-1}); }, {"weight_flops -1"});
   expect_error([] { Policy(2, {}, 0, CostModel{0, 1, -1}); }, {"attention_flops -1"});
+  expect_error([] { Policy(2, {}, 0, CostModel{.input_flops = -1}); }, {"input_flops -1"});
   const Encoder encoder(test::golden_dir() / "tiny-bert");
   expect_error([&] { encoder.policy(1e6); }, {"policy", "speedup 1e+06 is out of reach"});
   expect_error(
@@ -153,6 +154,7 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
   s.precision = Precision::kInt8;
   s.weight_flops = 41.5;
   s.attention_flops = 900;
+  s.input_flops = 3e6;
   s.exponents = {0, 1, 2};
   s.floor = 0.05;
   s.curve = {{.speedup = 1, .accuracy = 90.5, .inputs = 10},
@@ -181,6 +183,8 @@ TEST(Settings, WriteThenReadGivesTheSameSettings) {
   EXPECT_EQ(r.precision, s.precision);
   EXPECT_EQ(r.weight_flops, s.weight_flops);
   EXPECT_EQ(r.attention_flops, s.attention_flops);
+  EXPECT_EQ(r.input_flops, s.input_flops);
+  EXPECT_EQ(r.cost(), (CostModel{41.5, 1, 900, 3e6}));
   EXPECT_EQ(r.exponents, s.exponents);
   EXPECT_EQ(r.floor, s.floor);
   ASSERT_EQ(r.curve.size(), 3u);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "cost_fit.hpp"
 #include "lat/encoder.hpp"
 #include "lat/error.hpp"
 #include "test_support.hpp"
@@ -150,6 +151,37 @@ TEST(Pruning, LatJsonSetsTheKnobAndOptionsOverrideIt) {
   EXPECT_EQ(Encoder(dir.path(), {.floor = 0.0}).policy().floor(), 0.0);
 }
 
+// Times made from known terms give them back; where the best fit would make a term negative, that
+// term is 0 and the others are fitted without it.
+TEST(Pruning, TheCostFitKeepsEveryTermNonNegative) {
+  // FLOPs, scores, the call, inputs: dense, half and one row, of one input at two lengths and of
+  // four inputs.
+  const std::vector<CostTerms> passes = {
+      {1, 1, 1, 1},  {0.5, 0.25, 1, 1}, {0.1, 0.01, 1, 1},   // one input
+      {4, 16, 1, 1}, {2, 4, 1, 1},      {0.3, 0.05, 1, 1},   // one input, four times as long
+      {4, 4, 1, 4},  {2, 1, 1, 4},      {0.4, 0.04, 1, 4}};  // four inputs
+  auto rows_of = [&](const CostTerms& truth) {
+    std::vector<CostTerms> rows;
+    for (const CostTerms& p : passes) {
+      double t = 0;
+      for (int i = 0; i < kCostTerms; ++i) t += p[i] * truth[i];
+      CostTerms& row = rows.emplace_back();
+      for (int i = 0; i < kCostTerms; ++i) row[i] = p[i] / t;
+    }
+    return rows;
+  };
+  const CostTerms truth{2.0, 0.5, 0.25, 0.125};
+  const auto x = fit_non_negative(rows_of(truth));
+  ASSERT_TRUE(x);
+  for (int i = 0; i < kCostTerms; ++i) EXPECT_NEAR((*x)[i], truth[i], 1e-9) << "term " << i;
+
+  const auto clipped = fit_non_negative(rows_of({2.0, 0.5, 0.25, -0.05}));
+  ASSERT_TRUE(clipped);
+  EXPECT_GT((*clipped)[0], 0.0);
+  EXPECT_EQ((*clipped)[3], 0.0);
+  for (double v : *clipped) EXPECT_GE(v, 0.0);
+}
+
 TEST(Pruning, CalibrationGivesAUsableCostModel) {
   // What it measures depends on the machine; it must be a cost a schedule accepts.
   const Encoder encoder(test::golden_dir() / "tiny-bert", {.threads = 1});
@@ -158,6 +190,8 @@ TEST(Pruning, CalibrationGivesAUsableCostModel) {
   EXPECT_GE(cost.weight_flops, 0.0);
   EXPECT_TRUE(std::isfinite(cost.attention_flops));
   EXPECT_GE(cost.attention_flops, 0.0);
+  EXPECT_TRUE(std::isfinite(cost.input_flops));
+  EXPECT_GE(cost.input_flops, 0.0);
   const Encoder calibrated(test::golden_dir() / "tiny-bert", {.speedup = 2.0, .cost = cost});
   const auto r = calibrated.classify(std::vector<std::string>{"the cat sat on the mat today"});
   EXPECT_EQ(r[0].run.kept, calibrated.schedule(r[0].run.tokens).keep);

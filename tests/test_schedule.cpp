@@ -133,6 +133,31 @@ TEST(Schedule, TheAttentionTermCostsEachScore) {
   }
 }
 
+// The input term charges each input's layers in full, however many inputs share the call; a cost
+// that does not shrink with the rows makes the same speedup cut more.
+TEST(Schedule, EachInputPaysItsInputTerm) {
+  const CostModel input{.input_flops = 4e6};
+  EXPECT_DOUBLE_EQ(layer_cost(kMiniLm, 100, 40, input.in_batch(8)),
+                   layer_flops(kMiniLm, 100, 40) + 4e6);
+  const CostModel both{.weight_flops = 40, .input_flops = 4e6};
+  for (int n : {8, 32, 128, 512}) {
+    const auto one = make_schedule(kMiniLm, n, 2.0, input);
+    EXPECT_EQ(make_schedule(kMiniLm, n, 2.0, input.in_batch(8)).keep, one.keep) << "n " << n;
+    EXPECT_LE(one.ratio, make_schedule(kMiniLm, n, 2.0).ratio) << "n " << n;
+    EXPECT_LE(make_schedule(kMiniLm, n, 2.0, both.in_batch(8)).ratio,
+              make_schedule(kMiniLm, n, 2.0, CostModel{40.0, 8}).ratio)
+        << "n " << n;
+  }
+  EXPECT_EQ(CostModel{.input_flops = 4e6}.in_batch(8).input_flops, 4e6);
+  EXPECT_THROW(make_schedule(kMiniLm, 10, 2.0, {.input_flops = -1}), Error);
+}
+
+TEST(Schedule, ACostModelIsNamedByItsTerms) {
+  EXPECT_EQ(to_string(CostModel{}), "the FLOP count");
+  EXPECT_EQ(to_string(CostModel{.weight_flops = 40, .batch = 8, .input_flops = 2.5e6}),
+            "weight_flops 40, input_flops 2.5e+06");
+}
+
 TEST(Schedule, ExponentsOneToLAreTheGeometricSchedule) {
   const std::vector<double> geometric{1, 2, 3, 4, 5, 6};
   for (int n : {2, 17, 128, 512}) {

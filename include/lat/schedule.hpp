@@ -1,6 +1,7 @@
 #pragma once
 
 #include <span>
+#include <string>
 #include <vector>
 
 #include "lat/export.hpp"
@@ -36,15 +37,26 @@ struct Schedule {
 // Attention costs more than its FLOPs say: softmax, ACC and the selection read every score, and
 // at low precision the products around them grow cheap. `attention_flops` adds, for each layer
 // taking m rows, attention_flops * m^2: what one score (of all heads) costs beyond its FLOPs.
+//
+// Some of what a call pays whatever its rows is paid again for each input it packs: attention,
+// selection and the gathering of kept rows are set up sequence by sequence. `input_flops` adds
+// that to each input's layer, unshared.
 struct CostModel {
-  double weight_flops = 0.0;     // >= 0; 0 with attention_flops 0 is the FLOP model
+  double weight_flops = 0.0;     // >= 0; 0 with the other terms 0 is the FLOP model
   int batch = 1;                 // >= 1: inputs in the call
   double attention_flops = 0.0;  // >= 0
+  double input_flops = 0.0;      // >= 0: FLOPs each input's layer pays beyond its own
   CostModel in_batch(int inputs) const {
-    return {weight_flops, inputs < 1 ? 1 : inputs, attention_flops};
+    CostModel c = *this;
+    c.batch = inputs < 1 ? 1 : inputs;
+    return c;
   }
   bool operator==(const CostModel&) const = default;
 };
+
+// "weight_flops 40, attention_flops 1800": the terms set, for messages and logs; "the FLOP count"
+// where none is.
+LAT_EXPORT std::string to_string(const CostModel& cost);
 
 // FLOPs of one layer taking m rows in and keeping k: QKV, scores, P V, output, feed-forward.
 // Local layers count as global ones: lat computes their scores whole and masks them.

@@ -79,11 +79,16 @@ struct Settings {
   std::optional<Precision> precision;
   std::optional<double> weight_flops;     // calibrated cost model, measured at `precision`
   std::optional<double> attention_flops;  // its attention term (lat/schedule.hpp)
+  std::optional<double> input_flops;      // its per-input term (lat/schedule.hpp)
   std::vector<double> exponents;          // the knob's keep exponents; empty: not set
   std::optional<double> floor;            // row floor
   std::vector<TunedPoint> curve;          // by increasing speedup
   std::optional<TuningRecord> tuning;
   std::optional<Int8Ranges> int8_ranges;  // "int8_static": what precision int8-static needs
+
+  // The cost model the fields above set, for one input; terms not set are 0 (none: the FLOP
+  // count).
+  LAT_EXPORT CostModel cost() const;
 };
 
 // Reads a lat.json. Strict: an unknown key, a key given twice, a value of the wrong kind or out

@@ -179,14 +179,14 @@ class RankedDocument:
 
 class CostModel:
     """
-    What a layer costs; weight_flops and attention_flops 0 is the FLOP count.
+    What a layer costs; weight_flops, attention_flops and input_flops 0 is the FLOP count.
     """
 
     @overload
     def __init__(self) -> None: ...
 
     @overload
-    def __init__(self, weight_flops: float, attention_flops: float = 0.0) -> None: ...
+    def __init__(self, weight_flops: float, attention_flops: float = 0.0, input_flops: float = 0.0) -> None: ...
 
     @property
     def weight_flops(self) -> float: ...
@@ -199,6 +199,12 @@ class CostModel:
 
     @attention_flops.setter
     def attention_flops(self, arg: float, /) -> None: ...
+
+    @property
+    def input_flops(self) -> float: ...
+
+    @input_flops.setter
+    def input_flops(self, arg: float, /) -> None: ...
 
     def __repr__(self) -> str: ...
 
@@ -372,6 +378,12 @@ class Settings:
 
     @attention_flops.setter
     def attention_flops(self, arg: float | None, /) -> None: ...
+
+    @property
+    def input_flops(self) -> float | None: ...
+
+    @input_flops.setter
+    def input_flops(self, arg: float | None, /) -> None: ...
 
     @property
     def exponents(self) -> list[float]: ...

@@ -259,20 +259,23 @@ NB_MODULE(_lat, m) {
   bind_run_info<lat::RankedDocument>(ranked);
 
   nb::class_<lat::CostModel>(m, "CostModel",
-                             "What a layer costs; weight_flops and attention_flops 0 is the FLOP "
-                             "count.")
+                             "What a layer costs; weight_flops, attention_flops and input_flops "
+                             "0 is the FLOP count.")
       .def(nb::init<>())
       .def(
           "__init__",
-          [](lat::CostModel* self, double weight_flops, double attention_flops) {
-            new (self) lat::CostModel{weight_flops, 1, attention_flops};
+          [](lat::CostModel* self, double weight_flops, double attention_flops,
+             double input_flops) {
+            new (self) lat::CostModel{weight_flops, 1, attention_flops, input_flops};
           },
-          "weight_flops"_a, "attention_flops"_a = 0.0)
+          "weight_flops"_a, "attention_flops"_a = 0.0, "input_flops"_a = 0.0)
       .def_rw("weight_flops", &lat::CostModel::weight_flops)
       .def_rw("attention_flops", &lat::CostModel::attention_flops)
+      .def_rw("input_flops", &lat::CostModel::input_flops)
       .def("__repr__", [](const lat::CostModel& c) {
         return "CostModel(weight_flops=" + std::to_string(c.weight_flops) +
-               ", attention_flops=" + std::to_string(c.attention_flops) + ")";
+               ", attention_flops=" + std::to_string(c.attention_flops) +
+               ", input_flops=" + std::to_string(c.input_flops) + ")";
       });
 
   nb::class_<lat::Policy>(m, "Policy",
@@ -331,6 +334,7 @@ NB_MODULE(_lat, m) {
           })
       .def_rw("weight_flops", &lat::Settings::weight_flops)
       .def_rw("attention_flops", &lat::Settings::attention_flops)
+      .def_rw("input_flops", &lat::Settings::input_flops)
       .def_rw("exponents", &lat::Settings::exponents)
       .def_rw("floor", &lat::Settings::floor)
       .def_rw("curve", &lat::Settings::curve)

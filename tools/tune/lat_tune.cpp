@@ -561,8 +561,7 @@ int run(const Args& a) {
   const lat::CostModel cost =
       lat::cli::cost_model_from_flag(a.cost, a.model, a.threads, a.precision);
   if (a.cost == "calibrated") {
-    std::cout << "calibrated cost model: weight_flops " << cost.weight_flops << ", attention_flops "
-              << cost.attention_flops << "\n";
+    std::cout << "calibrated cost model: " << lat::to_string(cost) << "\n";
   }
   const lat::Encoder encoder(a.model, {.threads = a.threads,
                                        .max_length = a.max_length,
@@ -638,6 +637,7 @@ int run(const Args& a) {
   out.precision = a.precision;
   if (cost.weight_flops > 0) out.weight_flops = cost.weight_flops;
   if (cost.attention_flops > 0) out.attention_flops = cost.attention_flops;
+  if (cost.input_flops > 0) out.input_flops = cost.input_flops;
   if (a.floor > 0) out.floor = a.floor;
   out.exponents = chosen->exponents;
   // Per speedup, the searched (or given) schedule where there is one: a call at that speedup
