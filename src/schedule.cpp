@@ -121,24 +121,43 @@ void check_floor(double floor, const char* source) {
 
 namespace checks {
 
-// The schedule for a ratio, on values already checked: bisection calls it some 66 times per input.
-Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
-                            const CostModel& cost, KeepExponents exponents, double floor) {
+namespace {
+
+// The cost of the pass that the schedule for `ratio` runs, summed layer by layer as the pass is;
+// its keep counts go to `keep` where it is given. Bisection calls it some 66 times per input, and
+// it allocates nothing.
+double cost_at_ratio(const ModelShape& shape, int tokens, double ratio, const CostModel& cost,
+                     KeepExponents exponents, double floor, int* keep) {
   const double fewest = floor_rows(tokens, floor);
-  Schedule s;
-  s.ratio = ratio;
-  s.keep.resize(static_cast<std::size_t>(shape.layers));
+  double total = 0;
   int previous = tokens;
   for (int l = 1; l <= shape.layers; ++l) {
     const double w = exponents.empty() ? l : exponents[static_cast<std::size_t>(l - 1)];
     const double target = std::ceil(tokens * std::pow(ratio, w));
     const int k = std::min(previous, static_cast<int>(std::max(fewest, target)));
-    s.keep[static_cast<std::size_t>(l - 1)] = k;
+    total += layer_cost(shape, previous, k, cost);
+    if (keep != nullptr) keep[l - 1] = k;
     previous = k;
   }
+  return total;
+}
+
+double dense_cost(const ModelShape& shape, int tokens, const CostModel& cost) {
   double dense = 0;  // summed layer by layer, as the pruned pass is
   for (int l = 0; l < shape.layers; ++l) dense += layer_cost(shape, tokens, tokens, cost);
-  s.predicted = dense / pass_cost(shape, tokens, s.keep, cost);
+  return dense;
+}
+
+}  // namespace
+
+// The schedule for a ratio, on values already checked.
+Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
+                            const CostModel& cost, KeepExponents exponents, double floor) {
+  Schedule s;
+  s.ratio = ratio;
+  s.keep.resize(static_cast<std::size_t>(shape.layers));
+  s.predicted = dense_cost(shape, tokens, cost) /
+                cost_at_ratio(shape, tokens, ratio, cost, exponents, floor, s.keep.data());
   return s;
 }
 
@@ -146,13 +165,16 @@ Schedule schedule_for_ratio(const ModelShape& shape, int tokens, double ratio,
 Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, const CostModel& cost,
                        KeepExponents exponents, double floor) {
   if (tokens < 1) throw Error(ErrorCode::kInput, "a schedule needs at least one token");
+  const double dense = dense_cost(shape, tokens, cost);
+  const auto reaches = [&](double ratio) {
+    return dense / cost_at_ratio(shape, tokens, ratio, cost, exponents, floor, nullptr) >= speedup;
+  };
   const auto at = [&](double ratio) {
     return checks::schedule_for_ratio(shape, tokens, ratio, cost, exponents, floor);
   };
-  Schedule dense = at(1.0);
-  if (dense.predicted >= speedup) return dense;
-  Schedule fastest = at(0.0);
-  if (fastest.predicted < speedup) {
+  if (reaches(1.0)) return at(1.0);
+  if (!reaches(0.0)) {
+    Schedule fastest = at(0.0);
     fastest.reached = false;
     return fastest;
   }
@@ -160,7 +182,7 @@ Schedule make_schedule(const ModelShape& shape, int tokens, double speedup, cons
   double lo = 0.0, hi = 1.0;
   for (int i = 0; i < 64; ++i) {
     const double mid = 0.5 * (lo + hi);
-    if (at(mid).predicted >= speedup) {
+    if (reaches(mid)) {
       lo = mid;
     } else {
       hi = mid;

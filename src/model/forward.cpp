@@ -19,18 +19,18 @@ namespace {
 using kernels::DType;
 using kernels::Rows;
 
-// Row 0, then the k-1 other rows of largest ACC (ties to the smaller index), in original order.
-std::vector<int> select_rows(std::span<const float> acc, int k) {
+// Row 0, then the k-1 other rows of largest ACC (ties to the smaller index), in original order,
+// into `rows`.
+void select_rows(std::span<const float> acc, int k, std::vector<int>& rows) {
   const int n = static_cast<int>(acc.size());
-  std::vector<int> rows(static_cast<std::size_t>(n));
+  rows.resize(static_cast<std::size_t>(n));
   std::iota(rows.begin(), rows.end(), 0);
-  if (k >= n) return rows;
+  if (k >= n) return;
   k = std::max(k, 1);
   auto by_acc = [&](int a, int b) { return acc[a] > acc[b] || (acc[a] == acc[b] && a < b); };
   std::partial_sort(rows.begin() + 1, rows.begin() + k, rows.end(), by_acc);
   rows.resize(static_cast<std::size_t>(k));
   std::sort(rows.begin() + 1, rows.end());
-  return rows;
 }
 
 // Q, K, V and the attention probabilities: bf16 for bf16 and int8 products where the CPU
@@ -63,7 +63,11 @@ struct Buffer {
 
 struct Workspace {
   Buffer embedded, x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
-      projected, inner, inner_codes, head_acc, transposed, normed, gate, rotary;
+      projected, inner, inner_codes, head_acc, acc, transposed, normed, gate, rotary;
+  // The pass's bookkeeping (Pass has its meaning), kept from call to call like the buffers.
+  std::vector<int> offsets, next_offsets, next_positions;
+  std::vector<std::vector<int>> kept;
+  std::vector<std::size_t> block_at;
 };
 
 // A value outside every local window: its probability underflows to nothing (Loops::softmax_acc
@@ -220,9 +224,12 @@ class Pass {
   float *x_, *kept_x_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
   Rows next_in_;  // the next layer's first input, where the last norm wrote it
-  std::vector<int> offsets_, next_offsets_, next_positions_;
-  std::vector<std::vector<int>> kept_;
-  std::vector<std::size_t> block_at_;
+  // Each sequence's first row, before and after this layer's selection; the original position of
+  // each row that leaves it; each sequence's kept rows (of its first `sequences_` entries); where
+  // each sequence's score block starts.
+  std::vector<int>&offsets_, &next_offsets_, &next_positions_;
+  std::vector<std::vector<int>>& kept_;
+  std::vector<std::size_t>& block_at_;
   ForwardResult result_;
 };
 
@@ -244,10 +251,16 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
       pre_norm_(w.config.family->structure.norm == NormPlacement::kPre),
       observer_(observer),
       ws_(workspace()),
-      offsets_(batch.offsets),
-      next_offsets_(batch.offsets.size(), 0),
-      kept_(static_cast<std::size_t>(sequences_)),
-      block_at_(static_cast<std::size_t>(sequences_) + 1, 0) {
+      offsets_(ws_.offsets),
+      next_offsets_(ws_.next_offsets),
+      next_positions_(ws_.next_positions),
+      kept_(ws_.kept),
+      block_at_(ws_.block_at) {
+  offsets_.assign(batch.offsets.begin(), batch.offsets.end());
+  next_offsets_.assign(batch.offsets.size(), 0);
+  // Never shrunk: the inner vectors keep their room for the next call.
+  if (kept_.size() < static_cast<std::size_t>(sequences_)) kept_.resize(sequences_);
+  block_at_.assign(static_cast<std::size_t>(sequences_) + 1, 0);
   const auto rows = static_cast<std::size_t>(batch.offsets.back());
   const auto ud = static_cast<std::size_t>(d_);
   x_ = static_cast<float*>(ws_.x.take(rows * ud * 4));
@@ -424,14 +437,16 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
 void Pass::select(int s, int k, bool all_kept) {
   const int n = rows_of(s);
   const auto ud = static_cast<std::size_t>(d_);
-  std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+  const std::span acc(static_cast<float*>(ws_.acc.take(static_cast<std::size_t>(n) * 4)),
+                      static_cast<std::size_t>(n));
+  std::fill(acc.begin(), acc.end(), 0.f);
   for (std::size_t h = 0; h < heads_; ++h) {
     const float* a = acc_of(s, static_cast<int>(h));
     for (int j = 0; j < n; ++j) acc[static_cast<std::size_t>(j)] += a[j];
   }
   for (float& a : acc) a /= static_cast<float>(heads_);
   auto& rows_kept = kept_[static_cast<std::size_t>(s)];
-  rows_kept = select_rows(acc, k);
+  select_rows(acc, k, rows_kept);
   next_offsets_[s + 1] = next_offsets_[s] + static_cast<int>(rows_kept.size());
   for (std::size_t t = 0; t < rows_kept.size(); ++t) {
     const auto from = static_cast<std::size_t>(offsets_[s] + rows_kept[t]);
@@ -440,7 +455,7 @@ void Pass::select(int s, int k, bool all_kept) {
     next_positions_[to] = result_.positions[from];
   }
   if (trace_) {
-    LayerRecord lt{std::move(acc), {}};
+    LayerRecord lt{{acc.begin(), acc.end()}, {}};
     for (std::size_t t = 0; t < rows_kept.size(); ++t) {
       lt.positions.push_back(next_positions_[static_cast<std::size_t>(next_offsets_[s]) + t]);
     }
