@@ -3,10 +3,11 @@
 //
 //   bench_latency --model DIR [--seq 32,128,512] [--batch 1,8] [--speedup 1,1.5,2,3,4]
 //                 [--threads N] [--precision fp32|bf16|int8] [--text TSV]
-//                 [--cost flops|calibrated|WEIGHT_FLOPS] [--help]
+//                 [--cost flops|calibrated|W[,A[,I]]] [--help]
 //                 [Google Benchmark flags, e.g. --benchmark_format=json]
 // --cost picks the schedule's cost model: FLOPs (the default), one calibrated on this machine
-// (at the precision asked) before the runs (Encoder::calibrate), or a given weight_flops.
+// (at the precision asked) before the runs (Encoder::calibrate), or given weight_flops and
+// optionally attention_flops and input_flops.
 //
 // Inputs are cut from real text (IMDB test reviews by default) to exactly the stated length.
 // Each case repeats 9 times (--benchmark_repetitions), the repetitions of all cases interleaved at

@@ -112,7 +112,7 @@ Flags table() {
                     .one_of({"fp32", "bf16", "int8"}),
                 Flag::text("--cost", "flops|calibrated|W", "the cost model", "flops")
                     .one_of({"flops", "calibrated"})
-                    .or_a_number()},
+                    .or_numbers(3)},
                "[TEXT ...]");
 }
 
@@ -203,8 +203,11 @@ TEST(CliFlags, ErrorsNameTheFlagAndTheValue) {
   EXPECT_EQ(error({"--threads", "99999999999999999999"}),
             "--threads 99999999999999999999: out of range");
   EXPECT_EQ(error({"--precision", "fp16"}), "--precision fp16: not fp32, bf16 or int8");
-  EXPECT_EQ(error({"--cost", "cheap"}), "--cost cheap: not flops, calibrated or a number");
-  EXPECT_EQ(error({"--cost", "inf"}), "--cost inf: not flops, calibrated or a number");
+  EXPECT_EQ(error({"--cost", "cheap"}), "--cost cheap: not flops, calibrated or up to 3 numbers");
+  EXPECT_EQ(error({"--cost", "inf"}), "--cost inf: not flops, calibrated or up to 3 numbers");
+  EXPECT_EQ(error({"--cost", "1,2,3,4"}),
+            "--cost 1,2,3,4: not flops, calibrated or up to 3 numbers");
+  EXPECT_EQ(error({"--cost", "40,1800,2e6"}), "");
   EXPECT_EQ(error({"--foo"}), "unknown flag --foo");
   EXPECT_EQ(error({"--foo=1"}), "unknown flag --foo");
   EXPECT_EQ(error({"--json=yes"}), "--json takes no value");

@@ -6,12 +6,12 @@
 namespace lat::cli {
 
 Flag cost_flag() {
-  return Flag::text("--cost", "flops|calibrated|WEIGHT_FLOPS",
-                    "the schedule's cost model: FLOPs, measured on this machine now, or a "
-                    "given weight_flops",
+  return Flag::text("--cost", "flops|calibrated|W[,A[,I]]",
+                    "the schedule's cost model: FLOPs, measured on this machine now, or given "
+                    "weight_flops[,attention_flops[,input_flops]]",
                     "flops")
       .one_of({"flops", "calibrated"})
-      .or_a_number();
+      .or_numbers(3);
 }
 
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
@@ -27,10 +27,16 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
         .calibrate();
   }
   try {
-    return {read_number(value)};
+    const std::vector<double> terms = read_numbers(value);
+    if (terms.size() <= 3) {
+      auto term = [&](std::size_t i) { return i < terms.size() ? terms[i] : 0.0; };
+      return {
+          .weight_flops = term(0), .batch = 1, .attention_flops = term(1), .input_flops = term(2)};
+    }
   } catch (const BadValue&) {
-    throw std::invalid_argument(value_error("--cost", value, "not flops, calibrated or a number"));
   }
+  throw std::invalid_argument(
+      value_error("--cost", value, "not flops, calibrated or up to 3 numbers"));
 }
 
 }  // namespace lat::cli

@@ -172,8 +172,8 @@ Flag Flag::one_of(std::vector<std::string> values) && {
   choices = std::move(values);
   return std::move(*this);
 }
-Flag Flag::or_a_number() && {
-  numbers_too = true;
+Flag Flag::or_numbers(int most) && {
+  numbers_up_to = most;
   return std::move(*this);
 }
 Flag Flag::shows(std::string text) && {
@@ -276,17 +276,19 @@ void Flags::store(Args& args, const Flag& flag, const std::string& value, bool g
             flag.choices.empty() ||
             std::find(flag.choices.begin(), flag.choices.end(), value) != flag.choices.end();
         if (!listed) {
-          bool is_number = false;
-          if (flag.numbers_too) {
+          bool are_numbers = false;
+          if (flag.numbers_up_to > 0) {
             try {
-              read_number(value);
-              is_number = true;
+              are_numbers = std::ssize(read_numbers(value)) <= flag.numbers_up_to;
             } catch (const BadValue&) {
             }
           }
-          if (!is_number) {
+          if (!are_numbers) {
             auto names = flag.choices;
-            if (flag.numbers_too) names.emplace_back("a number");
+            if (flag.numbers_up_to == 1) names.emplace_back("a number");
+            if (flag.numbers_up_to > 1) {
+              names.push_back("up to " + std::to_string(flag.numbers_up_to) + " numbers");
+            }
             throw BadValue("not " + either(names));
           }
         }

@@ -82,8 +82,8 @@ struct Flag {
   std::string shown;                 // the default as the help tells it ("every core")
   bool is_required = false;          // absent: an error
   std::optional<double> min, max;    // numeric kinds, every item of a list
-  std::vector<std::string> choices;  // text: the values it takes (with a number if numbers_too)
-  bool numbers_too = false;
+  std::vector<std::string> choices;  // text: the values it takes (with numbers_up_to numbers)
+  int numbers_up_to = 0;
 
   static Flag text(std::string name, std::string metavar, std::string help,
                    std::string fallback = "");
@@ -102,8 +102,8 @@ struct Flag {
   Flag at_least(double bound) &&;
   Flag at_most(double bound) &&;
   Flag one_of(std::vector<std::string> values) &&;  // text flags
-  Flag or_a_number() &&;                            // with one_of: a number is taken too
-  Flag shows(std::string text) &&;                  // the default as the help tells it
+  Flag or_numbers(int most) &&;     // with one_of: a list of 1 to `most` numbers is taken too
+  Flag shows(std::string text) &&;  // the default as the help tells it
 };
 
 // What a command line said, read by the table. Asking for a flag the table lacks, or as another

@@ -27,7 +27,7 @@
 //
 //   lat_tune --model DIR --data TSV [--budget POINTS] [--speedups 1,1.5,2,...] [--threads N]
 //            [--precision fp32|bf16|int8|int8-static] [--max-length N] [--batch N]
-//            [--cost flops|calibrated|WEIGHT_FLOPS] [--floor F] [--search SECONDS]
+//            [--cost flops|calibrated|W[,A[,I]]] [--floor F] [--search SECONDS]
 //            [--evaluations N] [--significance Z] [--seed N] [--schedules FILE] [--rounds N]
 //            [--out FILE] [--plot FILE] [--calibration FILE] [--calibration-texts N]
 #include <algorithm>
