@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 
 #include "kernels/cpu/loops.hpp"
 #include "lat/error.hpp"
@@ -62,9 +63,46 @@ dnnl::matmul::primitive_desc Linear::describe(std::int64_t rows, std::int64_t ld
                         epilogue_);
 }
 
+struct Linear::Products {
+  static constexpr std::size_t kMost = 32;  // a pass's shapes, and a few passes' more
+  struct Entry {
+    std::int64_t rows, ld_x, ld_y;
+    DType y_type;
+    onednn::Product product;
+  };
+  std::mutex mutex;
+  std::vector<Entry> entries;  // at most kMost, the oldest replaced first
+  std::size_t oldest = 0;
+};
+
+onednn::Product Linear::product(std::int64_t rows, std::int64_t ld_x, DType y_type,
+                                std::int64_t ld_y) const {
+  {
+    const std::lock_guard lock(products_->mutex);
+    for (const auto& e : products_->entries) {
+      if (e.rows == rows && e.ld_x == ld_x && e.ld_y == ld_y && e.y_type == y_type)
+        return e.product;
+    }
+  }
+  onednn::Product made(describe(rows, ld_x, y_type, ld_y));
+  const std::lock_guard lock(products_->mutex);
+  auto& entries = products_->entries;
+  if (entries.size() < Products::kMost) {
+    entries.push_back({rows, ld_x, ld_y, y_type, made});
+  } else {
+    entries[products_->oldest] = {rows, ld_x, ld_y, y_type, made};
+    products_->oldest = (products_->oldest + 1) % Products::kMost;
+  }
+  return made;
+}
+
 Linear::Linear(std::span<const float> weight, std::span<const float> bias, int in, int out,
                Precision precision, Epilogue epilogue, const ActivationRange* fixed_input)
-    : in_(in), out_(out), precision_(precision), epilogue_(epilogue) {
+    : products_(std::make_shared<Products>()),
+      in_(in),
+      out_(out),
+      precision_(precision),
+      epilogue_(epilogue) {
   const auto n_in = static_cast<std::size_t>(in), n_out = static_cast<std::size_t>(out);
   if (precision == Precision::kFp32) {  // what int8-static's calibration reads, at fp32 only
     input_weight_max_.assign(n_in, 0.f);
@@ -120,7 +158,7 @@ Linear::Linear(std::span<const float> weight, std::span<const float> bias, int i
 void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   if (rows == 0) return;
   if (precision_ != Precision::kInt8) {
-    onednn::run(describe(rows, x.ld, y.type, y.ld), x.data, weights_, &bias_, y.data);
+    onednn::run(product(rows, x.ld, y.type, y.ld), x.data, weights_, &bias_, y.data);
     return;
   }
   // A block of rows at a time, whose accumulators (512 KiB at most) stay in cache for the pass
@@ -131,14 +169,14 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   float* scratch = thread_scratch(floats);
   // One block into this thread's accumulators, reused from call to call (the hot path allocates
   // nothing once warm), then finished; `own` is this thread's row of scratch.
-  auto block_at = [&](const dnnl::matmul::primitive_desc& pd, std::int64_t first,
-                      std::int64_t count, float* own) {
+  auto block_at = [&](const onednn::Product& block_product, std::int64_t first, std::int64_t count,
+                      float* own) {
     thread_local std::vector<std::int32_t> acc;
     if (acc.size() < static_cast<std::size_t>(count) * floats) {
       acc.resize(static_cast<std::size_t>(count) * floats);
     }
     const Rows in = x.from(first);
-    onednn::run(pd, in.data, weights_, nullptr, acc.data());
+    onednn::run(block_product, in.data, weights_, nullptr, acc.data());
     loops().dequantize(acc.data(), count, out_, in,
                        {scales_.data(), sums_.data(), by_input_.data()}, bias_values_.data(),
                        epilogue_, y.from(first), own);
@@ -152,8 +190,8 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
     blocks = (blocks + team - 1) / team * team;
     const std::int64_t size = (rows + blocks - 1) / blocks;
     const std::int64_t count = (rows + size - 1) / size, tail = rows - (count - 1) * size;
-    const auto full = describe(size, x.ld, DType::kF32, out_);
-    const auto last = tail == size ? full : describe(tail, x.ld, DType::kF32, out_);
+    const auto full = product(size, x.ld, DType::kF32, out_);
+    const auto last = tail == size ? full : product(tail, x.ld, DType::kF32, out_);
 #pragma omp parallel for schedule(static)
     for (std::int64_t b = 0; b < count; ++b) {
       block_at(b + 1 < count ? full : last, b * size, b + 1 < count ? size : tail,
@@ -164,7 +202,7 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   // Few rows: one block at a time, each product over all threads.
   for (std::int64_t first = 0; first < rows; first += most) {
     const std::int64_t count = std::min(most, rows - first);
-    block_at(describe(count, x.ld, DType::kF32, out_), first, count, scratch);
+    block_at(product(count, x.ld, DType::kF32, out_), first, count, scratch);
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <vector>
@@ -51,7 +52,13 @@ class Linear {
  private:
   dnnl::matmul::primitive_desc describe(std::int64_t rows, std::int64_t ld_x, DType y_type,
                                         std::int64_t ld_y) const;
+  // The product of that shape, ready: describing one costs more than a small product runs, and a
+  // pass calls the same few shapes again and again.
+  onednn::Product product(std::int64_t rows, std::int64_t ld_x, DType y_type,
+                          std::int64_t ld_y) const;
 
+  struct Products;  // the products of the shapes called lately, shared by the calling threads
+  std::shared_ptr<Products> products_;
   int in_, out_;
   Precision precision_;
   Epilogue epilogue_;

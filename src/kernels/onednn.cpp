@@ -114,18 +114,24 @@ dnnl::matmul::primitive_desc matmul(const Desc& src, const Desc& weights, const 
   }
 }
 
-void run(const dnnl::matmul::primitive_desc& pd, const void* src, const dnnl::memory& weights,
+void run(const Product& product, const void* src, const dnnl::memory& weights,
          const dnnl::memory* bias, void* dst) {
   const auto& cpu = engine();
-  dnnl::stream stream(cpu);
+  thread_local dnnl::stream stream(cpu);
+  const dnnl::matmul::primitive_desc& pd = product.pd;
   std::unordered_map<int, dnnl::memory> args{
       {DNNL_ARG_SRC, dnnl::memory(pd.src_desc(), cpu, const_cast<void*>(src))},
       {DNNL_ARG_WEIGHTS, weights},
       {DNNL_ARG_DST, dnnl::memory(pd.dst_desc(), cpu, dst)},
       {DNNL_ARG_SCRATCHPAD, dnnl::memory(pd.scratchpad_desc(), cpu, scratchpad(pd))}};
   if (bias != nullptr) args.emplace(DNNL_ARG_BIAS, *bias);
-  dnnl::matmul(pd).execute(stream, args);
+  product.primitive.execute(stream, args);
   stream.wait();
+}
+
+void run(const dnnl::matmul::primitive_desc& pd, const void* src, const dnnl::memory& weights,
+         const dnnl::memory* bias, void* dst) {
+  run(Product(pd), src, weights, bias, dst);
 }
 
 void run(const dnnl::matmul::primitive_desc& pd, const void* src, const void* weights, void* dst) {

@@ -23,8 +23,18 @@ Type type_of(DType type);
 dnnl::matmul::primitive_desc matmul(const Desc& src, const Desc& weights, const Desc* bias,
                                     const Desc& dst, Epilogue epilogue = Epilogue::kNone);
 
-// Runs a product on raw buffers with this thread's scratchpad; bias may be null. oneDNN's
-// primitive cache turns the primitive's creation into a look-up after the first call of a shape.
+// A product ready to run: its descriptor and its primitive.
+struct Product {
+  explicit Product(const dnnl::matmul::primitive_desc& d) : pd(d), primitive(d) {}
+  dnnl::matmul::primitive_desc pd;
+  dnnl::matmul primitive;
+};
+
+// Runs a product on raw buffers with this thread's stream and scratchpad; bias may be null.
+void run(const Product& product, const void* src, const dnnl::memory& weights,
+         const dnnl::memory* bias, void* dst);
+// The same from its descriptor: oneDNN's primitive cache turns the primitive's creation into a
+// look-up after the first call of a shape.
 void run(const dnnl::matmul::primitive_desc& pd, const void* src, const dnnl::memory& weights,
          const dnnl::memory* bias, void* dst);
 void run(const dnnl::matmul::primitive_desc& pd, const void* src, const void* weights, void* dst);
