@@ -5,13 +5,17 @@
 
 namespace lat::cli {
 
+namespace {
+constexpr int kTerms = 3;  // weight_flops, attention_flops, input_flops
+}  // namespace
+
 Flag cost_flag() {
   return Flag::text("--cost", "flops|calibrated|W[,A[,I]]",
                     "the schedule's cost model: FLOPs, measured on this machine now, or given "
                     "weight_flops[,attention_flops[,input_flops]]",
                     "flops")
       .one_of({"flops", "calibrated"})
-      .or_numbers(3);
+      .or_numbers(kTerms);
 }
 
 CostModel cost_model_from_flag(const std::string& value, const std::filesystem::path& folder,
@@ -28,7 +32,7 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
   }
   try {
     const std::vector<double> terms = read_numbers(value);
-    if (terms.size() <= 3) {
+    if (std::ssize(terms) <= kTerms) {
       auto term = [&](std::size_t i) { return i < terms.size() ? terms[i] : 0.0; };
       return {
           .weight_flops = term(0), .batch = 1, .attention_flops = term(1), .input_flops = term(2)};
