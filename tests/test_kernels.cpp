@@ -145,19 +145,27 @@ TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
 
 TEST_P(EachIsa, LayerNormMatchesNaive) {
   const Loops& loops = loops_for();
+  // The residual's rows where they are, or some of them read in place (a pruned layer's).
+  enum Residual { kNone, kSame, kGathered };
+  const std::vector<int> at = {6, 0, 2, 3, 5};
   for (int d : {1, 7, 16, 33, 384}) {
-    for (bool with_residual : {false, true}) {
+    for (Residual with : {kNone, kSame, kGathered}) {
       const std::int64_t rows = 5;
       auto x =
           random_values(static_cast<std::size_t>(rows * d), 3u + static_cast<unsigned>(d), 3.f);
-      const auto residual = random_values(x.size(), 5u, 2.f);
+      const auto residual = random_values(static_cast<std::size_t>(7 * d), 5u, 2.f);
       const auto gamma = random_values(static_cast<std::size_t>(d), 7u);
       const auto beta = random_values(static_cast<std::size_t>(d), 9u);
       Matrix in = as_matrix(x, rows, d);
-      if (with_residual) in += as_matrix(residual, rows, d);
+      const Matrix all = as_matrix(residual, 7, d);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        if (with == kSame) in.row(r) += all.row(r);
+        if (with == kGathered) in.row(r) += all.row(at[static_cast<std::size_t>(r)]);
+      }
       const float eps = 1e-12f;
-      loops.add_layer_norm(x.data(), with_residual ? residual.data() : nullptr, rows, d,
-                           gamma.data(), beta.data(), eps, {}, nullptr);
+      loops.add_layer_norm(x.data(), with == kNone ? nullptr : residual.data(),
+                           with == kGathered ? at.data() : nullptr, rows, d, gamma.data(),
+                           beta.data(), eps, {}, nullptr);
       for (std::int64_t r = 0; r < rows; ++r) {
         const double mean = in.row(r).mean();
         const double var = (in.row(r).array() - mean).square().mean();
@@ -168,6 +176,23 @@ TEST_P(EachIsa, LayerNormMatchesNaive) {
           ASSERT_NEAR(x[static_cast<std::size_t>(r * d + i)], expect, 1e-5 * (1 + std::abs(expect)))
               << "d " << d;
         }
+      }
+    }
+  }
+}
+
+TEST_P(EachIsa, AddRowsReadsTheResidualWhereItIs) {
+  const std::vector<int> at = {2, 0, 3};
+  for (bool gathered : {false, true}) {
+    auto x = random_values(3 * 33, 13u);
+    const auto residual = random_values(4 * 33, 15u);
+    const Matrix before = as_matrix(x, 3, 33), all = as_matrix(residual, 4, 33);
+    loops_for().add_rows(x.data(), residual.data(), gathered ? at.data() : nullptr, 3, 33);
+    for (int r = 0; r < 3; ++r) {
+      const int from = gathered ? at[static_cast<std::size_t>(r)] : r;
+      for (int i = 0; i < 33; ++i) {
+        ASSERT_EQ(x[static_cast<std::size_t>(r * 33 + i)],
+                  static_cast<float>(before(r, i)) + static_cast<float>(all(from, i)));
       }
     }
   }

@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 #include <utility>
 
@@ -62,10 +61,10 @@ struct Buffer {
 };
 
 struct Workspace {
-  Buffer embedded, x, kept_x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
+  Buffer embedded, x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
       projected, inner, inner_codes, head_acc, acc, transposed, normed, gate, rotary;
   // The pass's bookkeeping (Pass has its meaning), kept from call to call like the buffers.
-  std::vector<int> offsets, next_offsets, next_positions;
+  std::vector<int> offsets, next_offsets, next_positions, came_from;
   std::vector<std::vector<int>> kept;
   std::vector<std::size_t> block_at;
 };
@@ -131,8 +130,8 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
       }
     }
   }
-  kernels::loops().add_layer_norm(out_rows, nullptr, batch.offsets.back(), e, em.norm.gamma.data(),
-                                  em.norm.beta.data(), c.layer_norm_eps, also,
+  kernels::loops().add_layer_norm(out_rows, nullptr, nullptr, batch.offsets.back(), e,
+                                  em.norm.gamma.data(), em.norm.beta.data(), c.layer_norm_eps, also,
                                   kernels::thread_scratch(static_cast<std::size_t>(e)));
   if (em.projection) {
     (*em.projection)(kernels::f32_rows(embedded, e), batch.offsets.back(),
@@ -157,11 +156,11 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
     longest = std::max(longest, double(batch.offsets[s + 1] - batch.offsets[s]));
   }
   const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
-  // At most, fp32 everywhere: x, kept_x, x_in, context, context_in, projected, normed (d each),
+  // At most, fp32 everywhere: x, x_in, context, context_in, projected, normed (d each),
   // qkv (3d), inner (intermediate) and a gated product's two halves, head_acc; scores and
   // probabilities.
   const double inner = c.family->structure.feed_forward == FeedForward::kGated ? 3.0 : 1.0;
-  return 4.0 * (rows * (10.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores);
+  return 4.0 * (rows * (9.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores);
 }
 
 namespace {
@@ -183,24 +182,27 @@ class Pass {
   }
   // Scores, softmax with ACC, keep sets and the context of the kept rows, for the sequences
   // first..last-1, whose score matrices fit kScoresBudget together (or one alone).
-  void attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
+  void attend(int first, int last, int l, std::span<const std::vector<int>> keep,
               const Rows& context);
-  // The keep set of sequence s from its ACC; its kept input rows move to their packed place
-  // (unless every row of the batch is kept), with their original positions.
-  void select(int s, int k, bool all_kept);
+  // The keep set of sequence s from its ACC, into its place in next_offsets_: the kept rows'
+  // original positions, and where each comes from.
+  void select(int s, int k);
   // Q and K of every row turned by the row's original position (rotary families).
   void rotate(int l);
   // On the kept rows only. Post-norm: Y = LN(X + A Wo + bo); Z = LN(Y + F(Y)). Pre-norm:
   // Y = X + A Wo + bo; Z = Y + F(LN(Y)). F(Y) = act(Y W1 + b1) W2 + b2, or with a gate,
   // (act(Y W1 + b1) * (Y Wg + bg)) W2 + b2.
-  // `next` is the next layer's, if there is one.
-  void finish(const LayerWeights& lw, const Rows& context, const float* residual,
+  // X is x_'s row came_from_[r] for kept row r (x_'s row r where came_from is null: every row
+  // kept). `next` is the next layer's, if there is one.
+  void finish(const LayerWeights& lw, const Rows& context, const int* came_from,
               const LayerWeights* next);
-  // x = LayerNorm(x + residual) (residual may be null) on `rows` rows, which are also written as
+  // x = LayerNorm(x + residual) (residual may be null; its rows `at`, as Loops::add_layer_norm
+  // reads them) on `rows` rows, which are also written as
   // the input of `consumer` (into in and codes) where it reads another type than fp32: that
   // input, or x itself, is returned. No consumer: x.
-  Rows norm_into(float* x, const float* residual, std::int64_t rows, const NormWeights& norm,
-                 const kernels::Linear* consumer, Buffer& in, Buffer& codes);
+  Rows norm_into(float* x, const float* residual, const int* at, std::int64_t rows,
+                 const NormWeights& norm, const kernels::Linear* consumer, Buffer& in,
+                 Buffer& codes);
   // The same on a copy of x in normed_ (x itself is left as it is).
   Rows normalized(const float* x, std::int64_t rows, const NormWeights& norm,
                   const kernels::Linear& consumer, Buffer& in, Buffer& codes);
@@ -221,13 +223,13 @@ class Pass {
   const InputObserver* observer_;
   int layer_ = 0;
   Workspace& ws_;
-  float *x_, *kept_x_, *projected_, *head_acc_, *normed_ = nullptr;
+  float *x_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
   Rows next_in_;  // the next layer's first input, where the last norm wrote it
   // Each sequence's first row, before and after this layer's selection; the original position of
-  // each row that leaves it; each sequence's kept rows (of its first `sequences_` entries); where
-  // each sequence's score block starts.
-  std::vector<int>&offsets_, &next_offsets_, &next_positions_;
+  // each row that leaves it, and its row before; each sequence's kept rows (of its first
+  // `sequences_` entries); where each sequence's score block starts.
+  std::vector<int>&offsets_, &next_offsets_, &next_positions_, &came_from_;
   std::vector<std::vector<int>>& kept_;
   std::vector<std::size_t>& block_at_;
   ForwardResult result_;
@@ -254,6 +256,7 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
       offsets_(ws_.offsets),
       next_offsets_(ws_.next_offsets),
       next_positions_(ws_.next_positions),
+      came_from_(ws_.came_from),
       kept_(ws_.kept),
       block_at_(ws_.block_at) {
   offsets_.assign(batch.offsets.begin(), batch.offsets.end());
@@ -264,12 +267,12 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
   const auto rows = static_cast<std::size_t>(batch.offsets.back());
   const auto ud = static_cast<std::size_t>(d_);
   x_ = static_cast<float*>(ws_.x.take(rows * ud * 4));
-  kept_x_ = static_cast<float*>(ws_.kept_x.take(rows * ud * 4));
   projected_ = static_cast<float*>(ws_.projected.take(rows * ud * 4));
   head_acc_ = static_cast<float*>(ws_.head_acc.take(heads_ * rows * 4));
   if (pre_norm_) normed_ = static_cast<float*>(ws_.normed.take(rows * ud * 4));
   qkv_ = ws_.qkv.rows(attention_, rows, 3 * ud);
   next_positions_.resize(rows);
+  came_from_.resize(rows);
   result_.positions.resize(rows);
   for (int s = 0; s < sequences_; ++s) {
     for (int r = batch.offsets[s]; r < batch.offsets[s + 1]; ++r) {
@@ -288,12 +291,13 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
   embed(w, batch, x_, embedded, next_in_);
 }
 
-Rows Pass::norm_into(float* x, const float* residual, std::int64_t rows, const NormWeights& norm,
-                     const kernels::Linear* consumer, Buffer& in, Buffer& codes) {
+Rows Pass::norm_into(float* x, const float* residual, const int* at, std::int64_t rows,
+                     const NormWeights& norm, const kernels::Linear* consumer, Buffer& in,
+                     Buffer& codes) {
   const Rows also = consumer != nullptr && consumer->input_type() != DType::kF32
                         ? input_rows(*consumer, rows, d_, in, codes)
                         : Rows{};
-  loops_.add_layer_norm(x, residual, rows, d_, norm.gamma.data(), norm.beta.data(),
+  loops_.add_layer_norm(x, residual, at, rows, d_, norm.gamma.data(), norm.beta.data(),
                         c_.layer_norm_eps, also,
                         kernels::thread_scratch(static_cast<std::size_t>(d_)));
   return also.data != nullptr ? also : kernels::f32_rows(x, d_);
@@ -302,7 +306,7 @@ Rows Pass::norm_into(float* x, const float* residual, std::int64_t rows, const N
 Rows Pass::normalized(const float* x, std::int64_t rows, const NormWeights& norm,
                       const kernels::Linear& consumer, Buffer& in, Buffer& codes) {
   std::copy_n(x, rows * d_, normed_);
-  return norm_into(normed_, nullptr, rows, norm, &consumer, in, codes);
+  return norm_into(normed_, nullptr, nullptr, rows, norm, &consumer, in, codes);
 }
 
 const Rows& Pass::observed(Product product, const Rows& input, std::int64_t rows, int cols) const {
@@ -321,10 +325,13 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
   lw.qkv(observed(Product::kQkv, in, rows, d_), rows, qkv_);
   if (c_.family->structure.positions == PositionKind::kRotary) rotate(l);
   std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
+  // Each sequence keeps all its rows or max(k, 1) of them (select_rows): their places are known
+  // before the selection.
   bool all_kept = true;
   for (int s = 0; s < sequences_; ++s) {
-    all_kept =
-        all_kept && keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)] >= rows_of(s);
+    const int k = keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], n = rows_of(s);
+    all_kept = all_kept && k >= n;
+    next_offsets_[s + 1] = next_offsets_[s] + (k >= n ? n : std::max(k, 1));
   }
   // A_i = concat_h P_h[i, :] V_h for the kept rows, in the output product's input type when
   // the attention's type can write it, else in fp32.
@@ -339,17 +346,17 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
       if (last > first && end > kScoresBudget) break;
       block_at_[static_cast<std::size_t>(last) + 1] = end;
     }
-    attend(first, last, l, keep, all_kept, context);
+    attend(first, last, l, keep, context);
   }
   const std::int64_t kept_rows = next_offsets_.back();
   std::swap(offsets_, next_offsets_);
   result_.positions.assign(next_positions_.begin(), next_positions_.begin() + kept_rows);
   const auto next = static_cast<std::size_t>(l) + 1;
-  finish(lw, context, all_kept ? x_ : kept_x_,
+  finish(lw, context, all_kept ? nullptr : came_from_.data(),
          next < w_.layers.size() ? &w_.layers[next] : nullptr);
 }
 
-void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
+void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep,
                   const Rows& context) {
   const int heads = static_cast<int>(heads_), dh = d_ / heads;
   const std::size_t used = block_at_[static_cast<std::size_t>(last)];
@@ -411,7 +418,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
                        bf16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
   }
   for (int s = first; s < last; ++s) {
-    select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], all_kept);
+    select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)]);
   }
 #pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
@@ -434,9 +441,8 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   }
 }
 
-void Pass::select(int s, int k, bool all_kept) {
+void Pass::select(int s, int k) {
   const int n = rows_of(s);
-  const auto ud = static_cast<std::size_t>(d_);
   const std::span acc(static_cast<float*>(ws_.acc.take(static_cast<std::size_t>(n) * 4)),
                       static_cast<std::size_t>(n));
   std::fill(acc.begin(), acc.end(), 0.f);
@@ -447,12 +453,11 @@ void Pass::select(int s, int k, bool all_kept) {
   for (float& a : acc) a /= static_cast<float>(heads_);
   auto& rows_kept = kept_[static_cast<std::size_t>(s)];
   select_rows(acc, k, rows_kept);
-  next_offsets_[s + 1] = next_offsets_[s] + static_cast<int>(rows_kept.size());
   for (std::size_t t = 0; t < rows_kept.size(); ++t) {
-    const auto from = static_cast<std::size_t>(offsets_[s] + rows_kept[t]);
+    const int from = offsets_[s] + rows_kept[t];
     const auto to = static_cast<std::size_t>(next_offsets_[s]) + t;
-    if (!all_kept) std::memcpy(kept_x_ + to * ud, x_ + from * ud, sizeof(float) * ud);
-    next_positions_[to] = result_.positions[from];
+    came_from_[to] = from;
+    next_positions_[to] = result_.positions[static_cast<std::size_t>(from)];
   }
   if (trace_) {
     LayerRecord lt{{acc.begin(), acc.end()}, {}};
@@ -499,7 +504,7 @@ void Pass::rotate(int l) {
   }
 }
 
-void Pass::finish(const LayerWeights& lw, const Rows& context, const float* residual,
+void Pass::finish(const LayerWeights& lw, const Rows& context, const int* came_from,
                   const LayerWeights* next) {
   const std::int64_t rows = offsets_.back();
   const Rows attended =
@@ -508,17 +513,13 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
           : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
   lw.output(observed(Product::kOutput, attended, rows, d_), rows,
             kernels::f32_rows(projected_, d_));
-  auto add = [&](float* to, const float* from) {
-#pragma omp parallel for schedule(static)
-    for (std::int64_t i = 0; i < rows * d_; ++i) to[i] += from[i];
-  };
   Rows in;
   if (pre_norm_) {
-    add(projected_, residual);
+    loops_.add_rows(projected_, x_, came_from, rows, d_);
     in = normalized(projected_, rows, lw.output_norm, lw.ffn_in, ws_.x_in, ws_.x_codes);
   } else {
-    in =
-        norm_into(projected_, residual, rows, lw.attention_norm, &lw.ffn_in, ws_.x_in, ws_.x_codes);
+    in = norm_into(projected_, x_, came_from, rows, lw.attention_norm, &lw.ffn_in, ws_.x_in,
+                   ws_.x_codes);
   }
   observed(Product::kFfnIn, in, rows, d_);
   const auto dff = static_cast<std::size_t>(c_.intermediate);
@@ -536,10 +537,10 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
   lw.ffn_out(observed(Product::kFfnOut, inner, rows, c_.intermediate), rows,
              kernels::f32_rows(x_, d_));
   if (pre_norm_) {
-    add(x_, projected_);
+    loops_.add_rows(x_, projected_, nullptr, rows, d_);
   } else {
     // The next layer's first product reads these rows: written in its input type here.
-    const Rows out = norm_into(x_, projected_, rows, lw.output_norm,
+    const Rows out = norm_into(x_, projected_, nullptr, rows, lw.output_norm,
                                next != nullptr ? &next->qkv : nullptr, ws_.x_in, ws_.x_codes);
     if (out.data != x_) next_in_ = out;
   }
@@ -547,7 +548,7 @@ void Pass::finish(const LayerWeights& lw, const Rows& context, const float* resi
 
 ForwardResult Pass::done() {
   if (w_.final_norm.present()) {
-    norm_into(x_, nullptr, offsets_.back(), w_.final_norm, nullptr, ws_.x_in, ws_.x_codes);
+    norm_into(x_, nullptr, nullptr, offsets_.back(), w_.final_norm, nullptr, ws_.x_in, ws_.x_codes);
   }
   result_.hidden.assign(
       x_, x_ + static_cast<std::size_t>(offsets_.back()) * static_cast<std::size_t>(d_));
@@ -585,8 +586,9 @@ std::vector<float> classify_head(const Weights& w, const ForwardResult& r) {
   (*w.head.dense)(kernels::f32_rows(pooled.data(), d), sequences,
                   kernels::f32_rows(dense.data(), d));
   if (w.head.norm.present()) {
-    kernels::loops().add_layer_norm(dense.data(), nullptr, sequences, d, w.head.norm.gamma.data(),
-                                    w.head.norm.beta.data(), w.config.layer_norm_eps, {}, nullptr);
+    kernels::loops().add_layer_norm(dense.data(), nullptr, nullptr, sequences, d,
+                                    w.head.norm.gamma.data(), w.head.norm.beta.data(),
+                                    w.config.layer_norm_eps, {}, nullptr);
   }
   const int labels = w.num_labels();
   std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);

@@ -482,14 +482,14 @@ void add_relative_bias(float* scores, int n, float scale, const int* positions,
   }
 }
 
-void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, const float* gamma,
-                    const float* beta, float eps, Rows also, float* scratch) {
+void add_layer_norm(float* x, const float* residual, const int* at, std::int64_t rows, int d,
+                    const float* gamma, const float* beta, float eps, Rows also, float* scratch) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * d;
     float sum = 0.f;
     if (residual != nullptr) {
-      const float* res = residual + r * d;
+      const float* res = residual + (at != nullptr ? at[r] : r) * std::int64_t{d};
 #pragma omp simd reduction(+ : sum)
       for (int i = 0; i < d; ++i) {
         row[i] += res[i];
@@ -509,6 +509,16 @@ void add_layer_norm(float* x, const float* residual, std::int64_t rows, int d, c
     if (also.data != nullptr) {
       store_row(row, d, also, r, scratch + static_cast<std::int64_t>(omp_get_thread_num()) * d);
     }
+  }
+}
+
+void add_rows(float* x, const float* residual, const int* at, std::int64_t rows, int d) {
+#pragma omp parallel for schedule(static)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    float* row = x + r * d;
+    const float* res = residual + (at != nullptr ? at[r] : r) * std::int64_t{d};
+#pragma omp simd
+    for (int i = 0; i < d; ++i) row[i] += res[i];
   }
 }
 
@@ -619,6 +629,7 @@ const Loops table{
     .softmax_acc = softmax_acc,
     .add_relative_bias = add_relative_bias,
     .add_layer_norm = add_layer_norm,
+    .add_rows = add_rows,
     .gated = gated,
     .l2_normalize = l2_normalize,
     .convert = convert,

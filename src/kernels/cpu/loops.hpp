@@ -40,13 +40,17 @@ struct Loops {
   void (*add_relative_bias)(float* scores, int n, float scale, const int* positions,
                             const std::uint8_t* bucket, int reach, const float* bias, int stride);
 
-  // x[r] = LayerNorm(x[r] + residual[r]) * gamma + beta for rows of width d; residual may be null.
-  // Where also.data is set, each row is written there too, in its type (as convert writes it):
-  // the next product's input, made while the row is in cache. uint8 rows need `scratch` as
-  // convert does.
-  void (*add_layer_norm)(float* x, const float* residual, std::int64_t rows, int d,
+  // x[r] = LayerNorm(x[r] + residual[at[r]]) * gamma + beta for rows of width d, at[r] being r
+  // where `at` is null: the residual rows of a pruned layer are read where they are, not gathered
+  // first. residual may be null. Where also.data is set, each row is written there too, in its type
+  // (as convert writes it): the next product's input, made while the row is in cache. uint8 rows
+  // need `scratch` as convert does.
+  void (*add_layer_norm)(float* x, const float* residual, const int* at, std::int64_t rows, int d,
                          const float* gamma, const float* beta, float eps, Rows also,
                          float* scratch);
+
+  // x[r] += residual[at[r]] for rows of width d, at[r] being r where `at` is null.
+  void (*add_rows)(float* x, const float* residual, const int* at, std::int64_t rows, int d);
 
   // A gated feed-forward's inner rows: out[r][j] = act(in[r][j]) * in[r][width + j], from rows of
   // 2 width (the activated half, then the gate) into rows of width.
