@@ -323,16 +323,15 @@ void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float*
   }
 }
 
-void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16) {
-  for (int i = 0; i < n; ++i) {
+// Rows first..last-1 of one head's exponentials (n x n) divided by their sums, and ACC's column
+// sums of them (Loops::softmax_acc).
+void normalize_acc(float* scores, int n, int first, int last, float* acc,
+                   std::uint16_t* probs_bf16) {
+  for (int i = first; i < last; ++i) {
     float* row = scores + static_cast<std::int64_t>(i) * n;
-    const float max = lane_max<kAll>(row, n);
     float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < n; ++j) {
-      row[j] = exp_nonpositive((row[j] - max) * scale);
-      sum += row[j];
-    }
+    for (int j = 0; j < n; ++j) sum += row[j];
     const float inv = 1.0f / sum;
     if (probs_bf16 != nullptr) {
       std::uint16_t* out = probs_bf16 + static_cast<std::int64_t>(i) * n;
@@ -349,6 +348,27 @@ void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* p
         acc[j] += row[j];
       }
     }
+  }
+}
+
+void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16) {
+  // Rows go in groups of about 4,096 values (in cache), whose exponentials run as one loop over
+  // the group: the rows of a short sequence would leave a large part of theirs to a loop's scalar
+  // remainder.
+  const int group = n >= 4096 ? 1 : 4096 / n;
+  for (int first = 0; first < n; first += group) {
+    const int last = first + group < n ? first + group : n;
+    float* rows = scores + static_cast<std::int64_t>(first) * n;
+    for (int i = first; i < last; ++i) {
+      float* row = scores + static_cast<std::int64_t>(i) * n;
+      const float max = lane_max<kAll>(row, n);
+#pragma omp simd
+      for (int j = 0; j < n; ++j) row[j] = (row[j] - max) * scale;
+    }
+    const std::int64_t values = static_cast<std::int64_t>(last - first) * n;
+#pragma omp simd
+    for (std::int64_t v = 0; v < values; ++v) rows[v] = exp_nonpositive(rows[v]);
+    normalize_acc(scores, n, first, last, acc, probs_bf16);
   }
 }
 
