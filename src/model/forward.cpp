@@ -196,10 +196,10 @@ class Pass {
   // kept). `next` is the next layer's, if there is one.
   void finish(const LayerWeights& lw, const Rows& context, const int* came_from,
               const LayerWeights* next);
-  // x = LayerNorm(x + residual) (residual may be null; its rows `at`, as Loops::add_layer_norm
-  // reads them) on `rows` rows, which are also written as
-  // the input of `consumer` (into in and codes) where it reads another type than fp32: that
-  // input, or x itself, is returned. No consumer: x.
+  // x = LayerNorm(x + residual) on `rows` rows (residual may be null; its rows `at`, as
+  // Loops::add_layer_norm reads them), which are also written as the input of `consumer` (into
+  // in and codes) where it reads another type than fp32: that input, or x itself, is returned.
+  // No consumer: x.
   Rows norm_into(float* x, const float* residual, const int* at, std::int64_t rows,
                  const NormWeights& norm, const kernels::Linear* consumer, Buffer& in,
                  Buffer& codes);

@@ -29,7 +29,7 @@ struct Loops {
                        const int* rows, int k, const Rows& out);
 
   // One head's scores (n x n, unscaled) become P = softmax(scores * scale) row by row, in place,
-  // and in the same pass over each row the ACC column sums: acc[j] += sum_i P[i, j]. With
+  // and in the pass that writes each row of P the ACC column sums: acc[j] += sum_i P[i, j]. With
   // probs_bf16 set, P goes there instead, rounded to bf16 (ACC still sums the fp32 values), and
   // scores is left holding scratch.
   void (*softmax_acc)(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16);
