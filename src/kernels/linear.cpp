@@ -20,7 +20,7 @@ constexpr std::int64_t kRowsPerThread = 32;
 
 // oneDNN's bf16 and int8 kernels (on a CPU with AMX, at least) multiply some row counts several
 // times slower than their neighbours: 53, 57 to 62, 424, 464, 496 rows of a 384 x 1536 product, for
-// instance, take 2 to 8 times as long per row as 48, 64 or 512 (bench_linear). Multiples of 64, and
+// instance, take 2 to 5 times as long per row as 48, 64 or 512 (bench_linear). Multiples of 64, and
 // counts of 48 or fewer, run at full speed. Calls `piece(first, count)` for consecutive pieces of
 // [first, first + rows) of such counts, in order: blocks of `most` rows (a multiple of 64), then
 // the multiple of 64 left, then the rest, as 48 and what remains beyond it where the rest is
