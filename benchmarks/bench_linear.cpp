@@ -1,7 +1,9 @@
 // bench_linear: one 384 x 1536 linear layer (all-MiniLM-L6-v2's feed-forward shape) at a few row
 // counts and each precision, with its weights hot in cache (one matrix) or read from memory (24
 // matrices, used in turn) - the effect the FLOP cost model does not count - and at 424 rows, a
-// count that oneDNN's bf16 and int8 kernels multiply slowly unless Linear splits it.
+// count that oneDNN's bf16 and int8 kernels multiply slowly unless Linear splits it. Then
+// MiniLM's four product shapes at bf16 and int8, at row counts such as pruned layers and packed
+// batches meet (the cases named "uneven").
 //   bench_linear [--benchmark_...]
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -18,7 +20,7 @@ void linear(benchmark::State& state) {
   const auto rows = state.range(0);
   const auto matrices = static_cast<std::size_t>(state.range(1));
   const auto precision = static_cast<lat::Precision>(state.range(2));
-  const int in = 384, out = 1536;
+  const int in = static_cast<int>(state.range(3)), out = static_cast<int>(state.range(4));
   omp_set_num_threads(2);
   std::vector<std::unique_ptr<lat::kernels::Linear>> layers;
   std::vector<float> w(static_cast<std::size_t>(in * out)), b(out, 0.f);
@@ -48,7 +50,20 @@ void linear(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(linear)
-    ->ArgsProduct({{4, 8, 32, 128, 424, 512}, {1, 24}, {0, 1, 2}})
-    ->ArgNames({"rows", "matrices", "precision"})
+    ->ArgsProduct({{4, 8, 32, 128, 424, 512}, {1, 24}, {0, 1, 2}, {384}, {1536}})
+    ->ArgNames({"rows", "matrices", "precision", "in", "out"})
     ->UseRealTime();
+
+const std::vector<std::int64_t> kUneven = {52,  53,  60,  61,  100, 150, 200, 250,  295,
+                                           337, 415, 424, 464, 472, 496, 512, 1000, 2000};
+#define LAT_UNEVEN(in, out)                                      \
+  BENCHMARK(linear)                                              \
+      ->Name("uneven")                                           \
+      ->ArgsProduct({kUneven, {24}, {1, 2}, {in}, {out}})        \
+      ->ArgNames({"rows", "matrices", "precision", "in", "out"}) \
+      ->UseRealTime()
+LAT_UNEVEN(384, 1152);  // Q, K and V
+LAT_UNEVEN(384, 384);   // the attention's output
+LAT_UNEVEN(384, 1536);  // the feed-forward's two
+LAT_UNEVEN(1536, 384);
 BENCHMARK_MAIN();

@@ -22,13 +22,13 @@ constexpr std::int64_t kRowsPerThread = 32;
 // times slower than their neighbours: 53, 57 to 62, 424, 464, 496 rows of a 384 x 1536 product, for
 // instance, take 2 to 5 times as long per row as 48, 64 or 512 (bench_linear). Multiples of 64, and
 // counts of 48 or fewer, run at full speed. Calls `piece(first, count)` for consecutive pieces of
-// [first, first + rows) of such counts, in order: blocks of `most` rows (a multiple of 64), then
-// the multiple of 64 left, then the rest, as 48 and what remains beyond it where the rest is
-// over 48.
+// [first, first + rows) of such counts, in order: blocks of `most` rows (a multiple of 64; 0: no
+// limit), then the multiple of 64 left, then the rest, as 48 and what remains beyond it where
+// the rest is over 48.
 template <typename Piece>
 void in_even_pieces(std::int64_t first, std::int64_t rows, std::int64_t most, Piece piece) {
   const std::int64_t end = first + rows;
-  for (; end - first >= most; first += most) piece(first, most);
+  for (; most > 0 && end - first >= most; first += most) piece(first, most);
   if (const std::int64_t sixty_fours = (end - first) / 64 * 64; sixty_fours > 0) {
     piece(first, sixty_fours);
     first += sixty_fours;
@@ -184,11 +184,10 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
     return;
   }
   if (precision_ != Precision::kInt8) {
-    in_even_pieces(0, rows, std::max<std::int64_t>(64, rows / 64 * 64),
-                   [&](std::int64_t first, std::int64_t count) {
-                     onednn::run(product(count, x.ld, y.type, y.ld), x.from(first).data, weights_,
-                                 &bias_, y.from(first).data);
-                   });
+    in_even_pieces(0, rows, 0, [&](std::int64_t first, std::int64_t count) {
+      onednn::run(product(count, x.ld, y.type, y.ld), x.from(first).data, weights_, &bias_,
+                  y.from(first).data);
+    });
     return;
   }
   // A block of rows at a time, whose accumulators (512 KiB at most) stay in cache for the pass
@@ -199,14 +198,13 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   float* scratch = thread_scratch(floats);
   // One block into this thread's accumulators, reused from call to call (the hot path allocates
   // nothing once warm), then finished; `own` is this thread's row of scratch.
-  auto block_at = [&](const onednn::Product& block_product, std::int64_t first, std::int64_t count,
-                      float* own) {
+  auto block_at = [&](std::int64_t first, std::int64_t count, float* own) {
     thread_local std::vector<std::int32_t> acc;
     if (acc.size() < static_cast<std::size_t>(count) * floats) {
       acc.resize(static_cast<std::size_t>(count) * floats);
     }
     const Rows in = x.from(first);
-    onednn::run(block_product, in.data, weights_, nullptr, acc.data());
+    onednn::run(product(count, x.ld, DType::kF32, out_), in.data, weights_, nullptr, acc.data());
     loops().dequantize(acc.data(), count, out_, in,
                        {scales_.data(), sums_.data(), by_input_.data()}, bias_values_.data(),
                        epilogue_, y.from(first), own);
@@ -226,16 +224,13 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
       };
       float* own = scratch + static_cast<std::size_t>(t) * floats;
       in_even_pieces(start(t), start(t + 1) - start(t), most,
-                     [&](std::int64_t first, std::int64_t count) {
-                       block_at(product(count, x.ld, DType::kF32, out_), first, count, own);
-                     });
+                     [&](std::int64_t first, std::int64_t count) { block_at(first, count, own); });
     }
     return;
   }
   // Few rows: one block at a time, each product over all threads.
-  in_even_pieces(0, rows, most, [&](std::int64_t first, std::int64_t count) {
-    block_at(product(count, x.ld, DType::kF32, out_), first, count, scratch);
-  });
+  in_even_pieces(0, rows, most,
+                 [&](std::int64_t first, std::int64_t count) { block_at(first, count, scratch); });
 }
 
 float* thread_scratch(std::size_t floats) {

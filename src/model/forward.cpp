@@ -18,14 +18,17 @@ namespace {
 using kernels::DType;
 using kernels::Rows;
 
-// Row 0, then the k-1 other rows of largest ACC (ties to the smaller index), in original order,
-// into `rows`.
+// How many of its n rows a sequence keeps when asked to keep k: all of them, or at least row 0.
+int kept_count(int k, int n) { return k >= n ? n : std::max(k, 1); }
+
+// Row 0, then the other rows of largest ACC (ties to the smaller index), kept_count(k, n) in all,
+// in original order, into `rows`.
 void select_rows(std::span<const float> acc, int k, std::vector<int>& rows) {
   const int n = static_cast<int>(acc.size());
   rows.resize(static_cast<std::size_t>(n));
   std::iota(rows.begin(), rows.end(), 0);
   if (k >= n) return;
-  k = std::max(k, 1);
+  k = kept_count(k, n);
   auto by_acc = [&](int a, int b) { return acc[a] > acc[b] || (acc[a] == acc[b] && a < b); };
   std::partial_sort(rows.begin() + 1, rows.begin() + k, rows.end(), by_acc);
   rows.resize(static_cast<std::size_t>(k));
@@ -325,13 +328,12 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
   lw.qkv(observed(Product::kQkv, in, rows, d_), rows, qkv_);
   if (c_.family->structure.positions == PositionKind::kRotary) rotate(l);
   std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
-  // Each sequence keeps all its rows or max(k, 1) of them (select_rows): their places are known
-  // before the selection.
+  // How many rows each sequence keeps is known before the selection, and so are their places.
   bool all_kept = true;
   for (int s = 0; s < sequences_; ++s) {
     const int k = keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)], n = rows_of(s);
     all_kept = all_kept && k >= n;
-    next_offsets_[s + 1] = next_offsets_[s] + (k >= n ? n : std::max(k, 1));
+    next_offsets_[s + 1] = next_offsets_[s] + kept_count(k, n);
   }
   // A_i = concat_h P_h[i, :] V_h for the kept rows, in the output product's input type when
   // the attention's type can write it, else in fp32.

@@ -39,8 +39,8 @@ CostModel cost_model_from_flag(const std::string& value, const std::filesystem::
     }
   } catch (const BadValue&) {
   }
-  throw std::invalid_argument(
-      value_error("--cost", value, "not flops, calibrated or up to 3 numbers"));
+  throw std::invalid_argument(value_error(
+      "--cost", value, "not flops, calibrated or up to " + std::to_string(kTerms) + " numbers"));
 }
 
 }  // namespace lat::cli
