@@ -165,7 +165,7 @@ TEST_P(EachIsa, LayerNormMatchesNaive) {
       const float eps = 1e-12f;
       loops.add_layer_norm(x.data(), with == kNone ? nullptr : residual.data(),
                            with == kGathered ? at.data() : nullptr, rows, d, gamma.data(),
-                           beta.data(), eps, {}, nullptr);
+                           beta.data(), eps, {});
       for (std::int64_t r = 0; r < rows; ++r) {
         const double mean = in.row(r).mean();
         const double var = (in.row(r).array() - mean).square().mean();
@@ -248,6 +248,29 @@ NaiveCode naive_code(const float* x, int cols) {
   return c;
 }
 
+// A row's uint8 codes as their naive twin gives them: the same outliers, kept exactly, and every
+// other value on the nearest step.
+void expect_codes_of(const float* row, int cols, const std::uint8_t* q, const RowCode& code) {
+  const NaiveCode expect = naive_code(row, cols);
+  ASSERT_EQ(code.outliers, static_cast<int>(expect.outliers.size())) << cols;
+  for (int i = 0; i < code.outliers; ++i) {
+    ASSERT_EQ(code.column[i], expect.outliers[static_cast<std::size_t>(i)]) << cols;
+    ASSERT_EQ(code.value[i], row[code.column[i]]);
+  }
+  ASSERT_EQ(code.scale, expect.scale);
+  ASSERT_EQ(code.zero, expect.zero);
+  for (int j = 0; j < cols; ++j) {
+    if (std::find(expect.outliers.begin(), expect.outliers.end(), j) != expect.outliers.end()) {
+      ASSERT_EQ(q[j], code.zero);
+      continue;
+    }
+    ASSERT_EQ(q[j], std::clamp(std::nearbyint(row[j] * expect.inv) + static_cast<float>(code.zero),
+                               0.f, 255.f));
+    ASSERT_LE(std::abs((q[j] - code.zero) * double{code.scale} - row[j]),
+              0.5001 * code.scale + 1e-30);
+  }
+}
+
 // Quantization: bf16 rounds to nearest even exactly; uint8 rows keep their outliers exactly and
 // put every other value on the nearest step; int8 weights map max |w| to qmax.
 TEST_P(EachIsa, ConvertAndQuantizeRoundExactly) {
@@ -264,34 +287,16 @@ TEST_P(EachIsa, ConvertAndQuantizeRoundExactly) {
             (i % 2 ? 1.f : -1.f) * (50.f + static_cast<float>(i));
     }
     std::vector<std::uint16_t> b(static_cast<std::size_t>(rows * cols));
-    std::vector<float> scratch(static_cast<std::size_t>(64 * cols));
-    loops.convert(x.data(), rows, cols, ld, {DType::kBF16, b.data(), cols}, scratch.data());
+    loops.convert(x.data(), rows, cols, ld, {DType::kBF16, b.data(), cols});
     std::vector<std::uint8_t> u(static_cast<std::size_t>(rows * cols));
     std::vector<RowCode> codes(static_cast<std::size_t>(rows));
-    loops.convert(x.data(), rows, cols, ld, {DType::kU8, u.data(), cols, codes.data()},
-                  scratch.data());
+    loops.convert(x.data(), rows, cols, ld, {DType::kU8, u.data(), cols, codes.data()});
     for (std::int64_t r = 0; r < rows; ++r) {
       const float* row = x.data() + r * ld;
-      const NaiveCode expect = naive_code(row, cols);
-      const RowCode& code = codes[static_cast<std::size_t>(r)];
-      ASSERT_EQ(code.outliers, static_cast<int>(expect.outliers.size())) << cols;
-      for (int i = 0; i < code.outliers; ++i) {
-        ASSERT_EQ(code.column[i], expect.outliers[static_cast<std::size_t>(i)]) << cols << " " << r;
-        ASSERT_EQ(code.value[i], row[code.column[i]]);
-      }
-      ASSERT_EQ(code.scale, expect.scale);
-      ASSERT_EQ(code.zero, expect.zero);
+      SCOPED_TRACE("row " + std::to_string(r));
+      expect_codes_of(row, cols, u.data() + r * cols, codes[static_cast<std::size_t>(r)]);
       for (int j = 0; j < cols; ++j) {
-        const std::uint8_t q = u[static_cast<std::size_t>(r * cols + j)];
         ASSERT_EQ(bf16_value(b[static_cast<std::size_t>(r * cols + j)]), bf16_round(row[j]));
-        if (std::find(expect.outliers.begin(), expect.outliers.end(), j) != expect.outliers.end()) {
-          ASSERT_EQ(q, code.zero);
-          continue;
-        }
-        ASSERT_EQ(q, std::clamp(std::nearbyint(row[j] * expect.inv) + static_cast<float>(code.zero),
-                                0.f, 255.f));
-        ASSERT_LE(std::abs((q - code.zero) * double{code.scale} - row[j]),
-                  0.5001 * code.scale + 1e-30);
       }
     }
     for (int qmax : {127, 63}) {
@@ -310,6 +315,32 @@ TEST_P(EachIsa, ConvertAndQuantizeRoundExactly) {
           ASSERT_EQ(q[at], static_cast<std::int8_t>(std::nearbyint(w[at] * inv)));
           ASSERT_LE(std::abs(q[at]), qmax);
         }
+      }
+    }
+  }
+}
+
+// The next product's uint8 input, written by the layer norm as it makes each row (which passes
+// the sum of the row's squares it finds there): the codes of the rows it leaves in x.
+TEST_P(EachIsa, LayerNormWritesTheCodesOfItsRows) {
+  for (int d : {7, 33, 384}) {
+    const std::int64_t rows = 4;
+    auto x = random_values(static_cast<std::size_t>(rows * d), 17u + static_cast<unsigned>(d));
+    auto gamma = random_values(static_cast<std::size_t>(d), 19u);
+    const auto beta = random_values(static_cast<std::size_t>(d), 21u);
+    if (d > 16) {  // channels the norm makes outliers, as trained models have them
+      gamma[3] = 40.f;
+      gamma[static_cast<std::size_t>(d) - 2] = -60.f;
+    }
+    std::vector<std::uint8_t> u(static_cast<std::size_t>(rows * d));
+    std::vector<RowCode> codes(static_cast<std::size_t>(rows));
+    loops_for().add_layer_norm(x.data(), nullptr, nullptr, rows, d, gamma.data(), beta.data(),
+                               1e-12f, {DType::kU8, u.data(), d, codes.data()});
+    for (std::int64_t r = 0; r < rows; ++r) {
+      SCOPED_TRACE("d " + std::to_string(d) + " row " + std::to_string(r));
+      expect_codes_of(x.data() + r * d, d, u.data() + r * d, codes[static_cast<std::size_t>(r)]);
+      if (d > 16) {
+        EXPECT_GE(codes[static_cast<std::size_t>(r)].outliers, 1);
       }
     }
   }

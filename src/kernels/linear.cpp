@@ -63,6 +63,15 @@ FixedCode fixed_code(const ActivationRange& input, int in) {
   return f;
 }
 
+// This thread's scratch of `floats` for each OpenMP thread it may run: reused from call to call,
+// so the hot path allocates nothing once warm.
+float* thread_scratch(std::size_t floats) {
+  thread_local std::vector<float> scratch;
+  const auto need = static_cast<std::size_t>(omp_get_max_threads()) * floats;
+  if (scratch.size() < need) scratch.resize(need);
+  return scratch.data();
+}
+
 }  // namespace
 
 DType Linear::input_type() const { return input_type_of(precision_); }
@@ -233,15 +242,8 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
                  [&](std::int64_t first, std::int64_t count) { block_at(first, count, scratch); });
 }
 
-float* thread_scratch(std::size_t floats) {
-  thread_local std::vector<float> scratch;
-  const auto need = static_cast<std::size_t>(omp_get_max_threads()) * floats;
-  if (scratch.size() < need) scratch.resize(need);
-  return scratch.data();
-}
-
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out) {
-  loops().convert(x, rows, cols, ld, out, thread_scratch(static_cast<std::size_t>(cols)));
+  loops().convert(x, rows, cols, ld, out);
 }
 
 }  // namespace lat::kernels

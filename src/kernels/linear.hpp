@@ -71,12 +71,7 @@ class Linear {
   std::vector<std::int8_t> by_input_;  // the int8 weights again, [in][out], for the outliers
 };
 
-// This thread's scratch of `floats` for each OpenMP thread it may run: reused from call to call,
-// so the hot path allocates nothing once warm.
-float* thread_scratch(std::size_t floats);
-
-// fp32 rows (ld apart) into out's type (Loops::convert), with this thread's scratch: how
-// activations become a product's input.
+// fp32 rows (ld apart) into out's type (Loops::convert): how activations become a product's input.
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out);
 
 // The widest int8 product whose int32 sums cannot overflow: 255 x 127 x 65536 < 2^31.

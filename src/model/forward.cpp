@@ -134,8 +134,8 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
     }
   }
   kernels::loops().add_layer_norm(out_rows, nullptr, nullptr, batch.offsets.back(), e,
-                                  em.norm.gamma.data(), em.norm.beta.data(), c.layer_norm_eps, also,
-                                  kernels::thread_scratch(static_cast<std::size_t>(e)));
+                                  em.norm.gamma.data(), em.norm.beta.data(), c.layer_norm_eps,
+                                  also);
   if (em.projection) {
     (*em.projection)(kernels::f32_rows(embedded, e), batch.offsets.back(),
                      kernels::f32_rows(x, c.hidden));
@@ -301,8 +301,7 @@ Rows Pass::norm_into(float* x, const float* residual, const int* at, std::int64_
                         ? input_rows(*consumer, rows, d_, in, codes)
                         : Rows{};
   loops_.add_layer_norm(x, residual, at, rows, d_, norm.gamma.data(), norm.beta.data(),
-                        c_.layer_norm_eps, also,
-                        kernels::thread_scratch(static_cast<std::size_t>(d_)));
+                        c_.layer_norm_eps, also);
   return also.data != nullptr ? also : kernels::f32_rows(x, d_);
 }
 
@@ -590,7 +589,7 @@ std::vector<float> classify_head(const Weights& w, const ForwardResult& r) {
   if (w.head.norm.present()) {
     kernels::loops().add_layer_norm(dense.data(), nullptr, nullptr, sequences, d,
                                     w.head.norm.gamma.data(), w.head.norm.beta.data(),
-                                    w.config.layer_norm_eps, {}, nullptr);
+                                    w.config.layer_norm_eps, {});
   }
   const int labels = w.num_labels();
   std::vector<float> logits(static_cast<std::size_t>(sequences) * labels);

@@ -96,146 +96,215 @@ inline float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + tanh_of(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
 
-// The largest of n floats, as a vector max: of the values (kAll), of their magnitudes (kAbs), of
-// the values and 0 (kHigh), of their negations and 0 (kLowNegated, minus the smallest value).
-enum Of { kAll, kAbs, kHigh, kLowNegated };
+// The largest of n floats, as a vector max: of the values (kAll), or of their magnitudes (kAbs).
+enum Of { kAll, kAbs };
 template <Of kOf>
 inline float lane_max(const float* row, int n) {
   float max = kOf == kAll ? -__builtin_inff() : 0.0f;
 #pragma omp simd reduction(max : max)
   for (int j = 0; j < n; ++j) {
-    const float v = kOf == kAbs ? abs_of(row[j]) : kOf == kLowNegated ? -row[j] : row[j];
+    const float v = kOf == kAbs ? abs_of(row[j]) : row[j];
     max = v > max ? v : max;
   }
   return max;
 }
 
-void apply(Epilogue e, float* v, int n) {
+// An epilogue as a function of one value, for loops that apply it as they make each value.
+template <Epilogue kE>
+inline float activated(float x) {
+  if constexpr (kE == Epilogue::kGeluErf) return gelu_erf(x);
+  if constexpr (kE == Epilogue::kGeluTanh) return gelu_tanh(x);
+  if constexpr (kE == Epilogue::kRelu) return max_of(x, 0.0f);
+  if constexpr (kE == Epilogue::kTanh) return tanh_of(x);
+  return x;
+}
+
+// Calls f(As<kE>{}) for the epilogue e, so that f's loops are compiled for each one.
+template <Epilogue kE>
+struct As {};
+template <typename F>
+inline void with_epilogue(Epilogue e, F f) {
   switch (e) {
     case Epilogue::kNone:
-      return;
+      return f(As<Epilogue::kNone>{});
     case Epilogue::kGeluErf:
-#pragma omp simd
-      for (int j = 0; j < n; ++j) v[j] = gelu_erf(v[j]);
-      return;
+      return f(As<Epilogue::kGeluErf>{});
     case Epilogue::kGeluTanh:
-#pragma omp simd
-      for (int j = 0; j < n; ++j) v[j] = gelu_tanh(v[j]);
-      return;
+      return f(As<Epilogue::kGeluTanh>{});
     case Epilogue::kRelu:
-#pragma omp simd
-      for (int j = 0; j < n; ++j) v[j] = max_of(v[j], 0.0f);
-      return;
+      return f(As<Epilogue::kRelu>{});
     case Epilogue::kTanh:
+      return f(As<Epilogue::kTanh>{});
+  }
+}
+
+void apply(Epilogue e, float* v, int n) {
+  with_epilogue(e, [&]<Epilogue kE>(As<kE>) {
 #pragma omp simd
-      for (int j = 0; j < n; ++j) v[j] = tanh_of(v[j]);
-      return;
-  }
+    for (int j = 0; j < n; ++j) v[j] = activated<kE>(v[j]);
+  });
 }
 
-// Calls take(j) for every j with |x[j]| >= t, in order; rare, so the test is one vector
-// compare per 16 values where the instruction set has one.
-template <typename Take>
-inline void each_at_least(const float* x, int n, float t, Take take) {
-  int j0 = 0;
-#if defined(__AVX512F__)
-  const __m512 threshold = _mm512_set1_ps(t);
-  for (; j0 + 16 <= n; j0 += 16) {
-    const __m512 a = _mm512_abs_ps(_mm512_loadu_ps(x + j0));
-    for (unsigned m = _mm512_cmp_ps_mask(a, threshold, _CMP_GE_OQ); m != 0; m &= m - 1) {
-      take(j0 + __builtin_ctz(m));
-    }
-  }
-#elif defined(__AVX2__)
-  const __m256 threshold = _mm256_set1_ps(t);
-  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  for (; j0 + 8 <= n; j0 += 8) {
-    const __m256 a = _mm256_and_ps(_mm256_loadu_ps(x + j0), magnitude);
-    auto m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, threshold, _CMP_GE_OQ)));
-    for (; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
-  }
-#endif
-  for (int j = j0; j < n; ++j) {
-    if (abs_of(x[j]) >= t) take(j);
-  }
-}
-
-// Sums of a row as four interleaved vector sums, so that the additions do not wait on one
-// another: the sum of squares, and the largest and the smallest value together with 0.
-struct RowStats {
-  float squares, hi, lo;
-};
-inline RowStats row_stats(const float* x, int cols) {
-  float sq[4][16] = {}, hi[16] = {}, lo[16] = {};
+// The sum of a row's squares, as four interleaved vector sums so that the additions do not wait
+// on one another.
+inline float sum_of_squares(const float* x, int cols) {
+  float sq[4][16] = {};
   int j0 = 0;
   for (; j0 + 64 <= cols; j0 += 64) {
     for (int p = 0; p < 4; ++p) {
 #pragma omp simd
-      for (int l = 0; l < 16; ++l) {
-        const float v = x[j0 + 16 * p + l];
-        sq[p][l] += v * v;
-        hi[l] = max_of(hi[l], v);
-        lo[l] = min_of(lo[l], v);
-      }
+      for (int l = 0; l < 16; ++l) sq[p][l] += x[j0 + 16 * p + l] * x[j0 + 16 * p + l];
     }
   }
-  RowStats s{0.f, 0.f, 0.f};
-  for (int j = j0; j < cols; ++j) {
-    s.squares += x[j] * x[j];
-    s.hi = max_of(s.hi, x[j]);
-    s.lo = min_of(s.lo, x[j]);
-  }
-  for (int l = 0; l < 16; ++l) {
-    s.squares += sq[0][l] + sq[1][l] + sq[2][l] + sq[3][l];
-    s.hi = max_of(s.hi, hi[l]);
-    s.lo = min_of(s.lo, lo[l]);
-  }
-  return s;
+  float squares = 0.f;
+  for (int j = j0; j < cols; ++j) squares += x[j] * x[j];
+  for (int l = 0; l < 16; ++l) squares += sq[0][l] + sq[1][l] + sq[2][l] + sq[3][l];
+  return squares;
 }
 
-// A row's outliers: its values beyond kOutlierRms times its root mean square, the largest
-// kOutliers of them if there are more (ties to the earlier column); rows of 16 values or fewer
-// have none. Returns how many, largest first in column and value.
+// Whether rows written to out are coded by their own values (dynamic uint8), for which a row's
+// producer passes the sum of its squares.
+inline bool codes_own_rows(const Rows& out) {
+  return out.type == DType::kU8 && out.fixed == nullptr;
+}
+
+struct Range {
+  float lo, hi;
+};
+
+#if defined(__AVX512F__)
+// The largest (kHigh) or smallest (kLow) of a vector's lanes, by halving it four times. (The
+// masked forms of the intrinsics, all lanes set: GCC 12 warns of the unmasked ones' undefined
+// pass-through operand.)
+enum End { kHigh, kLow };
+template <End kEnd>
+inline float lane_fold(__m512 v) {
+  constexpr __mmask16 kAll16 = 0xffff;
+  auto fold = [](__m512 a, __m512 b) {
+    return kEnd == kHigh ? _mm512_mask_max_ps(a, kAll16, a, b)
+                         : _mm512_mask_min_ps(a, kAll16, a, b);
+  };
+  v = fold(v, _mm512_mask_shuffle_f32x4(v, kAll16, v, v, 0x4e));  // the other 256 bits
+  v = fold(v, _mm512_mask_shuffle_f32x4(v, kAll16, v, v, 0xb1));  // the other 128 of each 256
+  v = fold(v, _mm512_mask_permute_ps(v, kAll16, v, 0x4e));        // the other 64 of each 128
+  v = fold(v, _mm512_mask_permute_ps(v, kAll16, v, 0xb1));        // the other lane of each pair
+  return _mm512_cvtss_f32(v);
+}
+#endif
+
+// A row's outliers into code: its values of magnitude at least kOutlierRms times its root mean
+// square, the largest kOutliers of them if there are more (ties to the earlier column), largest
+// first; rows of 16 values or fewer have none. Returns the range of its other values together
+// with 0, found in the same pass: values at or beyond the threshold are rare, and those not kept
+// are taken into the range as they are dropped.
 constexpr float kOutlierRms = 4.0f;
-int outliers(const float* x, int cols, float squares, std::int32_t* column, float* value) {
-  if (cols <= 16 || !(squares > 0.f)) return 0;
-  const float t = kOutlierRms * __builtin_sqrtf(squares / static_cast<float>(cols));
+Range outliers_and_range(const float* x, int cols, float squares, RowCode& code) {
+  // With no outliers possible the threshold is NaN, which no magnitude reaches.
+  const float t = cols <= 16 || !(squares > 0.f)
+                      ? __builtin_nanf("")
+                      : kOutlierRms * __builtin_sqrtf(squares / static_cast<float>(cols));
+  Range range{0.f, 0.f};
+  auto into_range = [&](float v) {
+    range.hi = max_of(range.hi, v);
+    range.lo = min_of(range.lo, v);
+  };
   int found = 0;
-  each_at_least(x, cols, t, [&](int j) {
+  // Out of line: it runs for a few values a row, and would keep the loops' vectors from registers.
+  auto take = [&](int j) __attribute__((noinline)) {
     const float a = abs_of(x[j]);
-    if (found == RowCode::kOutliers && !(a > abs_of(value[found - 1]))) return;
-    int at = found == RowCode::kOutliers ? found - 1 : found++;
-    for (; at > 0 && a > abs_of(value[at - 1]); --at) {
-      column[at] = column[at - 1];
-      value[at] = value[at - 1];
+    if (found == RowCode::kOutliers && !(a > abs_of(code.value[found - 1]))) {
+      into_range(x[j]);
+      return;
     }
-    column[at] = j;
-    value[at] = x[j];
-  });
-  return found;
+    if (found == RowCode::kOutliers) into_range(code.value[found - 1]);
+    int at = found == RowCode::kOutliers ? found - 1 : found++;
+    for (; at > 0 && a > abs_of(code.value[at - 1]); --at) {
+      code.column[at] = code.column[at - 1];
+      code.value[at] = code.value[at - 1];
+    }
+    code.column[at] = j;
+    code.value[at] = x[j];
+  };
+  int j0 = 0;
+#if defined(__AVX512F__)
+  // Two vectors a step, with a range each, so that each max and min waits on the one before it
+  // only every other step; the values at or beyond the threshold are left out of it.
+  const __m512 threshold = _mm512_set1_ps(t);
+  __m512 hi0 = _mm512_setzero_ps(), hi1 = hi0, lo0 = hi0, lo1 = hi0;
+  auto step = [threshold](const float* at, __m512& hi, __m512& lo) {
+    const __m512 v = _mm512_loadu_ps(at);
+    const __mmask16 beyond = _mm512_cmp_ps_mask(_mm512_abs_ps(v), threshold, _CMP_GE_OQ);
+    const auto below = static_cast<__mmask16>(~beyond);
+    hi = _mm512_mask_max_ps(hi, below, hi, v);
+    lo = _mm512_mask_min_ps(lo, below, lo, v);
+    return static_cast<unsigned>(beyond);
+  };
+  for (; j0 + 32 <= cols; j0 += 32) {
+    const unsigned beyond = step(x + j0, hi0, lo0) | step(x + j0 + 16, hi1, lo1) << 16;
+    for (unsigned m = beyond; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
+  }
+  into_range(max_of(lane_fold<kHigh>(hi0), lane_fold<kHigh>(hi1)));
+  into_range(min_of(lane_fold<kLow>(lo0), lane_fold<kLow>(lo1)));
+#elif defined(__AVX2__)
+  const __m256 threshold = _mm256_set1_ps(t);
+  const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 hi = _mm256_setzero_ps(), lo = hi;
+  for (; j0 + 8 <= cols; j0 += 8) {
+    const __m256 v = _mm256_loadu_ps(x + j0);
+    const __m256 a = _mm256_and_ps(v, magnitude);
+    // Values below the threshold as they are, the others as 0, which the range holds anyway.
+    const __m256 below = _mm256_and_ps(v, _mm256_cmp_ps(a, threshold, _CMP_NGE_UQ));
+    hi = _mm256_max_ps(hi, below);
+    lo = _mm256_min_ps(lo, below);
+    auto m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, threshold, _CMP_GE_OQ)));
+    for (; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
+  }
+  float lanes[2][8];
+  _mm256_storeu_ps(lanes[0], hi);
+  _mm256_storeu_ps(lanes[1], lo);
+  for (int l = 0; l < 8; ++l) {
+    into_range(lanes[0][l]);
+    into_range(lanes[1][l]);
+  }
+#endif
+  for (int j = j0; j < cols; ++j) {
+    if (abs_of(x[j]) >= t) {
+      take(j);
+    } else {
+      into_range(x[j]);
+    }
+  }
+  code.outliers = found;
+  return range;
 }
 
-// One fp32 row as uint8 codes (see RowCode). A row with outliers is first copied to `scratch`
-// (which may be the row itself), where they become 0, whose code is `zero`, so that the range
-// and the codes are plain passes over it.
-void encode_row(const float* x, int cols, std::uint8_t* y, RowCode& code, float* scratch) {
-  RowStats stats = row_stats(x, cols);
-  code.outliers = outliers(x, cols, stats.squares, code.column, code.value);
-  if (code.outliers > 0) {
-    if (scratch != x) std::memcpy(scratch, x, sizeof(float) * static_cast<std::size_t>(cols));
-    for (int i = 0; i < code.outliers; ++i) scratch[code.column[i]] = 0.f;
-    x = scratch;
-    stats = row_stats(x, cols);
-  }
-  code.scale = (stats.hi - stats.lo) / 255.0f;
+// One fp32 row as uint8 codes (see RowCode), given the sum of its squares. The outliers' codes
+// are `zero`, the code of 0.
+void encode_row(const float* x, int cols, std::uint8_t* y, RowCode& code, float squares) {
+  const Range range = outliers_and_range(x, cols, squares, code);
+  code.scale = (range.hi - range.lo) / 255.0f;
   const float inv = code.scale > 0 ? 1.0f / code.scale : 0.0f;
-  code.zero = static_cast<std::int32_t>(round_even(-stats.lo * inv));
-  const std::int32_t zero = code.zero;
-#pragma omp simd
-  for (int j = 0; j < cols; ++j) {
-    const std::int32_t q = static_cast<std::int32_t>(round_even(x[j] * inv)) + zero;
-    y[j] = static_cast<std::uint8_t>(q < 0 ? 0 : q > 255 ? 255 : q);
+  code.zero = static_cast<std::int32_t>(round_even(-range.lo * inv));
+  // The outliers fall beyond the range and saturate here; NaN becomes 0.
+  int j0 = 0;
+#if defined(__AVX512F__)
+  // Converted to integers rounding to nearest even (the default mode), saturated into bytes.
+  // (The masked forms, all lanes set, as in lane_fold.)
+  constexpr __mmask16 kAll16 = 0xffff;
+  const __m512 scale_inv = _mm512_set1_ps(inv);
+  const __m512i zero_code = _mm512_set1_epi32(code.zero), none = _mm512_setzero_si512();
+  for (; j0 + 16 <= cols; j0 += 16) {
+    const __m512 v = _mm512_mul_ps(_mm512_loadu_ps(x + j0), scale_inv);
+    const __m512i q = _mm512_add_epi32(_mm512_mask_cvtps_epi32(none, kAll16, v), zero_code);
+    _mm512_mask_cvtusepi32_storeu_epi8(y + j0, kAll16, _mm512_mask_max_epi32(q, kAll16, q, none));
   }
+#endif
+  const auto zero = static_cast<float>(code.zero);
+#pragma omp simd
+  for (int j = j0; j < cols; ++j) {
+    y[j] = static_cast<std::uint8_t>(min_of(max_of(round_even(x[j] * inv) + zero, 0.0f), 255.0f));
+  }
+  for (int i = 0; i < code.outliers; ++i) y[code.column[i]] = static_cast<std::uint8_t>(code.zero);
 }
 
 // One fp32 row as uint8 codes under a fixed code (int8-static, FixedCode): the outlier columns'
@@ -297,8 +366,9 @@ void encode_row_fixed(const float* x, int cols, std::uint8_t* y, RowCode& code,
   }
 }
 
-// One fp32 row into row `r` of out; uint8 codes may need `scratch` (cols floats, or x itself).
-void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float* scratch) {
+// One fp32 row into row `r` of out, in its type; `squares`, the sum of the row's squares, is read
+// only where codes_own_rows(out).
+void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float squares) {
   switch (out.type) {
     case DType::kF32: {
       float* y = static_cast<float*>(out.data) + r * out.ld;
@@ -316,7 +386,7 @@ void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float*
       if (out.fixed != nullptr) {
         encode_row_fixed(x, cols, y, out.codes[r], *out.fixed);
       } else {
-        encode_row(x, cols, y, out.codes[r], scratch);
+        encode_row(x, cols, y, out.codes[r], squares);
       }
       return;
     }
@@ -503,7 +573,7 @@ void add_relative_bias(float* scores, int n, float scale, const int* positions,
 }
 
 void add_layer_norm(float* x, const float* residual, const int* at, std::int64_t rows, int d,
-                    const float* gamma, const float* beta, float eps, Rows also, float* scratch) {
+                    const float* gamma, const float* beta, float eps, Rows also) {
 #pragma omp parallel for schedule(static)
   for (std::int64_t r = 0; r < rows; ++r) {
     float* row = x + r * d;
@@ -524,11 +594,13 @@ void add_layer_norm(float* x, const float* residual, const int* at, std::int64_t
 #pragma omp simd reduction(+ : squares)
     for (int i = 0; i < d; ++i) squares += (row[i] - mean) * (row[i] - mean);
     const float inv = 1.0f / __builtin_sqrtf(squares / static_cast<float>(d) + eps);
-#pragma omp simd
-    for (int i = 0; i < d; ++i) row[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
-    if (also.data != nullptr) {
-      store_row(row, d, also, r, scratch + static_cast<std::int64_t>(omp_get_thread_num()) * d);
+    float out_squares = 0.f;  // of the row written, which its uint8 code reads
+#pragma omp simd reduction(+ : out_squares)
+    for (int i = 0; i < d; ++i) {
+      row[i] = (row[i] - mean) * inv * gamma[i] + beta[i];
+      out_squares += row[i] * row[i];
     }
+    if (also.data != nullptr) store_row(row, d, also, r, out_squares);
   }
 }
 
@@ -567,12 +639,12 @@ void l2_normalize(float* x, std::int64_t rows, int d) {
   }
 }
 
-void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out,
-             float* scratch) {
+void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out) {
+  const bool squares = codes_own_rows(out);
 #pragma omp parallel for schedule(static) if (rows * cols > (1 << 16))
   for (std::int64_t r = 0; r < rows; ++r) {
-    store_row(x + r * ld_x, cols, out, r,
-              scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols);
+    const float* row = x + r * ld_x;
+    store_row(row, cols, out, r, squares ? sum_of_squares(row, cols) : 0.f);
   }
 }
 
@@ -592,50 +664,67 @@ void quantize_weights(const float* w, std::int64_t rows, int cols, int qmax, std
   }
 }
 
+// One row of a product's sums finished (Loops::dequantize) into v through the epilogue kE, in
+// one loop that also returns the sum of squares a uint8 code reads.
+template <Epilogue kE>
+float dequantize_row(const std::int32_t* a, int cols, const RowCode& code, const Int8Weights& w,
+                     const float* bias, float* v) {
+  const float* scales = w.scales;
+  const std::int32_t* sums = w.sums;
+  // acc - zero * sum exactly, in wrapping 32-bit arithmetic: the true value fits in 32 bits.
+  const auto zero = static_cast<std::uint32_t>(code.zero);
+  const float s = code.scale;
+  float squares = 0.f;
+  if (code.outliers == 0) {
+#pragma omp simd reduction(+ : squares)
+    for (int j = 0; j < cols; ++j) {
+      const auto exact = static_cast<std::int32_t>(static_cast<std::uint32_t>(a[j]) -
+                                                   zero * static_cast<std::uint32_t>(sums[j]));
+      const float y = activated<kE>(static_cast<float>(exact) * s * scales[j] + bias[j]);
+      v[j] = y;
+      squares += y * y;
+    }
+    return squares;
+  }
+  // The outliers' weights: one input's row of by_input each (unused slots add 0 x row 0).
+  const std::int8_t* o[RowCode::kOutliers];
+  float value[RowCode::kOutliers];
+  for (int i = 0; i < RowCode::kOutliers; ++i) {
+    const bool used = i < code.outliers;
+    o[i] = w.by_input + static_cast<std::int64_t>(used ? code.column[i] : 0) * cols;
+    value[i] = used ? code.value[i] : 0.f;
+  }
+  const std::int8_t *o0 = o[0], *o1 = o[1], *o2 = o[2], *o3 = o[3];
+#pragma omp simd reduction(+ : squares)
+  for (int j = 0; j < cols; ++j) {
+    const auto exact = static_cast<std::int32_t>(static_cast<std::uint32_t>(a[j]) -
+                                                 zero * static_cast<std::uint32_t>(sums[j]));
+    const float sum = static_cast<float>(exact) * s + value[0] * static_cast<float>(o0[j]) +
+                      value[1] * static_cast<float>(o1[j]) + value[2] * static_cast<float>(o2[j]) +
+                      value[3] * static_cast<float>(o3[j]);
+    const float y = activated<kE>(sum * scales[j] + bias[j]);
+    v[j] = y;
+    squares += y * y;
+  }
+  return squares;
+}
+
 void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
                 const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
                 float* scratch) {
+  with_epilogue(epilogue, [&]<Epilogue kE>(As<kE>) {
   // Inside a parallel region (a thread finishing its own block) it runs on that thread alone,
   // with its row of scratch.
 #pragma omp parallel for schedule(static) if (omp_in_parallel() == 0)
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const std::int32_t* a = acc + r * cols;
-    // fp32 rows are finished in place; others pass through this thread's row of scratch.
-    float* v = out.type == DType::kF32
-                   ? static_cast<float*>(out.data) + r * out.ld
-                   : scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
-    const RowCode& code = in.codes[r];
-    // The outliers' weights: one input's row of by_input each (unused slots add 0 x row 0).
-    const std::int8_t* o[RowCode::kOutliers];
-    float value[RowCode::kOutliers];
-    for (int i = 0; i < RowCode::kOutliers; ++i) {
-      const bool used = i < code.outliers;
-      o[i] = w.by_input + static_cast<std::int64_t>(used ? code.column[i] : 0) * cols;
-      value[i] = used ? code.value[i] : 0.f;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      // fp32 rows are finished in place; others pass through this thread's row of scratch.
+      float* v = out.type == DType::kF32
+                     ? static_cast<float*>(out.data) + r * out.ld
+                     : scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
+      const float squares = dequantize_row<kE>(acc + r * cols, cols, in.codes[r], w, bias, v);
+      store_row(v, cols, out, r, squares);
     }
-    // acc - zero * sum exactly, in wrapping 32-bit arithmetic: the true value fits in 32 bits.
-    const auto zero = static_cast<std::uint32_t>(code.zero);
-    const float s = code.scale;
-    auto exact = [&](int j) {
-      return static_cast<float>(static_cast<std::int32_t>(
-          static_cast<std::uint32_t>(a[j]) - zero * static_cast<std::uint32_t>(w.sums[j])));
-    };
-    if (code.outliers == 0) {
-#pragma omp simd
-      for (int j = 0; j < cols; ++j) v[j] = exact(j) * s * w.scales[j] + bias[j];
-    } else {
-#pragma omp simd
-      for (int j = 0; j < cols; ++j) {
-        const float sum = exact(j) * s + value[0] * static_cast<float>(o[0][j]) +
-                          value[1] * static_cast<float>(o[1][j]) +
-                          value[2] * static_cast<float>(o[2][j]) +
-                          value[3] * static_cast<float>(o[3][j]);
-        v[j] = sum * w.scales[j] + bias[j];
-      }
-    }
-    apply(epilogue, v, cols);
-    store_row(v, cols, out, r, v);
-  }
+  });
 }
 
 }  // namespace

@@ -43,11 +43,9 @@ struct Loops {
   // x[r] = LayerNorm(x[r] + residual[at[r]]) * gamma + beta for rows of width d, at[r] being r
   // where `at` is null: the residual rows of a pruned layer are read where they are, not gathered
   // first. residual may be null. Where also.data is set, each row is written there too, in its type
-  // (as convert writes it): the next product's input, made while the row is in cache. uint8 rows
-  // need `scratch` as convert does.
+  // (as convert writes it): the next product's input, made while the row is in cache.
   void (*add_layer_norm)(float* x, const float* residual, const int* at, std::int64_t rows, int d,
-                         const float* gamma, const float* beta, float eps, Rows also,
-                         float* scratch);
+                         const float* gamma, const float* beta, float eps, Rows also);
 
   // x[r] += residual[at[r]] for rows of width d, at[r] being r where `at` is null.
   void (*add_rows)(float* x, const float* residual, const int* at, std::int64_t rows, int d);
@@ -59,10 +57,8 @@ struct Loops {
   // x[r] /= ||x[r]||_2, rows of zeros stay zero.
   void (*l2_normalize)(float* x, std::int64_t rows, int d);
 
-  // fp32 rows (ld_x apart) into out's type: a copy; bf16; or uint8 codes (RowCode), for which
-  // scratch holds `cols` floats for each OpenMP thread (unless out's code is fixed).
-  void (*convert)(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out,
-                  float* scratch);
+  // fp32 rows (ld_x apart) into out's type: a copy; bf16; or uint8 codes (RowCode).
+  void (*convert)(const float* x, std::int64_t rows, int cols, std::int64_t ld_x, Rows out);
 
   // Weights [rows][cols] (rows = output channels) into int8 codes, symmetric per row with max
   // |w| mapped to qmax: weight = q * scales[r].
