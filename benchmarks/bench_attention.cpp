@@ -39,7 +39,7 @@ void attention(benchmark::State& state) {
       type, type == DType::kBF16 ? static_cast<void*>(qkv16.data()) : qkv.data(), ld};
   if (type == DType::kBF16) lat::kernels::convert(qkv.data(), sequences * n, ld, ld, in);
   std::vector<float> scores(sequences * block), acc(sequences * heads * un),
-      out(sequences * un * d), transposed(2 * dh * (un + 16));
+      out(sequences * un * d), scratch(2 * lat::kernels::head_scores_scratch(n, dh));
   std::vector<std::uint16_t> probs16(scores.size());
   std::vector<int> rows(un);
   std::iota(rows.begin(), rows.end(), 0);
@@ -57,8 +57,9 @@ void attention(benchmark::State& state) {
     for (int t = 0; t < sequences * heads; ++t) {
       float* block_of = scores.data() + t * un * un;
       if (own) {
-        loops.head_scores(in.from(t / heads * n), n, heads, dh, t % heads, block_of,
-                          transposed.data() + omp_get_thread_num() * dh * (un + 16));
+        loops.head_scores(
+            in.from(t / heads * n), n, heads, dh, t % heads, block_of,
+            scratch.data() + omp_get_thread_num() * lat::kernels::head_scores_scratch(n, dh));
       }
       loops.softmax_acc(block_of, n, scale, acc.data() + t * un,
                         bf16 ? probs16.data() + t * un * un : nullptr);

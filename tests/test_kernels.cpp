@@ -467,7 +467,7 @@ TEST_P(EachIsa, GatedMatchesNaive) {
 TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
   const Loops& loops = loops_for();
   for (const DType type : {DType::kF32, DType::kBF16}) {
-    for (const int dh : {16, 20, 32}) {
+    for (const int dh : {16, 20, 32, 48, 64}) {
       for (const int n : {1, 2, 3, 5, 16, 17, 33, 70}) {
         const int heads = 3, d = heads * dh, ld = 3 * d;
         auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
@@ -487,7 +487,7 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
         for (int i = n - 1; i >= 0; i -= 3) rows.insert(rows.begin(), i);
         const int k = static_cast<int>(rows.size());
         std::vector<float> scores(static_cast<std::size_t>(n * n)),
-            transposed(static_cast<std::size_t>(dh * (n + 16)));
+            scratch(head_scores_scratch(n, dh));
         std::vector<float> out32(static_cast<std::size_t>(k * d), -1.f);
         std::vector<std::uint16_t> out16(out32.size());
         const Rows out =
@@ -496,7 +496,7 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
           SCOPED_TRACE(std::string(type == DType::kBF16 ? "bf16" : "fp32") + " n " +
                        std::to_string(n) + " dh " + std::to_string(dh) + " head " +
                        std::to_string(h));
-          loops.head_scores(in, n, heads, dh, h, scores.data(), transposed.data());
+          loops.head_scores(in, n, heads, dh, h, scores.data(), scratch.data());
           const Matrix q = all.block(0, h * dh, n, dh), key = all.block(0, d + h * dh, n, dh),
                        v = all.block(0, 2 * d + h * dh, n, dh);
           const Matrix s = q * key.transpose(), bound = q.cwiseAbs() * key.cwiseAbs().transpose();

@@ -65,7 +65,7 @@ struct Buffer {
 
 struct Workspace {
   Buffer embedded, x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
-      projected, inner, inner_codes, head_acc, acc, transposed, normed, gate, rotary;
+      projected, inner, inner_codes, head_acc, acc, head_scratch, normed, gate, rotary;
   // The pass's bookkeeping (Pass has its meaning), kept from call to call like the buffers.
   std::vector<int> offsets, next_offsets, next_positions, came_from;
   std::vector<std::vector<int>> kept;
@@ -366,9 +366,9 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
   // call; they keep P in fp32 and read the kept rows of it in place.
   auto own = [&](int s) { return rows_of(s) <= kOwnLoopsUpTo; };
-  const auto transposed_floats = static_cast<std::size_t>(dh * (kOwnLoopsUpTo + 16));
-  float* transposed = static_cast<float*>(
-      ws_.transposed.take(static_cast<std::size_t>(omp_get_max_threads()) * transposed_floats * 4));
+  const std::size_t head_floats = kernels::head_scores_scratch(kOwnLoopsUpTo, dh);
+  float* head_scratch = static_cast<float*>(
+      ws_.head_scratch.take(static_cast<std::size_t>(omp_get_max_threads()) * head_floats * 4));
   auto block = [&](int s, int h) {  // each (sequence, head) owns an n x n block
     const auto n = static_cast<std::size_t>(rows_of(s));
     return block_at_[static_cast<std::size_t>(s)] + static_cast<std::size_t>(h) * n * n;
@@ -397,7 +397,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     if (own(s)) {
       loops_.head_scores(
           qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
-          transposed + static_cast<std::size_t>(omp_get_thread_num()) * transposed_floats);
+          head_scratch + static_cast<std::size_t>(omp_get_thread_num()) * head_floats);
     }
     if (local) {  // outside the window on original positions: no probability, no ACC
       const int n = rows_of(s);

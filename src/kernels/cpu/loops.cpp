@@ -447,81 +447,131 @@ inline float value_of(std::uint16_t x) {
   return __builtin_bit_cast(float, static_cast<std::uint32_t>(x) << 16);
 }
 
-// The attention products of one head work on blocks of kRowBlock rows by kLanes columns, held in
-// registers across the sum; a tail block recomputes the last row rather than branch.
-constexpr int kLanes = 16, kRowBlock = 4;
+// The attention products of one head work on blocks of kBlockRows rows by kCols columns, 32
+// where there are as many (two vectors: each vector read serves 16 products), else 16, their
+// sums held in registers; a tail block recomputes its last row rather than branch.
+constexpr int kLanes = 16, kBlockRows = 8;
 
-// S = A B^T for A (n x dh, rows ld apart) and B given transposed (dh x np, np = n rounded up to
-// kLanes, zero beyond n): each S[i, j0..j0+15] sums dh products in place.
-template <typename T>
-void scores_of(const T* a, std::int64_t ld, int n, int dh, const float* bt, int np, float* s) {
-  for (int i0 = 0; i0 < n; i0 += kRowBlock) {
-    const int rows = n - i0 < kRowBlock ? n - i0 : kRowBlock;
-    const T* row[kRowBlock];
-    for (int r = 0; r < kRowBlock; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
-    for (int j0 = 0; j0 < np; j0 += kLanes) {
-      float sum[kRowBlock][kLanes] = {};
-      for (int c = 0; c < dh; ++c) {
-        const float* b = bt + static_cast<std::int64_t>(c) * np + j0;
-        for (int r = 0; r < kRowBlock; ++r) {
-          const float x = value_of(row[r][c]);
+// S[i, j0...] for a block of rows of A (row[r]) by kCols columns of B^T (dh x np).
+template <int kCols>
+void scores_block(const float* const (&row)[kBlockRows], int dh, const float* bt, int np, int j0,
+                  float (&sum)[kBlockRows][kCols]) {
+  for (int r = 0; r < kBlockRows; ++r) {
 #pragma omp simd
-          for (int l = 0; l < kLanes; ++l) sum[r][l] += x * b[l];
-        }
-      }
-      const int width = n - j0 < kLanes ? n - j0 : kLanes;
-      for (int r = 0; r < rows; ++r) {
-        std::memcpy(s + static_cast<std::int64_t>(i0 + r) * n + j0, sum[r],
-                    sizeof(float) * static_cast<std::size_t>(width));
-      }
+    for (int l = 0; l < kCols; ++l) sum[r][l] = 0.f;
+  }
+  for (int c = 0; c < dh; ++c) {
+    const float* b = bt + static_cast<std::int64_t>(c) * np + j0;
+    for (int r = 0; r < kBlockRows; ++r) {
+      const float x = row[r][c];
+#pragma omp simd
+      for (int l = 0; l < kCols; ++l) sum[r][l] += x * b[l];
+    }
+  }
+}
+
+// Rows i0... (rows of them) of sum into S (n x n), up to column n.
+template <int kCols>
+void store_scores(const float (&sum)[kBlockRows][kCols], int rows, int i0, int j0, int n,
+                  float* s) {
+  const int width = n - j0 < kCols ? n - j0 : kCols;
+  for (int r = 0; r < rows; ++r) {
+    std::memcpy(s + static_cast<std::int64_t>(i0 + r) * n + j0, sum[r],
+                sizeof(float) * static_cast<std::size_t>(width));
+  }
+}
+
+// S = A B^T for A (n x dh, fp32, rows ld apart) and B given transposed (dh x np, np = n rounded up
+// to kLanes, zero beyond n).
+void scores_of(const float* a, std::int64_t ld, int n, int dh, const float* bt, int np, float* s) {
+  for (int i0 = 0; i0 < n; i0 += kBlockRows) {
+    const int rows = n - i0 < kBlockRows ? n - i0 : kBlockRows;
+    const float* row[kBlockRows];
+    for (int r = 0; r < kBlockRows; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
+    int j0 = 0;
+    for (; j0 + 2 * kLanes <= np; j0 += 2 * kLanes) {
+      float sum[kBlockRows][2 * kLanes];
+      scores_block(row, dh, bt, np, j0, sum);
+      store_scores(sum, rows, i0, j0, n, s);
+    }
+    for (; j0 < np; j0 += kLanes) {
+      float sum[kBlockRows][kLanes];
+      scores_block(row, dh, bt, np, j0, sum);
+      store_scores(sum, rows, i0, j0, n, s);
     }
   }
 }
 
 template <typename T>
 void head_scores_of(const T* qkv, std::int64_t ld, int n, int heads, int dh, int h, float* scores,
-                    float* transposed) {
+                    float* scratch) {
   const T* q = qkv + static_cast<std::int64_t>(h) * dh;
   const T* k = q + static_cast<std::int64_t>(heads) * dh;
   const int np = (n + kLanes - 1) / kLanes * kLanes;
+  float* transposed = scratch;  // K_h^T, dh x np
   for (int c = 0; c < dh; ++c) {
     float* row = transposed + static_cast<std::int64_t>(c) * np;
     for (int j = 0; j < n; ++j) row[j] = value_of(k[j * ld + c]);
     for (int j = n; j < np; ++j) row[j] = 0.f;
   }
-  scores_of(q, ld, n, dh, transposed, np, scores);
+  if constexpr (sizeof(T) == sizeof(float)) {
+    scores_of(q, ld, n, dh, transposed, np, scores);
+  } else {  // Q_h in fp32 first, n x dh, so that the products read each value as it is
+    float* q32 = transposed + static_cast<std::int64_t>(dh) * np;
+    for (int i = 0; i < n; ++i) {
+#pragma omp simd
+      for (int c = 0; c < dh; ++c) q32[i * dh + c] = value_of(q[i * ld + c]);
+    }
+    scores_of(q32, dh, n, dh, transposed, np, scores);
+  }
 }
 
-void head_scores(const Rows& qkv, int n, int heads, int dh, int h, float* scores,
-                 float* transposed) {
+void head_scores(const Rows& qkv, int n, int heads, int dh, int h, float* scores, float* scratch) {
   if (qkv.type == DType::kBF16) {
-    head_scores_of(qkv.as<const std::uint16_t>(), qkv.ld, n, heads, dh, h, scores, transposed);
+    head_scores_of(qkv.as<const std::uint16_t>(), qkv.ld, n, heads, dh, h, scores, scratch);
   } else {
-    head_scores_of(qkv.as<const float>(), qkv.ld, n, heads, dh, h, scores, transposed);
+    head_scores_of(qkv.as<const float>(), qkv.ld, n, heads, dh, h, scores, scratch);
   }
 }
 
 // sum[r, l] = sum_j P[rows[t0 + r], j] V[j, c0 + l] for a block of rows t0... and the columns
-// l < width (kWidth when it is not 0): a full block's width is known, so its sums stay in
-// registers.
-template <int kWidth, typename T>
+// l < width (kCols when kFull): a full block's width is known, so its sums stay in registers.
+template <int kCols, bool kFull, typename T>
 void context_block(const float* p, const int* rows, int t0, int block, int n, const T* v,
-                   std::int64_t ld, int c0, int width, float (&sum)[kRowBlock][kLanes]) {
-  const int w = kWidth > 0 ? kWidth : width;
-  for (int r = 0; r < kRowBlock; ++r) {
+                   std::int64_t ld, int c0, int width, float (&sum)[kBlockRows][kCols]) {
+  const int w = kFull ? kCols : width;
+  for (int r = 0; r < kBlockRows; ++r) {
 #pragma omp simd
-    for (int l = 0; l < kLanes; ++l) sum[r][l] = 0.f;
+    for (int l = 0; l < kCols; ++l) sum[r][l] = 0.f;
   }
-  const float* row[kRowBlock];
-  for (int r = 0; r < kRowBlock; ++r) {
+  const float* row[kBlockRows];
+  for (int r = 0; r < kBlockRows; ++r) {
     row[r] = p + static_cast<std::int64_t>(rows[t0 + (r < block ? r : block - 1)]) * n;
   }
   for (int j = 0; j < n; ++j) {
     const T* vj = v + j * ld + c0;
-    for (int r = 0; r < kRowBlock; ++r) {
+    float vf[kCols];
+#pragma omp simd
+    for (int l = 0; l < w; ++l) vf[l] = value_of(vj[l]);
+    for (int r = 0; r < kBlockRows; ++r) {
       const float x = row[r][j];
 #pragma omp simd
-      for (int l = 0; l < w; ++l) sum[r][l] += x * value_of(vj[l]);
+      for (int l = 0; l < w; ++l) sum[r][l] += x * vf[l];
+    }
+  }
+}
+
+// The first `block` rows of sum, `width` columns each, into out's rows t0... at column col.
+template <int kCols>
+void store_context(const float (&sum)[kBlockRows][kCols], int block, int width, int t0, int col,
+                   const Rows& out) {
+  for (int r = 0; r < block; ++r) {
+    const std::int64_t at = (t0 + r) * out.ld + col;
+    if (out.type == DType::kBF16) {
+      std::uint16_t* y = out.as<std::uint16_t>() + at;
+      for (int l = 0; l < width; ++l) y[l] = bf16_of(sum[r][l]);
+    } else {
+      std::memcpy(out.as<float>() + at, sum[r], sizeof(float) * static_cast<std::size_t>(width));
     }
   }
 }
@@ -530,26 +580,23 @@ template <typename T>
 void head_context_of(const T* qkv, std::int64_t ld, int n, int heads, int dh, int h,
                      const float* probs, const int* rows, int k, const Rows& out) {
   const T* v = qkv + static_cast<std::int64_t>(2 * heads + h) * dh;
-  for (int t0 = 0; t0 < k; t0 += kRowBlock) {
-    const int block = k - t0 < kRowBlock ? k - t0 : kRowBlock;
-    for (int c0 = 0; c0 < dh; c0 += kLanes) {
-      float sum[kRowBlock][kLanes];
+  for (int t0 = 0; t0 < k; t0 += kBlockRows) {
+    const int block = k - t0 < kBlockRows ? k - t0 : kBlockRows;
+    int c0 = 0;
+    for (; c0 + 2 * kLanes <= dh; c0 += 2 * kLanes) {
+      float sum[kBlockRows][2 * kLanes];
+      context_block<2 * kLanes, true>(probs, rows, t0, block, n, v, ld, c0, 2 * kLanes, sum);
+      store_context(sum, block, 2 * kLanes, t0, h * dh + c0, out);
+    }
+    for (; c0 < dh; c0 += kLanes) {
+      float sum[kBlockRows][kLanes];
       const int width = dh - c0 < kLanes ? dh - c0 : kLanes;
       if (width == kLanes) {
-        context_block<kLanes>(probs, rows, t0, block, n, v, ld, c0, width, sum);
+        context_block<kLanes, true>(probs, rows, t0, block, n, v, ld, c0, width, sum);
       } else {  // never read past the head's columns: the last head's columns end the row
-        context_block<0>(probs, rows, t0, block, n, v, ld, c0, width, sum);
+        context_block<kLanes, false>(probs, rows, t0, block, n, v, ld, c0, width, sum);
       }
-      for (int r = 0; r < block; ++r) {
-        const std::int64_t at = (t0 + r) * out.ld + static_cast<std::int64_t>(h) * dh + c0;
-        if (out.type == DType::kBF16) {
-          std::uint16_t* y = out.as<std::uint16_t>() + at;
-          for (int l = 0; l < width; ++l) y[l] = bf16_of(sum[r][l]);
-        } else {
-          std::memcpy(out.as<float>() + at, sum[r],
-                      sizeof(float) * static_cast<std::size_t>(width));
-        }
-      }
+      store_context(sum, block, width, t0, h * dh + c0, out);
     }
   }
 }

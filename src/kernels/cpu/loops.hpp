@@ -19,10 +19,10 @@ struct Loops {
   // One head h of a short sequence's attention, read in place from its packed QKV rows (row i
   // holds [q_i | k_i | v_i], each heads x dh wide, fp32 or bf16): the products of
   // kernels/attention.hpp for one head at a time, where a oneDNN call would cost more than the
-  // arithmetic. scores (n x n, fp32) = Q_h K_h^T, unscaled; `transposed` holds dh x
-  // (n rounded up to 16) floats of scratch.
+  // arithmetic. scores (n x n, fp32) = Q_h K_h^T, unscaled; `scratch` holds
+  // head_scores_scratch(n, dh) floats.
   void (*head_scores)(const Rows& qkv, int n, int heads, int dh, int h, float* scores,
-                      float* transposed);
+                      float* scratch);
   // Head h's dh columns of out[t] = P[rows[t]] V_h for t < k, from P (n x n, fp32); out is fp32
   // or bf16.
   void (*head_context)(const Rows& qkv, int n, int heads, int dh, int h, const float* probs,
@@ -74,6 +74,12 @@ struct Loops {
                      const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
                      float* scratch);
 };
+
+// The floats of scratch Loops::head_scores needs: K_h transposed (n rounded up to 16 columns)
+// and Q_h in fp32.
+constexpr std::size_t head_scores_scratch(int n, int dh) {
+  return static_cast<std::size_t>(dh) * static_cast<std::size_t>((n + 15) / 16 * 16 + n);
+}
 
 // What the CPU (and the operating system, which must save the wider registers) supports.
 struct CpuFeatures {
