@@ -280,11 +280,14 @@ TEST_P(EachIsa, ConvertAndQuantizeRoundExactly) {
     auto x = random_values(static_cast<std::size_t>(rows * ld), static_cast<unsigned>(cols), 5.f);
     std::fill_n(x.begin(), cols, 0.f);  // a row of zeros: scale 0, every value 0
     x[static_cast<std::size_t>(ld)] = 1e-30f;
-    if (cols > 16) {  // outlier channels: one in row 2, five in row 3 (the four largest kept)
+    if (cols > 16) {
+      // Outlier channels: one in row 2; five in row 3, across the row and each larger than the
+      // one before (the four largest kept), then one beyond 4 RMS but below the four.
       x[static_cast<std::size_t>(2 * ld + 7)] = 300.f;
       for (int i = 0; i < 5; ++i)
-        x[static_cast<std::size_t>(3 * ld + 3 * i)] =
+        x[static_cast<std::size_t>(3 * ld + i * (cols / 5))] =
             (i % 2 ? 1.f : -1.f) * (50.f + static_cast<float>(i));
+      x[static_cast<std::size_t>(3 * ld + cols - 1)] = -45.f;
     }
     std::vector<std::uint16_t> b(static_cast<std::size_t>(rows * cols));
     loops.convert(x.data(), rows, cols, ld, {DType::kBF16, b.data(), cols});

@@ -225,13 +225,18 @@ Range outliers_and_range(const float* x, int cols, float squares, RowCode& code)
     code.column[at] = j;
     code.value[at] = x[j];
   };
+  // Once every slot is taken, only a value larger than the smallest kept can be kept: the
+  // threshold rises to it, and values below it go straight into the range.
+  auto threshold_now = [&] {
+    return found == RowCode::kOutliers ? max_of(t, abs_of(code.value[found - 1])) : t;
+  };
   int j0 = 0;
 #if defined(__AVX512F__)
   // Two vectors a step, with a range each, so that each max and min waits on the one before it
   // only every other step; the values at or beyond the threshold are left out of it.
-  const __m512 threshold = _mm512_set1_ps(t);
+  __m512 threshold = _mm512_set1_ps(t);
   __m512 hi0 = _mm512_setzero_ps(), hi1 = hi0, lo0 = hi0, lo1 = hi0;
-  auto step = [threshold](const float* at, __m512& hi, __m512& lo) {
+  auto step = [&threshold](const float* at, __m512& hi, __m512& lo) {
     const __m512 v = _mm512_loadu_ps(at);
     const __mmask16 beyond = _mm512_cmp_ps_mask(_mm512_abs_ps(v), threshold, _CMP_GE_OQ);
     const auto below = static_cast<__mmask16>(~beyond);
@@ -241,12 +246,14 @@ Range outliers_and_range(const float* x, int cols, float squares, RowCode& code)
   };
   for (; j0 + 32 <= cols; j0 += 32) {
     const unsigned beyond = step(x + j0, hi0, lo0) | step(x + j0 + 16, hi1, lo1) << 16;
+    if (beyond == 0) continue;
     for (unsigned m = beyond; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
+    threshold = _mm512_set1_ps(threshold_now());
   }
   into_range(max_of(lane_fold<kHigh>(hi0), lane_fold<kHigh>(hi1)));
   into_range(min_of(lane_fold<kLow>(lo0), lane_fold<kLow>(lo1)));
 #elif defined(__AVX2__)
-  const __m256 threshold = _mm256_set1_ps(t);
+  __m256 threshold = _mm256_set1_ps(t);
   const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
   __m256 hi = _mm256_setzero_ps(), lo = hi;
   for (; j0 + 8 <= cols; j0 += 8) {
@@ -257,7 +264,9 @@ Range outliers_and_range(const float* x, int cols, float squares, RowCode& code)
     hi = _mm256_max_ps(hi, below);
     lo = _mm256_min_ps(lo, below);
     auto m = static_cast<unsigned>(_mm256_movemask_ps(_mm256_cmp_ps(a, threshold, _CMP_GE_OQ)));
+    if (m == 0) continue;
     for (; m != 0; m &= m - 1) take(j0 + __builtin_ctz(m));
+    threshold = _mm256_set1_ps(threshold_now());
   }
   float lanes[2][8];
   _mm256_storeu_ps(lanes[0], hi);
@@ -268,7 +277,7 @@ Range outliers_and_range(const float* x, int cols, float squares, RowCode& code)
   }
 #endif
   for (int j = j0; j < cols; ++j) {
-    if (abs_of(x[j]) >= t) {
+    if (abs_of(x[j]) >= threshold_now()) {
       take(j);
     } else {
       into_range(x[j]);
@@ -711,11 +720,15 @@ void quantize_weights(const float* w, std::int64_t rows, int cols, int qmax, std
   }
 }
 
-// One row of a product's sums finished (Loops::dequantize) into v through the epilogue kE, in
-// one loop that also returns the sum of squares a uint8 code reads.
-template <Epilogue kE>
+// What the loop that finishes a product's row writes: fp32 values (kValues), with the sum of
+// their squares where the next product's code reads it (kCoded), or bf16 values (kBf16).
+enum Written { kValues, kCoded, kBf16 };
+
+// One row of a product's sums finished (Loops::dequantize) through the epilogue kE into v (fp32)
+// or b (bf16), in one loop; returns the sum of squares for kCoded.
+template <Epilogue kE, Written kTo>
 float dequantize_row(const std::int32_t* a, int cols, const RowCode& code, const Int8Weights& w,
-                     const float* bias, float* v) {
+                     const float* bias, float* v, std::uint16_t* b) {
   const float* scales = w.scales;
   const std::int32_t* sums = w.sums;
   // acc - zero * sum exactly, in wrapping 32-bit arithmetic: the true value fits in 32 bits.
@@ -728,8 +741,12 @@ float dequantize_row(const std::int32_t* a, int cols, const RowCode& code, const
       const auto exact = static_cast<std::int32_t>(static_cast<std::uint32_t>(a[j]) -
                                                    zero * static_cast<std::uint32_t>(sums[j]));
       const float y = activated<kE>(static_cast<float>(exact) * s * scales[j] + bias[j]);
-      v[j] = y;
-      squares += y * y;
+      if constexpr (kTo == kBf16) {
+        b[j] = bf16_of(y);
+      } else {
+        v[j] = y;
+      }
+      if constexpr (kTo == kCoded) squares += y * y;
     }
     return squares;
   }
@@ -750,26 +767,47 @@ float dequantize_row(const std::int32_t* a, int cols, const RowCode& code, const
                       value[1] * static_cast<float>(o1[j]) + value[2] * static_cast<float>(o2[j]) +
                       value[3] * static_cast<float>(o3[j]);
     const float y = activated<kE>(sum * scales[j] + bias[j]);
-    v[j] = y;
-    squares += y * y;
+    if constexpr (kTo == kBf16) {
+      b[j] = bf16_of(y);
+    } else {
+      v[j] = y;
+    }
+    if constexpr (kTo == kCoded) squares += y * y;
   }
   return squares;
+}
+
+template <Epilogue kE, Written kTo>
+void dequantize_rows(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
+                     const Int8Weights& w, const float* bias, const Rows& out, float* scratch) {
+  // Inside a parallel region (a thread finishing its own block) it runs on that thread alone,
+  // with its row of scratch.
+#pragma omp parallel for schedule(static) if (omp_in_parallel() == 0)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const std::int32_t* a = acc + r * cols;
+    if constexpr (kTo == kBf16) {
+      dequantize_row<kE, kTo>(a, cols, in.codes[r], w, bias, nullptr,
+                              out.as<std::uint16_t>() + r * out.ld);
+    } else if (out.type == DType::kF32) {  // finished in place
+      dequantize_row<kE, kTo>(a, cols, in.codes[r], w, bias, out.as<float>() + r * out.ld, nullptr);
+    } else {  // uint8 codes, from this thread's row of scratch
+      float* v = scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
+      const float squares = dequantize_row<kE, kTo>(a, cols, in.codes[r], w, bias, v, nullptr);
+      store_row(v, cols, out, r, squares);
+    }
+  }
 }
 
 void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
                 const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
                 float* scratch) {
   with_epilogue(epilogue, [&]<Epilogue kE>(As<kE>) {
-  // Inside a parallel region (a thread finishing its own block) it runs on that thread alone,
-  // with its row of scratch.
-#pragma omp parallel for schedule(static) if (omp_in_parallel() == 0)
-    for (std::int64_t r = 0; r < rows; ++r) {
-      // fp32 rows are finished in place; others pass through this thread's row of scratch.
-      float* v = out.type == DType::kF32
-                     ? static_cast<float*>(out.data) + r * out.ld
-                     : scratch + static_cast<std::int64_t>(omp_get_thread_num()) * cols;
-      const float squares = dequantize_row<kE>(acc + r * cols, cols, in.codes[r], w, bias, v);
-      store_row(v, cols, out, r, squares);
+    if (out.type == DType::kBF16) {
+      dequantize_rows<kE, kBf16>(acc, rows, cols, in, w, bias, out, scratch);
+    } else if (codes_own_rows(out)) {
+      dequantize_rows<kE, kCoded>(acc, rows, cols, in, w, bias, out, scratch);
+    } else {
+      dequantize_rows<kE, kValues>(acc, rows, cols, in, w, bias, out, scratch);
     }
   });
 }
