@@ -119,6 +119,34 @@ TEST(Encoder, UnusualShapeBf16ModelMatchesTransformers) {
   expect_matches(golden, test::read_f32(golden_dir() / "tiny.f32"), outputs, "cls_embedding");
 }
 
+// More rows than one pass takes (model/forward.cpp, kPassRows) run as several passes: each
+// input's rows, embedding, kept counts and trace are its own.
+TEST(Encoder, ABatchOfSeveralPassesMatchesTransformers) {
+  LAT_REQUIRE_MODEL();
+  const Encoder encoder(test::model_dir(), {.max_length = 512});
+  const auto golden = test::read_json(golden_dir() / "minilm.json");
+  const auto inputs = test::encodings_of(golden["inputs"]);
+  std::size_t rows = 0;
+  for (const auto& e : inputs) rows += e.ids.size();
+  ASSERT_GT(rows, 2 * 2048u) << "the golden inputs fill three passes";
+  expect_matches(golden, test::read_f32(golden_dir() / "minilm.f32"), encoder.run(inputs),
+                 "mean_embedding");
+  const Encoder pruned(test::model_dir(), {.max_length = 512, .speedup = 2.0, .trace = true});
+  const auto results = pruned.run(inputs);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const RunInfo& run = results[i].run;
+    ASSERT_EQ(run.tokens, static_cast<int>(inputs[i].ids.size()));
+    ASSERT_EQ(results[i].positions.size(), static_cast<std::size_t>(run.kept.back())) << i;
+    ASSERT_EQ(run.trace.size(), run.kept.size());
+    for (std::size_t l = 0; l < run.kept.size(); ++l) {
+      ASSERT_EQ(run.trace[l].positions.size(), static_cast<std::size_t>(run.kept[l])) << i;
+      ASSERT_EQ(run.trace[l].acc.size(),
+                l == 0 ? inputs[i].ids.size() : static_cast<std::size_t>(run.kept[l - 1]));
+    }
+    ASSERT_EQ(run.trace.back().positions, results[i].positions);
+  }
+}
+
 TEST(Encoder, ResultsCarryTokensKeepCountsAndTime) {
   const Encoder encoder(golden_dir() / "tiny-bert");
   const std::vector<std::string> texts{"the cat sat", "a"};
