@@ -157,7 +157,7 @@ namespace {
 
 // A batch runs as passes over consecutive sequences of at most kPassRows rows together (or over
 // one longer sequence alone), whose activations stay nearer the cache: passes of 4,096 rows and
-// more run 10 to 15% slower per row at int8 (bench_latency, 28 and 128 tokens).
+// more run 9 to 15% slower per row at int8 (bench_latency, 28 and 128 tokens).
 constexpr int kPassRows = 2048;
 
 // The end of the pass that begins with sequence `first`.
