@@ -603,6 +603,11 @@ ForwardResult forward(const Weights& w, const PackedBatch& batch,
   }
   ForwardResult all;
   all.offsets = {0};
+  all.offsets.reserve(offsets.size());
+  // Room for every row, as if none were dropped: the passes' rows are appended without moving.
+  all.hidden.reserve(static_cast<std::size_t>(offsets.back()) *
+                     static_cast<std::size_t>(w.config.hidden));
+  all.positions.reserve(static_cast<std::size_t>(offsets.back()));
   PackedBatch part;
   for (int first = 0, last = 0; first < sequences; first = last) {
     last = pass_end(offsets, first);
