@@ -192,7 +192,8 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
 
 namespace {
 
-// One forward call: the packed rows, their original positions and, layer after layer, which of
+// One pass over consecutive sequences of a call (forward() runs a call as passes of at most
+// kPassRows rows): the packed rows, their original positions and, layer after layer, which of
 // them are kept. Embeddings -> layer (attention with ACC, keep selection, finish on the kept
 // rows) L times -> the last rows.
 class Pass {
