@@ -461,20 +461,24 @@ inline float value_of(std::uint16_t x) {
 // sums held in registers; a tail block recomputes its last row rather than branch.
 constexpr int kLanes = 16, kBlockRows = 8;
 
-// S[i, j0...] for a block of rows of A (row[r]) by kCols columns of B^T (dh x np).
-template <int kCols>
-void scores_block(const float* const (&row)[kBlockRows], int dh, const float* bt, int np, int j0,
-                  float (&sum)[kBlockRows][kCols]) {
+// sum[r][l] = sum over k < depth of a[r][k] B[k][l], for l < width (kCols when kFull: a full
+// block's width is known, so its sums stay in registers). row_of_b(k, buffer) gives B's row k:
+// in place, or converted into `buffer` (kCols floats).
+template <int kCols, bool kFull, typename RowOfB>
+inline void block_products(const float* const (&a)[kBlockRows], int depth, int width,
+                           RowOfB row_of_b, float (&sum)[kBlockRows][kCols]) {
+  const int w = kFull ? kCols : width;
   for (int r = 0; r < kBlockRows; ++r) {
 #pragma omp simd
     for (int l = 0; l < kCols; ++l) sum[r][l] = 0.f;
   }
-  for (int c = 0; c < dh; ++c) {
-    const float* b = bt + static_cast<std::int64_t>(c) * np + j0;
+  float buffer[kCols];
+  for (int k = 0; k < depth; ++k) {
+    const float* b = row_of_b(k, buffer);
     for (int r = 0; r < kBlockRows; ++r) {
-      const float x = row[r][c];
+      const float x = a[r][k];
 #pragma omp simd
-      for (int l = 0; l < kCols; ++l) sum[r][l] += x * b[l];
+      for (int l = 0; l < w; ++l) sum[r][l] += x * b[l];
     }
   }
 }
@@ -498,14 +502,16 @@ void scores_of(const float* a, std::int64_t ld, int n, int dh, const float* bt, 
     const float* row[kBlockRows];
     for (int r = 0; r < kBlockRows; ++r) row[r] = a + (i0 + (r < rows ? r : rows - 1)) * ld;
     int j0 = 0;
+    // Row c of B^T's columns j0...: in place.
+    auto row_of_bt = [&](int c, float*) { return bt + static_cast<std::int64_t>(c) * np + j0; };
     for (; j0 + 2 * kLanes <= np; j0 += 2 * kLanes) {
       float sum[kBlockRows][2 * kLanes];
-      scores_block(row, dh, bt, np, j0, sum);
+      block_products<2 * kLanes, true>(row, dh, 2 * kLanes, row_of_bt, sum);
       store_scores(sum, rows, i0, j0, n, s);
     }
     for (; j0 < np; j0 += kLanes) {
       float sum[kBlockRows][kLanes];
-      scores_block(row, dh, bt, np, j0, sum);
+      block_products<kLanes, true>(row, dh, kLanes, row_of_bt, sum);
       store_scores(sum, rows, i0, j0, n, s);
     }
   }
@@ -544,30 +550,27 @@ void head_scores(const Rows& qkv, int n, int heads, int dh, int h, float* scores
 }
 
 // sum[r, l] = sum_j P[rows[t0 + r], j] V[j, c0 + l] for a block of rows t0... and the columns
-// l < width (kCols when kFull): a full block's width is known, so its sums stay in registers.
+// l < width (kCols when kFull).
 template <int kCols, bool kFull, typename T>
 void context_block(const float* p, const int* rows, int t0, int block, int n, const T* v,
                    std::int64_t ld, int c0, int width, float (&sum)[kBlockRows][kCols]) {
-  const int w = kFull ? kCols : width;
-  for (int r = 0; r < kBlockRows; ++r) {
-#pragma omp simd
-    for (int l = 0; l < kCols; ++l) sum[r][l] = 0.f;
-  }
   const float* row[kBlockRows];
   for (int r = 0; r < kBlockRows; ++r) {
     row[r] = p + static_cast<std::int64_t>(rows[t0 + (r < block ? r : block - 1)]) * n;
   }
-  for (int j = 0; j < n; ++j) {
+  // Row j of V's columns c0...: converted to fp32 unless it is.
+  auto row_of_v = [&](int j, float* buffer) -> const float* {
     const T* vj = v + j * ld + c0;
-    float vf[kCols];
+    if constexpr (sizeof(T) == sizeof(float)) {
+      return vj;
+    } else {
+      const int w = kFull ? kCols : width;
 #pragma omp simd
-    for (int l = 0; l < w; ++l) vf[l] = value_of(vj[l]);
-    for (int r = 0; r < kBlockRows; ++r) {
-      const float x = row[r][j];
-#pragma omp simd
-      for (int l = 0; l < w; ++l) sum[r][l] += x * vf[l];
+      for (int l = 0; l < w; ++l) buffer[l] = value_of(vj[l]);
+      return buffer;
     }
-  }
+  };
+  block_products<kCols, kFull>(row, n, width, row_of_v, sum);
 }
 
 // The first `block` rows of sum, `width` columns each, into out's rows t0... at column col.
