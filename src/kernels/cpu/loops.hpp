@@ -68,7 +68,7 @@ struct Loops {
   // The end of a product of uint8 rows `in` by int8 weights w: acc[r][c] = sum_k code[r][k]
   // q_w[c][k], so the value is epilogue(((acc - zero_r sums[c]) scale_r + sum over the row's
   // outliers of value_i q_w[c][column_i]) w.scales[c] + bias[c]), written in out's type (uint8
-  // rows are quantized again). Unless out is fp32, scratch holds `cols` floats for each thread
+  // rows are quantized again). Where out is uint8, scratch holds `cols` floats for each thread
   // of the team it runs (one, when called inside a parallel region).
   void (*dequantize)(const std::int32_t* acc, std::int64_t rows, int cols, const Rows& in,
                      const Int8Weights& w, const float* bias, Epilogue epilogue, Rows out,
