@@ -89,7 +89,7 @@ void attention(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(attention)
-    ->ArgsProduct({{4, 12, 25, 48, 64, 96, 128, 512}, {1, 32}, {0, 1}, {0, 1}})
+    ->ArgsProduct({{4, 12, 25, 48, 64, 96, 120, 128, 500, 512}, {1, 32}, {0, 1}, {0, 1}})
     ->ArgNames({"n", "sequences", "type", "own"})
     ->UseRealTime();
 BENCHMARK_MAIN();
