@@ -94,7 +94,17 @@ class EachIsa : public ::testing::TestWithParam<Isa> {
 };
 
 std::string isa_name(const ::testing::TestParamInfo<Isa>& info) {
-  return info.param == Isa::kScalar ? "scalar" : info.param == Isa::kAvx2 ? "avx2" : "avx512";
+  switch (info.param) {
+    case Isa::kScalar:
+      return "scalar";
+    case Isa::kAvx2:
+      return "avx2";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAmx:
+      break;
+  }
+  return "amx";
 }
 
 // softmax with ACC, with the probabilities also in bf16 and not.
@@ -113,7 +123,7 @@ TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
       const Vector acc_ref = p.colwise().sum().transpose();
       std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
       std::vector<std::uint16_t> probs_bf16(bf16 ? scores.size() : 0);
-      loops.softmax_acc(scores.data(), n, scale, acc.data(), bf16 ? probs_bf16.data() : nullptr);
+      loops.softmax_acc(scores.data(), n, n, scale, acc.data(), bf16 ? probs_bf16.data() : nullptr);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
           const std::size_t at = static_cast<std::size_t>(i * n + j);
@@ -139,7 +149,7 @@ TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
       scores[static_cast<std::size_t>(i * n + j)] = 0.25f * static_cast<float>(i);
   }
   std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-  loops_for().softmax_acc(scores.data(), n, 0.5f, acc.data(), nullptr);
+  loops_for().softmax_acc(scores.data(), n, n, 0.5f, acc.data(), nullptr);
   for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]);
 }
 
@@ -463,6 +473,72 @@ TEST_P(EachIsa, GatedMatchesNaive) {
   }
 }
 
+// The softmax of a block of rows is the softmax of those rows in the whole: the rows of a head
+// in blocks of 16 give what the head gives at once, bit for bit, ACC included.
+TEST_P(EachIsa, SoftmaxAccByRowsEqualsWhole) {
+  const Loops& loops = loops_for();
+  for (int n : {17, 40, 130}) {
+    const auto scores =
+        random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
+    auto whole = scores, by_rows = scores;
+    std::vector<float> acc_whole(static_cast<std::size_t>(n), 0.f), acc_rows(acc_whole);
+    std::vector<std::uint16_t> p_whole(scores.size()), p_rows(scores.size());
+    loops.softmax_acc(whole.data(), n, n, 0.3f, acc_whole.data(), p_whole.data());
+    for (int row = 0; row < n; row += 16) {
+      loops.softmax_acc(by_rows.data() + row * n, std::min(16, n - row), n, 0.3f, acc_rows.data(),
+                        p_rows.data() + row * n);
+    }
+    EXPECT_EQ(p_rows, p_whole) << n;
+    for (int j = 0; j < n; ++j) {
+      ASSERT_NEAR(acc_rows[static_cast<std::size_t>(j)], acc_whole[static_cast<std::size_t>(j)],
+                  1e-6)
+          << n;
+    }
+  }
+}
+
+// One head's scores from AMX tiles (the "amx" variant alone), 16 rows at a time, for lengths
+// with and without a tail of keys or rows, every head width the tiles take, every head; bf16
+// inputs are exact in fp32, so the sums are within 1e-5 of sum |q k|.
+TEST_P(EachIsa, TileScoresMatchNaive) {
+  const Loops& loops = loops_for();
+  if (loops.scores_rows == nullptr) GTEST_SKIP() << "only the amx variant has tiles";
+  for (const int dh : {32, 64, 96, 128}) {
+    for (const int n : {1, 5, 16, 17, 33, 70, 130}) {
+      const int heads = 3, d = heads * dh, ld = 3 * d;
+      auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
+      std::vector<std::uint16_t> qkv16(qkv.size());
+      for (std::size_t i = 0; i < qkv.size(); ++i) {
+        qkv[i] = static_cast<float>(bf16_round(qkv[i]));
+        std::uint32_t bits;
+        std::memcpy(&bits, &qkv[i], 4);
+        qkv16[i] = static_cast<std::uint16_t>(bits >> 16);
+      }
+      const Rows in{DType::kBF16, qkv16.data(), ld};
+      const Matrix all = as_matrix(qkv, n, ld);
+      std::vector<std::uint16_t> packed(packed_keys_size(n, dh));
+      std::vector<float> out(tile_scores_size(n));
+      for (int h = 0; h < heads; ++h) {
+        SCOPED_TRACE("n " + std::to_string(n) + " dh " + std::to_string(dh) + " head " +
+                     std::to_string(h));
+        const Matrix q = all.block(0, h * dh, n, dh), key = all.block(0, d + h * dh, n, dh);
+        const Matrix s = q * key.transpose(), bound = q.cwiseAbs() * key.cwiseAbs().transpose();
+        loops.pack_keys(in, n, heads, dh, h, packed.data());
+        for (int row = 0; row < n; row += kTileRows) {
+          loops.scores_rows(in, n, heads, dh, h, row, packed.data(), out.data());
+          for (int i = row; i < std::min(n, row + kTileRows); ++i) {
+            for (int j = 0; j < n; ++j) {
+              ASSERT_NEAR(out[static_cast<std::size_t>((i - row) * n + j)], s(i, j),
+                          1e-5 * (1 + bound(i, j)))
+                  << "row " << i << " column " << j;
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
 // One head's products from packed QKV rows, fp32 and bf16, for lengths across the row blocks
 // and lanes, head widths with and without a tail of lanes, every head (the last one's V ends
 // the row). fp32 sums to 1e-5 of sum |x y|; bf16 inputs are exact in fp32, so the same; a bf16
@@ -511,7 +587,7 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
           }
           // Any row-stochastic P will do: the softmax of the scores.
           std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-          loops.softmax_acc(scores.data(), n, 0.5f, acc.data(), nullptr);
+          loops.softmax_acc(scores.data(), n, n, 0.5f, acc.data(), nullptr);
           const Matrix p = as_matrix(scores, n, n);
           loops.head_context(in, n, heads, dh, h, scores.data(), rows.data(), k, out);
           for (int t = 0; t < k; ++t) {
@@ -533,7 +609,8 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Loops, EachIsa, ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512),
+INSTANTIATE_TEST_SUITE_P(Loops, EachIsa,
+                         ::testing::Values(Isa::kScalar, Isa::kAvx2, Isa::kAvx512, Isa::kAmx),
                          isa_name);
 
 TEST(Dispatch, PicksTheWidestTheCpuRuns) {
@@ -730,7 +807,7 @@ TEST_P(AttentionTypes, ScoresAndContextMatchNaive) {
     std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
     float* block = probs.data() + static_cast<std::size_t>(h * n * n);
     std::copy_n(scores.begin() + h * n * n, n * n, block);
-    loops().softmax_acc(block, n, 0.25f, acc.data(), probs16.data() + h * n * n);
+    loops().softmax_acc(block, n, n, 0.25f, acc.data(), probs16.data() + h * n * n);
     p_ref.push_back(type == DType::kBF16 ? Matrix(n, n) : as_matrix({block, block + n * n}, n, n));
     if (type == DType::kBF16) {
       for (int i = 0; i < n * n; ++i)

@@ -391,9 +391,22 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
   // call; they keep P in fp32 and read the kept rows of it in place.
   auto own = [&](int s) { return rows_of(s) <= kOwnLoopsUpTo; };
-  const std::size_t head_floats = kernels::head_scores_scratch(kOwnLoopsUpTo, dh);
-  float* head_scratch = static_cast<float*>(
-      ws_.head_scratch.take(static_cast<std::size_t>(omp_get_max_threads()) * head_floats * 4));
+  // Longer ones, with bf16 Q and K on a CPU with AMX, take their scores from tiles, 16 rows at a
+  // time into the thread's scratch, where the softmax reads them: they never leave the cache.
+  // Elsewhere they come from one batched oneDNN product per sequence.
+  const bool tiles = loops_.scores_rows != nullptr && attention_ == DType::kBF16 &&
+                     dh % kernels::kTileDepth == 0 && dh <= kernels::kMaxTileDh;
+  int longest = 0;
+  for (int s = first; s < last; ++s) longest = std::max(longest, rows_of(s));
+  // Each thread's scratch, in whole cache lines: an own head's, or a tiled head's packed keys and
+  // rows of scores.
+  const std::size_t own_bytes = kernels::head_scores_scratch(kOwnLoopsUpTo, dh) * 4;
+  const std::size_t tile_bytes =
+      tiles ? kernels::packed_keys_size(longest, dh) * 2 + kernels::tile_scores_size(longest) * 4
+            : 0;
+  const std::size_t thread_bytes = (std::max(own_bytes, tile_bytes) + 63) / 64 * 64;
+  std::byte* thread_scratch = static_cast<std::byte*>(
+      ws_.head_scratch.take(static_cast<std::size_t>(omp_get_max_threads()) * thread_bytes));
   auto block = [&](int s, int h) {  // each (sequence, head) owns an n x n block
     const auto n = static_cast<std::size_t>(rows_of(s));
     return block_at_[static_cast<std::size_t>(s)] + static_cast<std::size_t>(h) * n * n;
@@ -406,7 +419,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   // blocks of short sequences share cache lines.
   const int chunk = last - first >= omp_get_max_threads() ? heads : 1;
   for (int s = first; s < last; ++s) {
-    if (!own(s)) {
+    if (!own(s) && !tiles) {
       kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh,
                                 scores + block(s, 0));
     }
@@ -416,32 +429,47 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const bool biased = !em.relative_bias.empty();
   const bool local = c_.local(l);
   const int reach = c_.window / 2;  // a local layer's row sees original positions this near
-#pragma omp parallel for schedule(dynamic, chunk)
-  for (int t = 0; t < tasks; ++t) {
-    const int s = first + t / heads, h = t % heads;
-    if (own(s)) {
-      loops_.head_scores(
-          qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
-          head_scratch + static_cast<std::size_t>(omp_get_thread_num()) * head_floats);
-    }
+  // Rows from `row` on (`count` of them, n apart at `at`) of (s, h)'s scores become its
+  // probabilities, written over them or to `probs_rows` (bf16), and add to its ACC.
+  auto probabilities = [&](int s, int h, float* at, int row, int count, void* probs_rows) {
+    const int n = rows_of(s);
+    const int* pos = result_.positions.data() + offsets_[s];
     if (local) {  // outside the window on original positions: no probability, no ACC
-      const int n = rows_of(s);
-      const int* pos = result_.positions.data() + offsets_[s];
-      float* block_scores = scores + block(s, h);
-      for (int i = 0; i < n; ++i) {
+      for (int i = 0; i < count; ++i) {
         for (int j = 0; j < n; ++j) {
-          if (std::abs(pos[i] - pos[j]) > reach) block_scores[std::int64_t{i} * n + j] = kMasked;
+          if (std::abs(pos[row + i] - pos[j]) > reach) at[std::int64_t{i} * n + j] = kMasked;
         }
       }
     }
     if (biased) {  // MPNet: scale, then the bias of each pair's original distance
-      loops_.add_relative_bias(scores + block(s, h), rows_of(s), scale,
-                               result_.positions.data() + offsets_[s], em.distance_bucket.data(),
+      loops_.add_relative_bias(at, count, n, scale, pos + row, pos, em.distance_bucket.data(),
                                c_.max_positions, em.relative_bias.data() + h, heads);
     }
-    const bool bf16 = attention_ == DType::kBF16 && !own(s);
-    loops_.softmax_acc(scores + block(s, h), rows_of(s), biased ? 1.0f : scale, acc_of(s, h),
-                       bf16 ? reinterpret_cast<std::uint16_t*>(probs_of(s, h)) : nullptr);
+    loops_.softmax_acc(at, count, n, biased ? 1.0f : scale, acc_of(s, h),
+                       static_cast<std::uint16_t*>(probs_rows));
+  };
+#pragma omp parallel for schedule(dynamic, chunk)
+  for (int t = 0; t < tasks; ++t) {
+    const int s = first + t / heads, h = t % heads, n = rows_of(s);
+    std::byte* scratch =
+        thread_scratch + static_cast<std::size_t>(omp_get_thread_num()) * thread_bytes;
+    if (own(s)) {
+      loops_.head_scores(qkv_.from(offsets_[s]), n, heads, dh, h, scores + block(s, h),
+                         reinterpret_cast<float*>(scratch));
+      probabilities(s, h, scores + block(s, h), 0, n, nullptr);
+    } else if (tiles) {
+      auto* packed = reinterpret_cast<std::uint16_t*>(scratch);
+      auto* rows_scores = reinterpret_cast<float*>(packed + kernels::packed_keys_size(n, dh));
+      loops_.pack_keys(qkv_.from(offsets_[s]), n, heads, dh, h, packed);
+      for (int row = 0; row < n; row += kernels::kTileRows) {
+        loops_.scores_rows(qkv_.from(offsets_[s]), n, heads, dh, h, row, packed, rows_scores);
+        probabilities(s, h, rows_scores, row, std::min(kernels::kTileRows, n - row),
+                      probs_of(s, h) + std::int64_t{row} * n * 2);
+      }
+    } else {
+      const bool bf16 = attention_ == DType::kBF16;
+      probabilities(s, h, scores + block(s, h), 0, n, bf16 ? probs_of(s, h) : nullptr);
+    }
   }
   for (int s = first; s < last; ++s) {
     select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)]);

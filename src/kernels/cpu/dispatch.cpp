@@ -1,4 +1,6 @@
 #include <cpuid.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <string>
@@ -14,6 +16,9 @@ namespace avx2 {
 extern const Loops table;
 }
 namespace avx512 {
+extern const Loops table;
+}
+namespace amx {
 extern const Loops table;
 }
 
@@ -34,13 +39,22 @@ CpuFeatures detect() {
   f.avx2 = os_avx && ((b >> 5) & 1) && fma && f16c;
   f.avx512 = f.avx2 && os_avx512 && ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) &&
              ((b >> 31) & 1);
+  // AMX (with AVX-512's bf16, which its loops use too): the tile and bf16 bits (24, 22), the
+  // tile state saved by the operating system (bits 17, 18), and its permission for this process
+  // to use that state.
+  const bool amx_bits = ((d >> 24) & 1) && ((d >> 22) & 1), os_tiles = (lo & 0x60000) == 0x60000;
   __cpuid_count(7, 1, a, b, c, d);
   f.avx512_bf16 = f.avx512 && ((a >> 5) & 1);
+  constexpr long kRequestPermission = 0x1023, kTileData = 18;  // ARCH_REQ_XCOMP_PERM, XTILEDATA
+  f.amx = f.avx512_bf16 && amx_bits && os_tiles &&
+          syscall(SYS_arch_prctl, kRequestPermission, kTileData) == 0;
   return f;
 }
 
 bool cpu_runs(Isa isa) {
   switch (isa) {
+    case Isa::kAmx:
+      return cpu_features().amx;
     case Isa::kAvx512:
       return cpu_features().avx512;
     case Isa::kAvx2:
@@ -51,7 +65,7 @@ bool cpu_runs(Isa isa) {
   return true;
 }
 
-const Loops* const kAll[] = {&scalar::table, &avx2::table, &avx512::table};
+const Loops* const kAll[] = {&scalar::table, &avx2::table, &avx512::table, &amx::table};
 
 const Loops& choose() {
   const char* asked = std::getenv("LAT_ISA");
@@ -66,7 +80,7 @@ const Loops& choose() {
       }
     }
     throw Error(ErrorCode::kOption,
-                std::string("LAT_ISA=") + asked + ": not one of scalar, avx2, avx512");
+                std::string("LAT_ISA=") + asked + ": not one of scalar, avx2, avx512, amx");
   }
   const Loops* best = kAll[0];
   for (const Loops* l : kAll) {

@@ -96,16 +96,34 @@ inline float gelu_tanh(float x) {
   return 0.5f * x * (1.0f + tanh_of(0.79788456080286536f * (x + 0.044715f * x * x * x)));
 }
 
-// The largest of n floats, as a vector max: of the values (kAll), or of their magnitudes (kAbs).
+// The largest of n floats: of the values (kAll), or of their magnitudes (kAbs). Four vectors of
+// partial maxima, as one would wait on each comparison before the next.
 enum Of { kAll, kAbs };
 template <Of kOf>
 inline float lane_max(const float* row, int n) {
-  float max = kOf == kAll ? -__builtin_inff() : 0.0f;
-#pragma omp simd reduction(max : max)
-  for (int j = 0; j < n; ++j) {
-    const float v = kOf == kAbs ? abs_of(row[j]) : row[j];
-    max = v > max ? v : max;
+  constexpr int kWidth = 16;
+  constexpr float kNone = kOf == kAll ? -__builtin_inff() : 0.0f;
+  float part[4][kWidth];
+  for (int a = 0; a < 4; ++a) {
+    for (int l = 0; l < kWidth; ++l) part[a][l] = kNone;
   }
+  auto value = [row](int j) { return kOf == kAbs ? abs_of(row[j]) : row[j]; };
+  int j = 0;
+  for (; j + 4 * kWidth <= n; j += 4 * kWidth) {
+#pragma omp simd
+    for (int l = 0; l < kWidth; ++l) {
+      part[0][l] = max_of(part[0][l], value(j + l));
+      part[1][l] = max_of(part[1][l], value(j + kWidth + l));
+      part[2][l] = max_of(part[2][l], value(j + 2 * kWidth + l));
+      part[3][l] = max_of(part[3][l], value(j + 3 * kWidth + l));
+    }
+  }
+  float max = kNone;
+#pragma omp simd reduction(max : max)
+  for (int l = 0; l < kWidth; ++l) {
+    max = max_of(max, max_of(max_of(part[0][l], part[1][l]), max_of(part[2][l], part[3][l])));
+  }
+  for (; j < n; ++j) max = max_of(max, value(j));
   return max;
 }
 
@@ -402,42 +420,68 @@ void store_row(const float* x, int cols, const Rows& out, std::int64_t r, float 
   }
 }
 
-// Rows first..last-1 of one head's exponentials (n x n) divided by their sums, and ACC's column
-// sums of them (Loops::softmax_acc).
-void normalize_acc(float* scores, int n, int first, int last, float* acc,
-                   std::uint16_t* probs_bf16) {
-  for (int i = first; i < last; ++i) {
-    float* row = scores + static_cast<std::int64_t>(i) * n;
-    float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-    for (int j = 0; j < n; ++j) sum += row[j];
-    const float inv = 1.0f / sum;
-    if (probs_bf16 != nullptr) {
-      std::uint16_t* out = probs_bf16 + static_cast<std::int64_t>(i) * n;
+// One row of exponentials divided by their sum (1 / inv), into P: in place, or rounded to bf16
+// into probs_bf16; and ACC's column sums of them, from the fp32 values.
+inline void normalize_row(float* row, int n, float inv, float* acc, std::uint16_t* probs_bf16) {
+#if defined(__AVX512BF16__)
+  // The CPU's own rounding to bf16 (to nearest even, as bf16_of; below fp32's normal range, 0).
+  int whole = 0;
+  if (probs_bf16 != nullptr) {
+    const __m512 by = _mm512_set1_ps(inv);
+    for (; whole + 16 <= n; whole += 16) {
+      const __m512 p = _mm512_mul_ps(_mm512_loadu_ps(row + whole), by);
+      _mm512_storeu_ps(acc + whole, _mm512_add_ps(_mm512_loadu_ps(acc + whole), p));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(probs_bf16 + whole),
+                          reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(p)));
+    }
+  }
+  row += whole;
+  acc += whole;
+  n -= whole;
+  if (probs_bf16 != nullptr) probs_bf16 += whole;
+#endif
+  if (probs_bf16 != nullptr) {
 #pragma omp simd
-      for (int j = 0; j < n; ++j) {
-        const float p = row[j] * inv;
-        acc[j] += p;  // ACC: the column sums, in the same pass, from the fp32 probabilities
-        out[j] = bf16_of(p);
-      }
-    } else {
+    for (int j = 0; j < n; ++j) {
+      const float p = row[j] * inv;
+      acc[j] += p;
+      probs_bf16[j] = bf16_of(p);
+    }
+  } else {
 #pragma omp simd
-      for (int j = 0; j < n; ++j) {
-        row[j] *= inv;
-        acc[j] += row[j];
-      }
+    for (int j = 0; j < n; ++j) {
+      row[j] *= inv;
+      acc[j] += row[j];
     }
   }
 }
 
-void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16) {
-  // Rows go in groups of about 4,096 values (in cache), whose exponentials run as one loop over
-  // the group: the rows of a short sequence would leave a large part of theirs to a loop's scalar
-  // remainder.
-  const int group = n >= 4096 ? 1 : 4096 / n;
-  for (int first = 0; first < n; first += group) {
-    const int last = first + group < n ? first + group : n;
-    float* rows = scores + static_cast<std::int64_t>(first) * n;
+void softmax_acc(float* scores, int rows, int n, float scale, float* acc,
+                 std::uint16_t* probs_bf16) {
+  auto probs_of = [&](int i) {
+    return probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n;
+  };
+  if (n >= 64) {  // rows of whole vectors: each row's exponentials and their sum in one pass
+    for (int i = 0; i < rows; ++i) {
+      float* row = scores + static_cast<std::int64_t>(i) * n;
+      const float max = lane_max<kAll>(row, n);
+      float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+      for (int j = 0; j < n; ++j) {
+        const float e = exp_nonpositive((row[j] - max) * scale);
+        row[j] = e;
+        sum += e;
+      }
+      normalize_row(row, n, 1.0f / sum, acc, probs_of(i));
+    }
+    return;
+  }
+  // Short rows go in groups of about 4,096 values, whose exponentials run as one loop over the
+  // group: a row's own loop would leave a large part of it to the scalar remainder.
+  const int group = 4096 / n;
+  for (int first = 0; first < rows; first += group) {
+    const int last = first + group < rows ? first + group : rows;
+    float* block = scores + static_cast<std::int64_t>(first) * n;
     for (int i = first; i < last; ++i) {
       float* row = scores + static_cast<std::int64_t>(i) * n;
       const float max = lane_max<kAll>(row, n);
@@ -446,8 +490,14 @@ void softmax_acc(float* scores, int n, float scale, float* acc, std::uint16_t* p
     }
     const std::int64_t values = static_cast<std::int64_t>(last - first) * n;
 #pragma omp simd
-    for (std::int64_t v = 0; v < values; ++v) rows[v] = exp_nonpositive(rows[v]);
-    normalize_acc(scores, n, first, last, acc, probs_bf16);
+    for (std::int64_t v = 0; v < values; ++v) block[v] = exp_nonpositive(block[v]);
+    for (int i = first; i < last; ++i) {
+      float* row = scores + static_cast<std::int64_t>(i) * n;
+      float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+      for (int j = 0; j < n; ++j) sum += row[j];
+      normalize_row(row, n, 1.0f / sum, acc, probs_of(i));
+    }
   }
 }
 
@@ -622,14 +672,137 @@ void head_context(const Rows& qkv, int n, int heads, int dh, int h, const float*
   }
 }
 
-void add_relative_bias(float* scores, int n, float scale, const int* positions,
-                       const std::uint8_t* bucket, int reach, const float* bias, int stride) {
-  for (int i = 0; i < n; ++i) {
+void add_relative_bias(float* scores, int rows, int n, float scale, const int* row_positions,
+                       const int* positions, const std::uint8_t* bucket, int reach,
+                       const float* bias, int stride) {
+  for (int i = 0; i < rows; ++i) {
     float* row = scores + static_cast<std::int64_t>(i) * n;
-    const std::uint8_t* from_i = bucket + reach - positions[i];
+    const std::uint8_t* from_i = bucket + reach - row_positions[i];
     for (int j = 0; j < n; ++j) row[j] = row[j] * scale + bias[from_i[positions[j]] * stride];
   }
 }
+
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+// Tiles 0 to 3 hold 16 query rows, kTileDepth values of depth each; tiles 4 and 6 blocks of
+// packed keys; tiles 5 and 7 their 16 x 16 scores.
+struct TileConfig {
+  std::uint8_t palette = 1, start_row = 0, reserved[14] = {};
+  std::uint16_t bytes_per_row[16] = {};
+  std::uint8_t rows[16] = {};
+};
+
+const std::uint16_t* head_values(const Rows& qkv, int heads, int dh, int h, int part) {
+  return qkv.as<std::uint16_t>() + static_cast<std::int64_t>(part) * heads * dh +
+         static_cast<std::int64_t>(h) * dh;
+}
+
+// Block (c, t) of 16 keys and kTileDepth values of depth, as AMX's right operand: row r holds
+// the pairs of depth 2r and 2r + 1 of the 16 keys, side by side; keys past n are zero.
+void pack_keys(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed) {
+  const std::uint16_t* k = head_values(qkv, heads, dh, h, 1);
+  const int steps = dh / kTileDepth, blocks = (n + kTileRows - 1) / kTileRows;
+  for (int c = 0; c < blocks; ++c) {
+    for (int t = 0; t < steps; ++t) {
+      std::uint32_t* out =
+          reinterpret_cast<std::uint32_t*>(packed) + (c * steps + t) * kTileRows * kTileRows;
+      for (int j = 0; j < kTileRows; ++j) {
+        const int key = c * kTileRows + j;
+        std::uint32_t pairs[kTileRows] = {};
+        if (key < n) std::memcpy(pairs, k + key * qkv.ld + t * kTileDepth, sizeof pairs);
+        for (int r = 0; r < kTileRows; ++r) out[r * kTileRows + j] = pairs[r];
+      }
+    }
+  }
+}
+
+// Scores of 16 keys (block c of packed) into tile C, its keys' blocks passing through tile B.
+// A macro: the intrinsics take a tile's number as a literal.
+#define LAT_SCORE_BLOCK(B, C, c)                                           \
+  do {                                                                     \
+    const std::uint16_t* b = packed + (c)*kSteps * kTileRows * kTileDepth; \
+    _tile_zero(C);                                                         \
+    _tile_loadd(B, b, 64);                                                 \
+    _tile_dpbf16ps(C, 0, B);                                               \
+    if constexpr (kSteps > 1) {                                            \
+      _tile_loadd(B, b + kTileRows * kTileDepth, 64);                      \
+      _tile_dpbf16ps(C, 1, B);                                             \
+    }                                                                      \
+    if constexpr (kSteps > 2) {                                            \
+      _tile_loadd(B, b + 2 * kTileRows * kTileDepth, 64);                  \
+      _tile_dpbf16ps(C, 2, B);                                             \
+    }                                                                      \
+    if constexpr (kSteps > 3) {                                            \
+      _tile_loadd(B, b + 3 * kTileRows * kTileDepth, 64);                  \
+      _tile_dpbf16ps(C, 3, B);                                             \
+    }                                                                      \
+  } while (false)
+
+template <int kSteps>
+void score_rows(const std::uint16_t* q, std::int64_t q_stride, int n, const std::uint16_t* packed,
+                float* out) {
+  _tile_loadd(0, q, q_stride);
+  if constexpr (kSteps > 1) _tile_loadd(1, q + kTileDepth, q_stride);
+  if constexpr (kSteps > 2) _tile_loadd(2, q + 2 * kTileDepth, q_stride);
+  if constexpr (kSteps > 3) _tile_loadd(3, q + 3 * kTileDepth, q_stride);
+  // A block of 16 keys writes 16 columns: where n is not a multiple of 16, the last block's
+  // spill into the next row's first columns is written first and overwritten after, and the
+  // last row's goes to out's 16 spare floats. Blocks go in pairs, through two sets of tiles, so
+  // that one's products run while the other's are stored.
+  const int blocks = (n + kTileRows - 1) / kTileRows, whole = n / kTileRows;
+  const std::int64_t stride = static_cast<std::int64_t>(n) * 4;
+  if (whole < blocks) {
+    LAT_SCORE_BLOCK(4, 5, blocks - 1);
+    _tile_stored(5, out + (blocks - 1) * kTileRows, stride);
+  }
+  int c = 0;
+  for (; c + 1 < whole; c += 2) {
+    LAT_SCORE_BLOCK(4, 5, c);
+    LAT_SCORE_BLOCK(6, 7, c + 1);
+    _tile_stored(5, out + c * kTileRows, stride);
+    _tile_stored(7, out + (c + 1) * kTileRows, stride);
+  }
+  if (c < whole) {
+    LAT_SCORE_BLOCK(4, 5, c);
+    _tile_stored(5, out + c * kTileRows, stride);
+  }
+}
+#undef LAT_SCORE_BLOCK
+
+void scores_rows(const Rows& qkv, int n, int heads, int dh, int h, int first,
+                 const std::uint16_t* packed, float* out) {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.bytes_per_row[t] = 64;
+    config.rows[t] = kTileRows;
+  }
+  _tile_loadconfig(&config);
+  const std::uint16_t* q = head_values(qkv, heads, dh, h, 0) + first * qkv.ld;
+  std::int64_t q_stride = qkv.ld * 2;
+  std::uint16_t tail[kTileRows * kMaxTileDh];
+  if (n - first < kTileRows) {  // the last rows, padded to a tile
+    const int rows = n - first;
+    std::memset(tail, 0, sizeof tail);
+    for (int r = 0; r < rows; ++r) std::memcpy(tail + r * dh, q + r * qkv.ld, 2 * std::size_t(dh));
+    q = tail;
+    q_stride = 2 * dh;
+  }
+  switch (dh / kTileDepth) {
+    case 1:
+      score_rows<1>(q, q_stride, n, packed, out);
+      break;
+    case 2:
+      score_rows<2>(q, q_stride, n, packed, out);
+      break;
+    case 3:
+      score_rows<3>(q, q_stride, n, packed, out);
+      break;
+    default:
+      score_rows<4>(q, q_stride, n, packed, out);
+      break;
+  }
+  _tile_release();
+}
+#endif
 
 void add_layer_norm(float* x, const float* residual, const int* at, std::int64_t rows, int d,
                     const float* gamma, const float* beta, float eps, Rows also) {
@@ -818,20 +991,17 @@ void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows
 }  // namespace
 
 extern const Loops table;
-const Loops table{
-    .isa = Isa::LAT_ISA_ENUM,
-    .name = LAT_NAME_OF(LAT_ISA),
-    .head_scores = head_scores,
-    .head_context = head_context,
-    .softmax_acc = softmax_acc,
-    .add_relative_bias = add_relative_bias,
-    .add_layer_norm = add_layer_norm,
-    .add_rows = add_rows,
-    .gated = gated,
-    .l2_normalize = l2_normalize,
-    .convert = convert,
-    .quantize_weights = quantize_weights,
-    .dequantize = dequantize,
+const Loops table {
+  .isa = Isa::LAT_ISA_ENUM, .name = LAT_NAME_OF(LAT_ISA), .head_scores = head_scores,
+  .head_context = head_context, .softmax_acc = softmax_acc, .add_relative_bias = add_relative_bias,
+#if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+  .pack_keys = pack_keys, .scores_rows = scores_rows,
+#else
+  .pack_keys = nullptr, .scores_rows = nullptr,
+#endif
+  .add_layer_norm = add_layer_norm, .add_rows = add_rows, .gated = gated,
+  .l2_normalize = l2_normalize, .convert = convert, .quantize_weights = quantize_weights,
+  .dequantize = dequantize,
 };
 
 }  // namespace lat::kernels::LAT_ISA

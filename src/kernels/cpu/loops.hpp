@@ -10,11 +10,11 @@
 
 namespace lat::kernels {
 
-enum class Isa { kScalar, kAvx2, kAvx512 };
+enum class Isa { kScalar, kAvx2, kAvx512, kAmx };
 
 struct Loops {
   Isa isa;
-  const char* name;  // "scalar", "avx2", "avx512"
+  const char* name;  // "scalar", "avx2", "avx512", "amx" (avx512 with its bf16 and AMX's tiles)
 
   // One head h of a short sequence's attention, read in place from its packed QKV rows (row i
   // holds [q_i | k_i | v_i], each heads x dh wide, fp32 or bf16): the products of
@@ -28,17 +28,29 @@ struct Loops {
   void (*head_context)(const Rows& qkv, int n, int heads, int dh, int h, const float* probs,
                        const int* rows, int k, const Rows& out);
 
-  // One head's scores (n x n, unscaled) become P = softmax(scores * scale) row by row, in place,
-  // and in the pass that writes each row of P the ACC column sums: acc[j] += sum_i P[i, j]. With
-  // probs_bf16 set, P goes there instead, rounded to bf16 (ACC still sums the fp32 values), and
-  // scores is left holding scratch.
-  void (*softmax_acc)(float* scores, int n, float scale, float* acc, std::uint16_t* probs_bf16);
+  // Rows of one head's scores (`rows` of them, n wide, unscaled) become P = softmax(scores *
+  // scale) row by row, in place, and in the pass that writes each row of P the ACC column sums:
+  // acc[j] += sum_i P[i, j]. With probs_bf16 set, P goes there instead, rounded to bf16 (ACC still
+  // sums the fp32 values), and scores is left holding scratch.
+  void (*softmax_acc)(float* scores, int rows, int n, float scale, float* acc,
+                      std::uint16_t* probs_bf16);
 
-  // One head's scores (n x n) become scores * scale + bias[bucket of (positions[j] -
-  // positions[i])], MPNet's relative position bias: `bucket` maps a distance plus `reach` to its
-  // bucket, `bias` holds one value per bucket (`stride` floats apart).
-  void (*add_relative_bias)(float* scores, int n, float scale, const int* positions,
-                            const std::uint8_t* bucket, int reach, const float* bias, int stride);
+  // Rows of one head's scores (`rows` of them, n wide) become scores * scale + bias[bucket of
+  // (positions[j] - row_positions[i])], MPNet's relative position bias: `bucket` maps a distance
+  // plus `reach` to its bucket, `bias` holds one value per bucket (`stride` floats apart).
+  void (*add_relative_bias)(float* scores, int rows, int n, float scale, const int* row_positions,
+                            const int* positions, const std::uint8_t* bucket, int reach,
+                            const float* bias, int stride);
+
+  // The "amx" variant only, null in the others: head h's scores from AMX tiles, for bf16 Q and K
+  // with dh a multiple of kTileDepth up to kMaxTileDh. pack_keys writes K_h (n x dh) as the
+  // tiles' right operand, packed_keys_size(n, dh) values. scores_rows then writes rows first to
+  // first + kTileRows - 1 of Q_h K_h^T (unscaled, fp32) to out, n apart: out holds
+  // tile_scores_size(n) floats, and the rows past n hold scratch. Attention's scores then never
+  // leave the cache.
+  void (*pack_keys)(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed);
+  void (*scores_rows)(const Rows& qkv, int n, int heads, int dh, int h, int first,
+                      const std::uint16_t* packed, float* out);
 
   // x[r] = LayerNorm(x[r] + residual[at[r]]) * gamma + beta for rows of width d, at[r] being r
   // where `at` is null: the residual rows of a pruned layer are read where they are, not gathered
@@ -81,16 +93,27 @@ constexpr std::size_t head_scores_scratch(int n, int dh) {
   return static_cast<std::size_t>(dh) * static_cast<std::size_t>((n + 15) / 16 * 16 + n);
 }
 
+// Loops::scores_rows' blocks: 16 query rows, 16 keys, 32 bf16 values of depth (a tile's width).
+constexpr int kTileRows = 16, kTileDepth = 32, kMaxTileDh = 4 * kTileDepth;
+constexpr std::size_t packed_keys_size(int n, int dh) {
+  return static_cast<std::size_t>((n + kTileRows - 1) / kTileRows * kTileRows) *
+         static_cast<std::size_t>(dh);
+}
+constexpr std::size_t tile_scores_size(int n) {
+  return static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(n) + kTileRows;
+}
+
 // What the CPU (and the operating system, which must save the wider registers) supports.
 struct CpuFeatures {
   bool avx2 = false;         // with FMA and F16C
   bool avx512 = false;       // F, BW, VL and DQ
   bool avx512_bf16 = false;  // bf16 dot products
+  bool amx = false;          // with avx512_bf16: AMX's tiles, granted to this process
 };
 const CpuFeatures& cpu_features();
 
 // The loops this process runs: the widest the CPU supports, or the one LAT_ISA names
-// (scalar, avx2, avx512) when it is set; lat::Error if the CPU lacks what LAT_ISA asks for.
+// (scalar, avx2, avx512, amx) when it is set; lat::Error if the CPU lacks what LAT_ISA asks for.
 const Loops& loops();
 
 // Every variant this CPU can run, narrowest first (the tests run each).
