@@ -73,8 +73,9 @@ void attention(benchmark::State& state) {
         loops.pack_keys(seq, n, heads, dh, t % heads, keys);
         for (int row = 0; row < n; row += lat::kernels::kTileRows) {
           loops.scores_rows(seq, n, heads, dh, t % heads, row, keys, rows_of);
-          loops.softmax_acc(rows_of, std::min(lat::kernels::kTileRows, n - row), n, scale,
-                            acc.data() + t * un, probs16.data() + t * un * un + row * un);
+          loops.softmax_acc(rows_of, std::min(lat::kernels::kTileRows, n - row), n,
+                            lat::kernels::tile_row_floats(n), scale, acc.data() + t * un,
+                            probs16.data() + t * un * un + row * un);
         }
         continue;
       }
@@ -83,7 +84,7 @@ void attention(benchmark::State& state) {
             in.from(t / heads * n), n, heads, dh, t % heads, block_of,
             scratch.data() + omp_get_thread_num() * lat::kernels::head_scores_scratch(n, dh));
       }
-      loops.softmax_acc(block_of, n, n, scale, acc.data() + t * un,
+      loops.softmax_acc(block_of, n, n, n, scale, acc.data() + t * un,
                         bf16 ? probs16.data() + t * un * un : nullptr);
       if (own) {
         loops.head_context(in.from(t / heads * n), n, heads, dh, t % heads, block_of, rows.data(),

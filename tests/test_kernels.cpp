@@ -123,7 +123,8 @@ TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
       const Vector acc_ref = p.colwise().sum().transpose();
       std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
       std::vector<std::uint16_t> probs_bf16(bf16 ? scores.size() : 0);
-      loops.softmax_acc(scores.data(), n, n, scale, acc.data(), bf16 ? probs_bf16.data() : nullptr);
+      loops.softmax_acc(scores.data(), n, n, n, scale, acc.data(),
+                        bf16 ? probs_bf16.data() : nullptr);
       for (int i = 0; i < n; ++i) {
         for (int j = 0; j < n; ++j) {
           const std::size_t at = static_cast<std::size_t>(i * n + j);
@@ -149,7 +150,7 @@ TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
       scores[static_cast<std::size_t>(i * n + j)] = 0.25f * static_cast<float>(i);
   }
   std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-  loops_for().softmax_acc(scores.data(), n, n, 0.5f, acc.data(), nullptr);
+  loops_for().softmax_acc(scores.data(), n, n, n, 0.5f, acc.data(), nullptr);
   for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]);
 }
 
@@ -473,20 +474,22 @@ TEST_P(EachIsa, GatedMatchesNaive) {
   }
 }
 
-// The softmax of a block of rows is the softmax of those rows in the whole: the rows of a head
-// in blocks of 16 give what the head gives at once, bit for bit, ACC included.
+// The softmax of a block of rows is the softmax of those rows in the whole, whatever lies between
+// the rows: a head's rows in blocks of 16, ld floats apart (padding between them), give what the
+// head gives at once, bit for bit, ACC included.
 TEST_P(EachIsa, SoftmaxAccByRowsEqualsWhole) {
   const Loops& loops = loops_for();
-  for (int n : {17, 40, 130}) {
-    const auto scores =
-        random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
-    auto whole = scores, by_rows = scores;
+  for (int n : {17, 40, 64, 130}) {
+    const int ld = n + 19;
+    auto whole = random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
+    std::vector<float> by_rows(static_cast<std::size_t>(n * ld), 7.0f);
+    for (int i = 0; i < n; ++i) std::copy_n(whole.begin() + i * n, n, by_rows.begin() + i * ld);
     std::vector<float> acc_whole(static_cast<std::size_t>(n), 0.f), acc_rows(acc_whole);
-    std::vector<std::uint16_t> p_whole(scores.size()), p_rows(scores.size());
-    loops.softmax_acc(whole.data(), n, n, 0.3f, acc_whole.data(), p_whole.data());
+    std::vector<std::uint16_t> p_whole(whole.size()), p_rows(whole.size());
+    loops.softmax_acc(whole.data(), n, n, n, 0.3f, acc_whole.data(), p_whole.data());
     for (int row = 0; row < n; row += 16) {
-      loops.softmax_acc(by_rows.data() + row * n, std::min(16, n - row), n, 0.3f, acc_rows.data(),
-                        p_rows.data() + row * n);
+      loops.softmax_acc(by_rows.data() + row * ld, std::min(16, n - row), n, ld, 0.3f,
+                        acc_rows.data(), p_rows.data() + row * n);
     }
     EXPECT_EQ(p_rows, p_whole) << n;
     for (int j = 0; j < n; ++j) {
@@ -528,8 +531,8 @@ TEST_P(EachIsa, TileScoresMatchNaive) {
           loops.scores_rows(in, n, heads, dh, h, row, packed.data(), out.data());
           for (int i = row; i < std::min(n, row + kTileRows); ++i) {
             for (int j = 0; j < n; ++j) {
-              ASSERT_NEAR(out[static_cast<std::size_t>((i - row) * n + j)], s(i, j),
-                          1e-5 * (1 + bound(i, j)))
+              ASSERT_NEAR(out[static_cast<std::size_t>((i - row) * tile_row_floats(n) + j)],
+                          s(i, j), 1e-5 * (1 + bound(i, j)))
                   << "row " << i << " column " << j;
             }
           }
@@ -587,7 +590,7 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
           }
           // Any row-stochastic P will do: the softmax of the scores.
           std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-          loops.softmax_acc(scores.data(), n, n, 0.5f, acc.data(), nullptr);
+          loops.softmax_acc(scores.data(), n, n, n, 0.5f, acc.data(), nullptr);
           const Matrix p = as_matrix(scores, n, n);
           loops.head_context(in, n, heads, dh, h, scores.data(), rows.data(), k, out);
           for (int t = 0; t < k; ++t) {
@@ -807,7 +810,7 @@ TEST_P(AttentionTypes, ScoresAndContextMatchNaive) {
     std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
     float* block = probs.data() + static_cast<std::size_t>(h * n * n);
     std::copy_n(scores.begin() + h * n * n, n * n, block);
-    loops().softmax_acc(block, n, n, 0.25f, acc.data(), probs16.data() + h * n * n);
+    loops().softmax_acc(block, n, n, n, 0.25f, acc.data(), probs16.data() + h * n * n);
     p_ref.push_back(type == DType::kBF16 ? Matrix(n, n) : as_matrix({block, block + n * n}, n, n));
     if (type == DType::kBF16) {
       for (int i = 0; i < n * n; ++i)

@@ -429,23 +429,24 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const bool biased = !em.relative_bias.empty();
   const bool local = c_.local(l);
   const int reach = c_.window / 2;  // a local layer's row sees original positions this near
-  // Rows from `row` on (`count` of them, n apart at `at`) of (s, h)'s scores become its
+  // Rows from `row` on (`count` of them, ld floats apart at `at`) of (s, h)'s scores become its
   // probabilities, written over them or to `probs_rows` (bf16), and add to its ACC.
-  auto probabilities = [&](int s, int h, float* at, int row, int count, void* probs_rows) {
+  auto probabilities = [&](int s, int h, float* at, std::int64_t ld, int row, int count,
+                           void* probs_rows) {
     const int n = rows_of(s);
     const int* pos = result_.positions.data() + offsets_[s];
     if (local) {  // outside the window on original positions: no probability, no ACC
       for (int i = 0; i < count; ++i) {
         for (int j = 0; j < n; ++j) {
-          if (std::abs(pos[row + i] - pos[j]) > reach) at[std::int64_t{i} * n + j] = kMasked;
+          if (std::abs(pos[row + i] - pos[j]) > reach) at[i * ld + j] = kMasked;
         }
       }
     }
     if (biased) {  // MPNet: scale, then the bias of each pair's original distance
-      loops_.add_relative_bias(at, count, n, scale, pos + row, pos, em.distance_bucket.data(),
+      loops_.add_relative_bias(at, count, n, ld, scale, pos + row, pos, em.distance_bucket.data(),
                                c_.max_positions, em.relative_bias.data() + h, heads);
     }
-    loops_.softmax_acc(at, count, n, biased ? 1.0f : scale, acc_of(s, h),
+    loops_.softmax_acc(at, count, n, ld, biased ? 1.0f : scale, acc_of(s, h),
                        static_cast<std::uint16_t*>(probs_rows));
   };
 #pragma omp parallel for schedule(dynamic, chunk)
@@ -456,19 +457,20 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     if (own(s)) {
       loops_.head_scores(qkv_.from(offsets_[s]), n, heads, dh, h, scores + block(s, h),
                          reinterpret_cast<float*>(scratch));
-      probabilities(s, h, scores + block(s, h), 0, n, nullptr);
+      probabilities(s, h, scores + block(s, h), n, 0, n, nullptr);
     } else if (tiles) {
       auto* packed = reinterpret_cast<std::uint16_t*>(scratch);
       auto* rows_scores = reinterpret_cast<float*>(packed + kernels::packed_keys_size(n, dh));
       loops_.pack_keys(qkv_.from(offsets_[s]), n, heads, dh, h, packed);
       for (int row = 0; row < n; row += kernels::kTileRows) {
         loops_.scores_rows(qkv_.from(offsets_[s]), n, heads, dh, h, row, packed, rows_scores);
-        probabilities(s, h, rows_scores, row, std::min(kernels::kTileRows, n - row),
+        probabilities(s, h, rows_scores, kernels::tile_row_floats(n), row,
+                      std::min(kernels::kTileRows, n - row),
                       probs_of(s, h) + std::int64_t{row} * n * 2);
       }
     } else {
       const bool bf16 = attention_ == DType::kBF16;
-      probabilities(s, h, scores + block(s, h), 0, n, bf16 ? probs_of(s, h) : nullptr);
+      probabilities(s, h, scores + block(s, h), n, 0, n, bf16 ? probs_of(s, h) : nullptr);
     }
   }
   for (int s = first; s < last; ++s) {

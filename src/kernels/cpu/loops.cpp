@@ -97,7 +97,8 @@ inline float gelu_tanh(float x) {
 }
 
 // The largest of n floats: of the values (kAll), or of their magnitudes (kAbs). Four vectors of
-// partial maxima, as one would wait on each comparison before the next.
+// partial maxima, as one would wait on each comparison before the next; then whole vectors, and
+// fewer than 16 values one by one.
 enum Of { kAll, kAbs };
 template <Of kOf>
 inline float lane_max(const float* row, int n) {
@@ -117,6 +118,10 @@ inline float lane_max(const float* row, int n) {
       part[2][l] = max_of(part[2][l], value(j + 2 * kWidth + l));
       part[3][l] = max_of(part[3][l], value(j + 3 * kWidth + l));
     }
+  }
+  for (; j + kWidth <= n; j += kWidth) {
+#pragma omp simd
+    for (int l = 0; l < kWidth; ++l) part[0][l] = max_of(part[0][l], value(j + l));
   }
   float max = kNone;
 #pragma omp simd reduction(max : max)
@@ -456,14 +461,14 @@ inline void normalize_row(float* row, int n, float inv, float* acc, std::uint16_
   }
 }
 
-void softmax_acc(float* scores, int rows, int n, float scale, float* acc,
+void softmax_acc(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
                  std::uint16_t* probs_bf16) {
   auto probs_of = [&](int i) {
     return probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n;
   };
   if (n >= 64) {  // rows of whole vectors: each row's exponentials and their sum in one pass
     for (int i = 0; i < rows; ++i) {
-      float* row = scores + static_cast<std::int64_t>(i) * n;
+      float* row = scores + i * ld;
       const float max = lane_max<kAll>(row, n);
       float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
@@ -481,18 +486,18 @@ void softmax_acc(float* scores, int rows, int n, float scale, float* acc,
   const int group = 4096 / n;
   for (int first = 0; first < rows; first += group) {
     const int last = first + group < rows ? first + group : rows;
-    float* block = scores + static_cast<std::int64_t>(first) * n;
+    float* block = scores + first * ld;
     for (int i = first; i < last; ++i) {
-      float* row = scores + static_cast<std::int64_t>(i) * n;
+      float* row = scores + i * ld;
       const float max = lane_max<kAll>(row, n);
 #pragma omp simd
       for (int j = 0; j < n; ++j) row[j] = (row[j] - max) * scale;
     }
-    const std::int64_t values = static_cast<std::int64_t>(last - first) * n;
+    const std::int64_t values = (last - first) * ld;  // with the padding between rows
 #pragma omp simd
     for (std::int64_t v = 0; v < values; ++v) block[v] = exp_nonpositive(block[v]);
     for (int i = first; i < last; ++i) {
-      float* row = scores + static_cast<std::int64_t>(i) * n;
+      float* row = scores + i * ld;
       float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
       for (int j = 0; j < n; ++j) sum += row[j];
@@ -672,11 +677,11 @@ void head_context(const Rows& qkv, int n, int heads, int dh, int h, const float*
   }
 }
 
-void add_relative_bias(float* scores, int rows, int n, float scale, const int* row_positions,
-                       const int* positions, const std::uint8_t* bucket, int reach,
-                       const float* bias, int stride) {
+void add_relative_bias(float* scores, int rows, int n, std::int64_t ld, float scale,
+                       const int* row_positions, const int* positions, const std::uint8_t* bucket,
+                       int reach, const float* bias, int stride) {
   for (int i = 0; i < rows; ++i) {
-    float* row = scores + static_cast<std::int64_t>(i) * n;
+    float* row = scores + i * ld;
     const std::uint8_t* from_i = bucket + reach - row_positions[i];
     for (int j = 0; j < n; ++j) row[j] = row[j] * scale + bias[from_i[positions[j]] * stride];
   }
@@ -744,24 +749,18 @@ void score_rows(const std::uint16_t* q, std::int64_t q_stride, int n, const std:
   if constexpr (kSteps > 1) _tile_loadd(1, q + kTileDepth, q_stride);
   if constexpr (kSteps > 2) _tile_loadd(2, q + 2 * kTileDepth, q_stride);
   if constexpr (kSteps > 3) _tile_loadd(3, q + 3 * kTileDepth, q_stride);
-  // A block of 16 keys writes 16 columns: where n is not a multiple of 16, the last block's
-  // spill into the next row's first columns is written first and overwritten after, and the
-  // last row's goes to out's 16 spare floats. Blocks go in pairs, through two sets of tiles, so
-  // that one's products run while the other's are stored.
-  const int blocks = (n + kTileRows - 1) / kTileRows, whole = n / kTileRows;
-  const std::int64_t stride = static_cast<std::int64_t>(n) * 4;
-  if (whole < blocks) {
-    LAT_SCORE_BLOCK(4, 5, blocks - 1);
-    _tile_stored(5, out + (blocks - 1) * kTileRows, stride);
-  }
+  // Blocks go in pairs, through two sets of tiles, so that one's products run while the other's
+  // are stored.
+  const int blocks = (n + kTileRows - 1) / kTileRows;
+  const std::int64_t stride = tile_row_floats(n) * 4;
   int c = 0;
-  for (; c + 1 < whole; c += 2) {
+  for (; c + 1 < blocks; c += 2) {
     LAT_SCORE_BLOCK(4, 5, c);
     LAT_SCORE_BLOCK(6, 7, c + 1);
     _tile_stored(5, out + c * kTileRows, stride);
     _tile_stored(7, out + (c + 1) * kTileRows, stride);
   }
-  if (c < whole) {
+  if (c < blocks) {
     LAT_SCORE_BLOCK(4, 5, c);
     _tile_stored(5, out + c * kTileRows, stride);
   }

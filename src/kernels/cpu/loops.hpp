@@ -28,26 +28,27 @@ struct Loops {
   void (*head_context)(const Rows& qkv, int n, int heads, int dh, int h, const float* probs,
                        const int* rows, int k, const Rows& out);
 
-  // Rows of one head's scores (`rows` of them, n wide, unscaled) become P = softmax(scores *
-  // scale) row by row, in place, and in the pass that writes each row of P the ACC column sums:
-  // acc[j] += sum_i P[i, j]. With probs_bf16 set, P goes there instead, rounded to bf16 (ACC still
-  // sums the fp32 values), and scores is left holding scratch.
-  void (*softmax_acc)(float* scores, int rows, int n, float scale, float* acc,
+  // Rows of one head's scores (`rows` of them, n wide, ld floats apart, unscaled) become P =
+  // softmax(scores * scale) row by row, in place, and in the pass that writes each row of P the ACC
+  // column sums: acc[j] += sum_i P[i, j]. With probs_bf16 set, P goes there instead (its rows n
+  // apart), rounded to bf16 (ACC still sums the fp32 values), and scores is left holding scratch.
+  void (*softmax_acc)(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
                       std::uint16_t* probs_bf16);
 
-  // Rows of one head's scores (`rows` of them, n wide) become scores * scale + bias[bucket of
-  // (positions[j] - row_positions[i])], MPNet's relative position bias: `bucket` maps a distance
-  // plus `reach` to its bucket, `bias` holds one value per bucket (`stride` floats apart).
-  void (*add_relative_bias)(float* scores, int rows, int n, float scale, const int* row_positions,
-                            const int* positions, const std::uint8_t* bucket, int reach,
-                            const float* bias, int stride);
+  // Rows of one head's scores (`rows` of them, n wide, ld floats apart) become scores * scale +
+  // bias[bucket of (positions[j] - row_positions[i])], MPNet's relative position bias: `bucket`
+  // maps a distance plus `reach` to its bucket, `bias` holds one value per bucket (`stride` floats
+  // apart).
+  void (*add_relative_bias)(float* scores, int rows, int n, std::int64_t ld, float scale,
+                            const int* row_positions, const int* positions,
+                            const std::uint8_t* bucket, int reach, const float* bias, int stride);
 
   // The "amx" variant only, null in the others: head h's scores from AMX tiles, for bf16 Q and K
   // with dh a multiple of kTileDepth up to kMaxTileDh. pack_keys writes K_h (n x dh) as the
   // tiles' right operand, packed_keys_size(n, dh) values. scores_rows then writes rows first to
-  // first + kTileRows - 1 of Q_h K_h^T (unscaled, fp32) to out, n apart: out holds
-  // tile_scores_size(n) floats, and the rows past n hold scratch. Attention's scores then never
-  // leave the cache.
+  // first + kTileRows - 1 of Q_h K_h^T (unscaled, fp32) to out, tile_row_floats(n) apart (whole
+  // cache lines): out holds tile_scores_size(n) floats, and the rows past n hold scratch.
+  // Attention's scores then never leave the cache.
   void (*pack_keys)(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed);
   void (*scores_rows)(const Rows& qkv, int n, int heads, int dh, int h, int first,
                       const std::uint16_t* packed, float* out);
@@ -99,8 +100,11 @@ constexpr std::size_t packed_keys_size(int n, int dh) {
   return static_cast<std::size_t>((n + kTileRows - 1) / kTileRows * kTileRows) *
          static_cast<std::size_t>(dh);
 }
+constexpr std::int64_t tile_row_floats(int n) {
+  return (n + kTileRows - 1) / kTileRows * kTileRows;
+}
 constexpr std::size_t tile_scores_size(int n) {
-  return static_cast<std::size_t>(kTileRows) * static_cast<std::size_t>(n) + kTileRows;
+  return static_cast<std::size_t>(kTileRows * tile_row_floats(n));
 }
 
 // What the CPU (and the operating system, which must save the wider registers) supports.
