@@ -990,17 +990,29 @@ void dequantize(const std::int32_t* acc, std::int64_t rows, int cols, const Rows
 }  // namespace
 
 extern const Loops table;
-const Loops table {
-  .isa = Isa::LAT_ISA_ENUM, .name = LAT_NAME_OF(LAT_ISA), .head_scores = head_scores,
-  .head_context = head_context, .softmax_acc = softmax_acc, .add_relative_bias = add_relative_bias,
+// clang-format off
+const Loops table{
+    .isa = Isa::LAT_ISA_ENUM,
+    .name = LAT_NAME_OF(LAT_ISA),
+    .head_scores = head_scores,
+    .head_context = head_context,
+    .softmax_acc = softmax_acc,
+    .add_relative_bias = add_relative_bias,
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__)
-  .pack_keys = pack_keys, .scores_rows = scores_rows,
+    .pack_keys = pack_keys,
+    .scores_rows = scores_rows,
 #else
-  .pack_keys = nullptr, .scores_rows = nullptr,
+    .pack_keys = nullptr,
+    .scores_rows = nullptr,
 #endif
-  .add_layer_norm = add_layer_norm, .add_rows = add_rows, .gated = gated,
-  .l2_normalize = l2_normalize, .convert = convert, .quantize_weights = quantize_weights,
-  .dequantize = dequantize,
+    .add_layer_norm = add_layer_norm,
+    .add_rows = add_rows,
+    .gated = gated,
+    .l2_normalize = l2_normalize,
+    .convert = convert,
+    .quantize_weights = quantize_weights,
+    .dequantize = dequantize,
 };
+// clang-format on
 
 }  // namespace lat::kernels::LAT_ISA
