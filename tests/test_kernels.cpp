@@ -77,6 +77,18 @@ double bf16_round(float f) {
   return std::nearbyint(static_cast<double>(f) / ulp) * ulp;
 }
 
+// Rounds v to bf16 in place and returns the bf16 bits of each value.
+std::vector<std::uint16_t> to_bf16(std::vector<float>& v) {
+  std::vector<std::uint16_t> out(v.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    v[i] = static_cast<float>(bf16_round(v[i]));
+    std::uint32_t bits;
+    std::memcpy(&bits, &v[i], 4);
+    out[i] = static_cast<std::uint16_t>(bits >> 16);
+  }
+  return out;
+}
+
 // Each instruction set variant of the loops that this CPU runs.
 class EachIsa : public ::testing::TestWithParam<Isa> {
  protected:
@@ -510,13 +522,7 @@ TEST_P(EachIsa, TileScoresMatchNaive) {
     for (const int n : {1, 5, 16, 17, 33, 70, 130}) {
       const int heads = 3, d = heads * dh, ld = 3 * d;
       auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
-      std::vector<std::uint16_t> qkv16(qkv.size());
-      for (std::size_t i = 0; i < qkv.size(); ++i) {
-        qkv[i] = static_cast<float>(bf16_round(qkv[i]));
-        std::uint32_t bits;
-        std::memcpy(&bits, &qkv[i], 4);
-        qkv16[i] = static_cast<std::uint16_t>(bits >> 16);
-      }
+      std::vector<std::uint16_t> qkv16 = to_bf16(qkv);
       const Rows in{DType::kBF16, qkv16.data(), ld};
       const Matrix all = as_matrix(qkv, n, ld);
       std::vector<std::uint16_t> packed(packed_keys_size(n, dh));
@@ -554,14 +560,7 @@ TEST_P(EachIsa, HeadScoresAndContextMatchNaive) {
         const int heads = 3, d = heads * dh, ld = 3 * d;
         auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
         std::vector<std::uint16_t> qkv16(qkv.size());
-        if (type == DType::kBF16) {
-          for (std::size_t i = 0; i < qkv.size(); ++i) {
-            qkv[i] = static_cast<float>(bf16_round(qkv[i]));
-            std::uint32_t bits;
-            std::memcpy(&bits, &qkv[i], 4);
-            qkv16[i] = static_cast<std::uint16_t>(bits >> 16);
-          }
-        }
+        if (type == DType::kBF16) qkv16 = to_bf16(qkv);
         const Rows in{type, type == DType::kBF16 ? static_cast<void*>(qkv16.data()) : qkv.data(),
                       ld};
         const Matrix all = as_matrix(qkv, n, ld);
