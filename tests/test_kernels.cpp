@@ -122,7 +122,7 @@ std::string isa_name(const ::testing::TestParamInfo<Isa>& info) {
 // softmax with ACC, with the probabilities also in bf16 and not.
 TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
   const Loops& loops = loops_for();
-  for (int n : {1, 2, 3, 15, 16, 17, 33, 130}) {
+  for (int n : {1, 2, 3, 15, 16, 17, 33, 64, 100, 130}) {
     for (bool bf16 : {false, true}) {
       const float scale = 0.37f;
       auto scores = random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
@@ -155,15 +155,16 @@ TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
 
 TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
   // Identical key rows get identical scores: their ACC ties exactly, whatever the lanes.
-  const int n = 37;
-  std::vector<float> scores(static_cast<std::size_t>(n * n));
-  for (int i = 0; i < n; ++i) {
-    for (int j = 0; j < n; ++j)
-      scores[static_cast<std::size_t>(i * n + j)] = 0.25f * static_cast<float>(i);
+  for (int n : {37, 70}) {
+    std::vector<float> scores(static_cast<std::size_t>(n * n));
+    for (int i = 0; i < n; ++i) {
+      for (int j = 0; j < n; ++j)
+        scores[static_cast<std::size_t>(i * n + j)] = 0.25f * static_cast<float>(i);
+    }
+    std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
+    loops_for().softmax_acc(scores.data(), n, n, n, 0.5f, acc.data(), nullptr);
+    for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]) << n;
   }
-  std::vector<float> acc(static_cast<std::size_t>(n), 0.f);
-  loops_for().softmax_acc(scores.data(), n, n, n, 0.5f, acc.data(), nullptr);
-  for (int j = 1; j < n; ++j) EXPECT_EQ(acc[static_cast<std::size_t>(j)], acc[0]);
 }
 
 TEST_P(EachIsa, LayerNormMatchesNaive) {

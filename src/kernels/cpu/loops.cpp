@@ -1,6 +1,7 @@
-// lat's own loops, compiled once per instruction set: CMake builds this file three times, with
-// LAT_ISA naming the variant (scalar, avx2, avx512) and the matching -m flags, and dispatch.cpp
-// picks one at run time. Plain loops that the compiler vectorises for the flags at hand.
+// lat's own loops, compiled once per instruction set: CMake builds this file four times, with
+// LAT_ISA naming the variant (scalar, avx2, avx512, amx) and the matching -m flags, and
+// dispatch.cpp picks one at run time. Plain loops that the compiler vectorises for the flags at
+// hand, and AVX-512's intrinsics where those loops leave time behind.
 //
 // No standard-library templates or inline functions here, only builtins: an out-of-line copy of
 // one would be compiled for this instruction set, and the linker may pick that copy for the whole
@@ -196,16 +197,17 @@ struct Range {
 };
 
 #if defined(__AVX512F__)
-// The largest (kHigh) or smallest (kLow) of a vector's lanes, by halving it four times. (The
-// masked forms of the intrinsics, all lanes set: GCC 12 warns of the unmasked ones' undefined
-// pass-through operand.)
-enum End { kHigh, kLow };
-template <End kEnd>
+// The largest (kHigh) or smallest (kLow) of a vector's lanes, or their sum (kSum), by halving
+// it four times. (The masked forms of the intrinsics, all lanes set: GCC 12 warns of the unmasked
+// ones' undefined pass-through operand.)
+enum Fold { kHigh, kLow, kSum };
+template <Fold kFold>
 inline float lane_fold(__m512 v) {
   constexpr __mmask16 kAll16 = 0xffff;
   auto fold = [](__m512 a, __m512 b) {
-    return kEnd == kHigh ? _mm512_mask_max_ps(a, kAll16, a, b)
-                         : _mm512_mask_min_ps(a, kAll16, a, b);
+    if constexpr (kFold == kSum) return _mm512_mask_add_ps(a, kAll16, a, b);
+    return kFold == kHigh ? _mm512_mask_max_ps(a, kAll16, a, b)
+                          : _mm512_mask_min_ps(a, kAll16, a, b);
   };
   v = fold(v, _mm512_mask_shuffle_f32x4(v, kAll16, v, v, 0x4e));  // the other 256 bits
   v = fold(v, _mm512_mask_shuffle_f32x4(v, kAll16, v, v, 0xb1));  // the other 128 of each 256
@@ -461,8 +463,104 @@ inline void normalize_row(float* row, int n, float inv, float* acc, std::uint16_
   }
 }
 
+#if defined(__AVX512F__)
+// exp(x) of 16 values as 2^t, t = x log2(e) (at most 0 and a little above): 2^round(t) from the
+// CPU's scale instruction, 2^f of the rest (|f| <= 1/2) from its Taylor polynomial, relative
+// error about 2e-7. t is taken no lower than -126: 2^-126, a normal number, as exp_nonpositive.
+inline __m512 exp2_vector(__m512 t) {
+  constexpr __mmask16 kAll16 = 0xffff;
+  t = _mm512_mask_max_ps(t, kAll16, t, _mm512_set1_ps(-126.0f));
+  const __m512 whole = _mm512_mask_roundscale_ps(t, kAll16, t, _MM_FROUND_TO_NEAREST_INT);
+  const __m512 f = _mm512_sub_ps(t, whole);
+  constexpr float kLn2 = 0.693147180559945309f;
+  __m512 p = _mm512_set1_ps(kLn2 * kLn2 * kLn2 * kLn2 * kLn2 * kLn2 / 720);
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2 * kLn2 * kLn2 * kLn2 * kLn2 / 120));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2 * kLn2 * kLn2 * kLn2 / 24));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2 * kLn2 * kLn2 / 6));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2 * kLn2 / 2));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2));
+  p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
+  return _mm512_mask_scalef_ps(p, kAll16, p, whole);
+}
+
+// 16 probabilities (the lanes of `keep`) into bf16, as bf16_of rounds them.
+inline void store_bf16(std::uint16_t* to, __mmask16 keep, __m512 p) {
+#if defined(__AVX512BF16__)
+  _mm256_mask_storeu_epi16(to, keep, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(p)));
+#else
+  const __m512i u = _mm512_castps_si512(p);
+  constexpr __mmask16 kAll16 = 0xffff;
+  const __m512i odd =
+      _mm512_and_si512(_mm512_mask_srli_epi32(u, kAll16, u, 16), _mm512_set1_epi32(1));
+  __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd);
+  const __mmask16 nan = _mm512_cmp_ps_mask(p, p, _CMP_UNORD_Q);
+  rounded = _mm512_mask_or_epi32(rounded, nan, u, _mm512_set1_epi32(0x00400000));
+  _mm512_mask_cvtepi32_storeu_epi16(to, keep, _mm512_mask_srli_epi32(rounded, kAll16, rounded, 16));
+#endif
+}
+
+// softmax_acc for rows of 64 values or more, in groups of 16 rows: each row's exponentials and
+// their sum in one pass; then, a vector of columns at a time, the group's probabilities, and
+// their sums into ACC kept in a register from row to row (added in row order, as one row at a
+// time would).
+void softmax_acc_vectors(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
+                         std::uint16_t* probs_bf16) {
+  constexpr int kGroup = 16;
+  constexpr float kLog2e = 1.44269504088896341f;
+  const int whole = n / 16 * 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (n - whole)) - 1);
+  float inverse[kGroup];
+  for (int first = 0; first < rows; first += kGroup) {
+    const int count = rows - first < kGroup ? rows - first : kGroup;
+    for (int i = 0; i < count; ++i) {
+      float* row = scores + (first + i) * ld;
+      const float max = lane_max<kAll>(row, n);
+      // (x - max) scale log2(e) as one multiply-add: the rounding of max's term is the same for
+      // the whole row, and cancels in the division by the sum.
+      const __m512 by = _mm512_set1_ps(scale * kLog2e),
+                   offset = _mm512_set1_ps(max * scale * kLog2e);
+      __m512 sum = _mm512_setzero_ps();
+      for (int j = 0; j < whole; j += 16) {
+        const __m512 e = exp2_vector(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), by, offset));
+        _mm512_storeu_ps(row + j, e);
+        sum = _mm512_add_ps(sum, e);
+      }
+      if (tail != 0) {
+        const __m512 x = _mm512_maskz_loadu_ps(tail, row + whole);
+        const __m512 e = exp2_vector(_mm512_fmsub_ps(x, by, offset));
+        _mm512_mask_storeu_ps(row + whole, tail, e);
+        sum = _mm512_mask_add_ps(sum, tail, sum, e);
+      }
+      inverse[i] = 1.0f / lane_fold<kSum>(sum);
+    }
+    for (int j = 0; j < n; j += 16) {
+      const __mmask16 lanes = j < whole ? static_cast<__mmask16>(0xffff) : tail;
+      __m512 column_sums = _mm512_maskz_loadu_ps(lanes, acc + j);
+      for (int i = 0; i < count; ++i) {
+        float* row = scores + (first + i) * ld;
+        const __m512 p =
+            _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, row + j), _mm512_set1_ps(inverse[i]));
+        column_sums = _mm512_add_ps(column_sums, p);
+        if (probs_bf16 != nullptr) {
+          store_bf16(probs_bf16 + static_cast<std::int64_t>(first + i) * n + j, lanes, p);
+        } else {
+          _mm512_mask_storeu_ps(row + j, lanes, p);
+        }
+      }
+      _mm512_mask_storeu_ps(acc + j, lanes, column_sums);
+    }
+  }
+}
+#endif
+
 void softmax_acc(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
                  std::uint16_t* probs_bf16) {
+#if defined(__AVX512F__)
+  if (n >= 64) {
+    softmax_acc_vectors(scores, rows, n, ld, scale, acc, probs_bf16);
+    return;
+  }
+#endif
   auto probs_of = [&](int i) {
     return probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n;
   };
