@@ -385,9 +385,6 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
 void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep,
                   const Rows& context) {
   const int heads = static_cast<int>(heads_), dh = d_ / heads;
-  const std::size_t used = block_at_[static_cast<std::size_t>(last)];
-  float* scores = static_cast<float*>(ws_.scores.take(used * 4));
-  void* probs = attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
   // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
   // call; they keep P in fp32 and read the kept rows of it in place.
   auto own = [&](int s) { return rows_of(s) <= kOwnLoopsUpTo; };
@@ -397,7 +394,16 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const bool tiles = loops_.scores_rows != nullptr && attention_ == DType::kBF16 &&
                      dh % kernels::kTileDepth == 0 && dh <= kernels::kMaxTileDh;
   int longest = 0;
-  for (int s = first; s < last; ++s) longest = std::max(longest, rows_of(s));
+  bool any_own = false;
+  for (int s = first; s < last; ++s) {
+    longest = std::max(longest, rows_of(s));
+    any_own = any_own || own(s);
+  }
+  // The scores' blocks, unless every sequence here takes its scores from tiles. A sequence whose
+  // block is over kScoresBudget is a block alone, so a block that mixes the two is within it.
+  const std::size_t used = block_at_[static_cast<std::size_t>(last)];
+  float* scores = tiles && !any_own ? nullptr : static_cast<float*>(ws_.scores.take(used * 4));
+  void* probs = attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
   // Each thread's scratch, in whole cache lines: an own head's, or a tiled head's packed keys and
   // rows of scores.
   const std::size_t own_bytes = kernels::head_scores_scratch(kOwnLoopsUpTo, dh) * 4;
