@@ -483,72 +483,33 @@ inline __m512 exp2_vector(__m512 t) {
   return _mm512_mask_scalef_ps(p, kAll16, p, whole);
 }
 
-// 16 probabilities (the lanes of `keep`) into bf16, as bf16_of rounds them.
-inline void store_bf16(std::uint16_t* to, __mmask16 keep, __m512 p) {
-#if defined(__AVX512BF16__)
-  _mm256_mask_storeu_epi16(to, keep, reinterpret_cast<__m256i>(_mm512_cvtneps_pbh(p)));
-#else
-  const __m512i u = _mm512_castps_si512(p);
-  constexpr __mmask16 kAll16 = 0xffff;
-  const __m512i odd =
-      _mm512_and_si512(_mm512_mask_srli_epi32(u, kAll16, u, 16), _mm512_set1_epi32(1));
-  __m512i rounded = _mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), odd);
-  const __mmask16 nan = _mm512_cmp_ps_mask(p, p, _CMP_UNORD_Q);
-  rounded = _mm512_mask_or_epi32(rounded, nan, u, _mm512_set1_epi32(0x00400000));
-  _mm512_mask_cvtepi32_storeu_epi16(to, keep, _mm512_mask_srli_epi32(rounded, kAll16, rounded, 16));
-#endif
-}
-
-// softmax_acc for rows of 64 values or more, in groups of 16 rows: each row's exponentials and
-// their sum in one pass; then, a vector of columns at a time, the group's probabilities, and
-// their sums into ACC kept in a register from row to row (added in row order, as one row at a
-// time would).
+// softmax_acc for rows of 64 values or more: each row's exponentials and their sum in one pass,
+// then its probabilities and their ACC column sums (normalize_row), while the row is in cache.
 void softmax_acc_vectors(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
                          std::uint16_t* probs_bf16) {
-  constexpr int kGroup = 16;
   constexpr float kLog2e = 1.44269504088896341f;
   const int whole = n / 16 * 16;
   const __mmask16 tail = static_cast<__mmask16>((1u << (n - whole)) - 1);
-  float inverse[kGroup];
-  for (int first = 0; first < rows; first += kGroup) {
-    const int count = rows - first < kGroup ? rows - first : kGroup;
-    for (int i = 0; i < count; ++i) {
-      float* row = scores + (first + i) * ld;
-      const float max = lane_max<kAll>(row, n);
-      // (x - max) scale log2(e) as one multiply-add: the rounding of max's term is the same for
-      // the whole row, and cancels in the division by the sum.
-      const __m512 by = _mm512_set1_ps(scale * kLog2e),
-                   offset = _mm512_set1_ps(max * scale * kLog2e);
-      __m512 sum = _mm512_setzero_ps();
-      for (int j = 0; j < whole; j += 16) {
-        const __m512 e = exp2_vector(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), by, offset));
-        _mm512_storeu_ps(row + j, e);
-        sum = _mm512_add_ps(sum, e);
-      }
-      if (tail != 0) {
-        const __m512 x = _mm512_maskz_loadu_ps(tail, row + whole);
-        const __m512 e = exp2_vector(_mm512_fmsub_ps(x, by, offset));
-        _mm512_mask_storeu_ps(row + whole, tail, e);
-        sum = _mm512_mask_add_ps(sum, tail, sum, e);
-      }
-      inverse[i] = 1.0f / lane_fold<kSum>(sum);
+  for (int i = 0; i < rows; ++i) {
+    float* row = scores + i * ld;
+    const float max = lane_max<kAll>(row, n);
+    // (x - max) scale log2(e) as one multiply-add: the rounding of max's term is the same for the
+    // whole row, and cancels in the division by the sum.
+    const __m512 by = _mm512_set1_ps(scale * kLog2e), offset = _mm512_set1_ps(max * scale * kLog2e);
+    __m512 sum = _mm512_setzero_ps();
+    for (int j = 0; j < whole; j += 16) {
+      const __m512 e = exp2_vector(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), by, offset));
+      _mm512_storeu_ps(row + j, e);
+      sum = _mm512_add_ps(sum, e);
     }
-    for (int j = 0; j < n; j += 16) {
-      const __mmask16 lanes = j < whole ? static_cast<__mmask16>(0xffff) : tail;
-      __m512 column_sums = _mm512_maskz_loadu_ps(lanes, acc + j);
-      for (int i = 0; i < count; ++i) {
-        float* row = scores + (first + i) * ld;
-        const __m512 p =
-            _mm512_mul_ps(_mm512_maskz_loadu_ps(lanes, row + j), _mm512_set1_ps(inverse[i]));
-        column_sums = _mm512_add_ps(column_sums, p);
-        if (probs_bf16 != nullptr) {
-          store_bf16(probs_bf16 + static_cast<std::int64_t>(first + i) * n + j, lanes, p);
-        } else {
-          _mm512_mask_storeu_ps(row + j, lanes, p);
-        }
-      }
-      _mm512_mask_storeu_ps(acc + j, lanes, column_sums);
+    if (tail != 0) {
+      const __m512 x = _mm512_maskz_loadu_ps(tail, row + whole);
+      const __m512 e = exp2_vector(_mm512_fmsub_ps(x, by, offset));
+      _mm512_mask_storeu_ps(row + whole, tail, e);
+      sum = _mm512_mask_add_ps(sum, tail, sum, e);
     }
+    normalize_row(row, n, 1.0f / lane_fold<kSum>(sum), acc,
+                  probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n);
   }
 }
 #endif
