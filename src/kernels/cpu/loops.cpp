@@ -466,10 +466,12 @@ inline void normalize_row(float* row, int n, float inv, float* acc, std::uint16_
 #if defined(__AVX512F__)
 // exp(x) of 16 values as 2^t, t = x log2(e) (at most 0 and a little above): 2^round(t) from the
 // CPU's scale instruction, 2^f of the rest (|f| <= 1/2) from its Taylor polynomial, relative
-// error about 2e-7. t is taken no lower than -126: 2^-126, a normal number, as exp_nonpositive.
+// error about 2e-7. Where t < -100 (and where it is NaN), 0: such a term is nothing beside the
+// row's largest, 1, and its probability could fall below fp32's normal range, where each
+// product and sum with it costs the CPU a microcode assist.
 inline __m512 exp2_vector(__m512 t) {
   constexpr __mmask16 kAll16 = 0xffff;
-  t = _mm512_mask_max_ps(t, kAll16, t, _mm512_set1_ps(-126.0f));
+  const __mmask16 significant = _mm512_cmp_ps_mask(t, _mm512_set1_ps(-100.0f), _CMP_GE_OQ);
   const __m512 whole = _mm512_mask_roundscale_ps(t, kAll16, t, _MM_FROUND_TO_NEAREST_INT);
   const __m512 f = _mm512_sub_ps(t, whole);
   constexpr float kLn2 = 0.693147180559945309f;
@@ -480,7 +482,7 @@ inline __m512 exp2_vector(__m512 t) {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2 * kLn2 / 2));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(kLn2));
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
-  return _mm512_mask_scalef_ps(p, kAll16, p, whole);
+  return _mm512_maskz_scalef_ps(significant, p, whole);
 }
 
 // softmax_acc for rows of 64 values or more: each row's exponentials and their sum in one pass,
