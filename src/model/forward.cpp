@@ -73,7 +73,7 @@ struct Workspace {
 };
 
 // A value outside every local window: its probability underflows to nothing (Loops::softmax_acc
-// clamps its exponent).
+// takes its exponential as 2^-126, or 0 in the AVX-512 variants).
 constexpr float kMasked = -1e30f;
 
 float bf16_value(std::uint16_t b) {
