@@ -153,6 +153,32 @@ TEST_P(EachIsa, SoftmaxAccMatchesNaive) {
   }
 }
 
+// Masked scores (a local window's, -1e30) get no probability worth the name, and the others
+// the softmax of the unmasked scores alone.
+TEST_P(EachIsa, MaskedScoresGetNoProbability) {
+  for (int n : {37, 80}) {
+    auto scores = random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n), 4.f);
+    for (std::size_t at = 0; at < scores.size(); at += 3) scores[at] = -1e30f;
+    std::vector<float> given = scores, acc(static_cast<std::size_t>(n), 0.f);
+    loops_for().softmax_acc(scores.data(), n, n, n, 0.5f, acc.data(), nullptr);
+    for (int i = 0; i < n; ++i) {
+      double sum = 0;
+      for (int j = 0; j < n; ++j) {
+        const float g = given[static_cast<std::size_t>(i * n + j)];
+        if (g > -1e29f) sum += std::exp(0.5 * g);
+      }
+      for (int j = 0; j < n; ++j) {
+        const auto at = static_cast<std::size_t>(i * n + j);
+        const double want = given[at] > -1e29f ? std::exp(0.5 * given[at]) / sum : 0.0;
+        ASSERT_NEAR(scores[at], want, 1e-6) << "n " << n << " at " << i << "," << j;
+        if (given[at] <= -1e29f) {
+          ASSERT_LE(scores[at], 1e-37f);
+        }
+      }
+    }
+  }
+}
+
 TEST_P(EachIsa, EqualScoresGiveEqualAcc) {
   // Identical key rows get identical scores: their ACC ties exactly, whatever the lanes.
   for (int n : {37, 70}) {
