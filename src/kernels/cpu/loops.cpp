@@ -484,61 +484,53 @@ inline __m512 exp2_vector(__m512 t) {
   p = _mm512_fmadd_ps(p, f, _mm512_set1_ps(1.0f));
   return _mm512_maskz_scalef_ps(significant, p, whole);
 }
+#endif
 
-// softmax_acc for rows of 64 values or more: each row's exponentials and their sum in one pass,
-// then its probabilities and their ACC column sums (normalize_row), while the row is in cache.
-void softmax_acc_vectors(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
-                         std::uint16_t* probs_bf16) {
+// A row's exponentials exp((x - max) scale), written over it, and their sum.
+inline float row_exponentials(float* row, int n, float scale) {
+  const float max = lane_max<kAll>(row, n);
+#if defined(__AVX512F__)
   constexpr float kLog2e = 1.44269504088896341f;
   const int whole = n / 16 * 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (n - whole)) - 1);
-  for (int i = 0; i < rows; ++i) {
-    float* row = scores + i * ld;
-    const float max = lane_max<kAll>(row, n);
-    // (x - max) scale log2(e) as one multiply-add: the rounding of max's term is the same for the
-    // whole row, and cancels in the division by the sum.
-    const __m512 by = _mm512_set1_ps(scale * kLog2e), offset = _mm512_set1_ps(max * scale * kLog2e);
-    __m512 sum = _mm512_setzero_ps();
-    for (int j = 0; j < whole; j += 16) {
-      const __m512 e = exp2_vector(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), by, offset));
-      _mm512_storeu_ps(row + j, e);
-      sum = _mm512_add_ps(sum, e);
-    }
-    if (tail != 0) {
-      const __m512 x = _mm512_maskz_loadu_ps(tail, row + whole);
-      const __m512 e = exp2_vector(_mm512_fmsub_ps(x, by, offset));
-      _mm512_mask_storeu_ps(row + whole, tail, e);
-      sum = _mm512_mask_add_ps(sum, tail, sum, e);
-    }
-    normalize_row(row, n, 1.0f / lane_fold<kSum>(sum), acc,
-                  probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n);
+  const auto tail = static_cast<__mmask16>((1u << (n - whole)) - 1);
+  // (x - max) scale log2(e) as one multiply-add: the rounding of max's term is the same for the
+  // whole row, and cancels in the division by the sum.
+  const __m512 by = _mm512_set1_ps(scale * kLog2e), offset = _mm512_set1_ps(max * scale * kLog2e);
+  __m512 sum = _mm512_setzero_ps();
+  for (int j = 0; j < whole; j += 16) {
+    const __m512 e = exp2_vector(_mm512_fmsub_ps(_mm512_loadu_ps(row + j), by, offset));
+    _mm512_storeu_ps(row + j, e);
+    sum = _mm512_add_ps(sum, e);
   }
-}
+  if (tail != 0) {
+    const __m512 e =
+        exp2_vector(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(tail, row + whole), by, offset));
+    _mm512_mask_storeu_ps(row + whole, tail, e);
+    sum = _mm512_mask_add_ps(sum, tail, sum, e);
+  }
+  return lane_fold<kSum>(sum);
+#else
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (int j = 0; j < n; ++j) {
+    const float e = exp_nonpositive((row[j] - max) * scale);
+    row[j] = e;
+    sum += e;
+  }
+  return sum;
 #endif
+}
 
 void softmax_acc(float* scores, int rows, int n, std::int64_t ld, float scale, float* acc,
                  std::uint16_t* probs_bf16) {
-#if defined(__AVX512F__)
-  if (n >= 64) {
-    softmax_acc_vectors(scores, rows, n, ld, scale, acc, probs_bf16);
-    return;
-  }
-#endif
   auto probs_of = [&](int i) {
     return probs_bf16 == nullptr ? nullptr : probs_bf16 + static_cast<std::int64_t>(i) * n;
   };
-  if (n >= 64) {  // rows of whole vectors: each row's exponentials and their sum in one pass
+  if (n >= 64) {  // rows of whole vectors: each row's exponentials and their sum in one pass,
+                  // then its probabilities and ACC while it is in cache
     for (int i = 0; i < rows; ++i) {
       float* row = scores + i * ld;
-      const float max = lane_max<kAll>(row, n);
-      float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-      for (int j = 0; j < n; ++j) {
-        const float e = exp_nonpositive((row[j] - max) * scale);
-        row[j] = e;
-        sum += e;
-      }
-      normalize_row(row, n, 1.0f / sum, acc, probs_of(i));
+      normalize_row(row, n, 1.0f / row_exponentials(row, n, scale), acc, probs_of(i));
     }
     return;
   }
