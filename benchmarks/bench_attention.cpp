@@ -2,8 +2,8 @@
 // (scores, softmax with ACC, context of every row), all-MiniLM-L6-v2's shape (12 heads of 32),
 // fp32 and bf16, 2 threads, by one of three paths: oneDNN's batched products, one sequence at a
 // time; lat's own per-head loops, every (sequence, head) in one parallel loop, where they cross
-// sets kOwnLoopsUpTo in model/forward.cpp; or (bf16, on a CPU with AMX) scores from tiles 16 rows
-// at a time, then oneDNN's context product, as model/forward.cpp runs long sequences there.
+// sets kOwnLoopsUpTo in model/forward.cpp; or (bf16, on a CPU with AMX) scores, softmax and
+// context from tiles 16 rows at a time, as model/forward.cpp runs long sequences there.
 //   bench_attention [--benchmark_...]
 #include <benchmark/benchmark.h>
 #include <omp.h>
@@ -49,7 +49,9 @@ void attention(benchmark::State& state) {
   std::vector<float> scores(sequences * block), acc(sequences * heads * un),
       out(sequences * un * d), scratch(2 * lat::kernels::head_scores_scratch(n, dh)),
       tile_scores(2 * lat::kernels::tile_scores_size(n));
-  std::vector<std::uint16_t> packed(2 * lat::kernels::packed_keys_size(n, dh));
+  std::vector<std::uint16_t> packed(2 * lat::kernels::packed_keys_size(n, dh)),
+      packed_values(2 * lat::kernels::packed_values_size(n, dh)),
+      rows_probs(2 * lat::kernels::tile_probs_size(n));
   std::vector<std::uint16_t> probs16(scores.size());
   std::vector<int> rows(un);
   std::iota(rows.begin(), rows.end(), 0);
@@ -68,15 +70,24 @@ void attention(benchmark::State& state) {
       if (tiles) {
         const int thread = omp_get_thread_num();
         std::uint16_t* keys = packed.data() + thread * lat::kernels::packed_keys_size(n, dh);
+        std::uint16_t* values =
+            packed_values.data() + thread * lat::kernels::packed_values_size(n, dh);
+        std::uint16_t* probs = rows_probs.data() + thread * lat::kernels::tile_probs_size(n);
         float* rows_of = tile_scores.data() + thread * lat::kernels::tile_scores_size(n);
         const lat::kernels::Rows seq = in.from(t / heads * n);
         loops.pack_keys(seq, n, heads, dh, t % heads, keys);
+        loops.pack_values(seq, n, heads, dh, t % heads, values);
+        loops.begin_tiles();
         for (int row = 0; row < n; row += lat::kernels::kTileRows) {
+          const int count = std::min(lat::kernels::kTileRows, n - row);
           loops.scores_rows(seq, n, heads, dh, t % heads, row, keys, rows_of);
-          loops.softmax_acc(rows_of, std::min(lat::kernels::kTileRows, n - row), n,
-                            lat::kernels::tile_row_floats(n), scale, acc.data() + t * un,
-                            probs16.data() + t * un * un + row * un);
+          loops.softmax_acc(rows_of, count, n, lat::kernels::tile_row_floats(n), scale,
+                            acc.data() + t * un, probs);
+          loops.context_rows(
+              probs, n, values, dh, count,
+              lat::kernels::f32_rows(out.data() + (t / heads * un + row) * d + t % heads * dh, d));
         }
+        loops.end_tiles();
         continue;
       }
       if (own) {
@@ -91,7 +102,7 @@ void attention(benchmark::State& state) {
                            n, lat::kernels::f32_rows(out.data() + t / heads * un * d, d));
       }
     }
-    if (!own) {
+    if (!own && !tiles) {
       for (int s = 0; s < sequences; ++s) {
         lat::kernels::attention_context(
             in.from(s * n), n, heads, dh,

@@ -545,6 +545,7 @@ TEST_P(EachIsa, SoftmaxAccByRowsEqualsWhole) {
 TEST_P(EachIsa, TileScoresMatchNaive) {
   const Loops& loops = loops_for();
   if (loops.scores_rows == nullptr) GTEST_SKIP() << "only the amx variant has tiles";
+  loops.begin_tiles();
   for (const int dh : {32, 64, 96, 128}) {
     for (const int n : {1, 5, 16, 17, 33, 70, 130}) {
       const int heads = 3, d = heads * dh, ld = 3 * d;
@@ -573,6 +574,67 @@ TEST_P(EachIsa, TileScoresMatchNaive) {
       }
     }
   }
+  loops.end_tiles();
+}
+
+// One head's P V from AMX tiles (the "amx" variant alone), 16 rows at a time, for lengths with
+// and without a tail of keys or rows, every head width the tiles take, every head, into fp32 and
+// bf16 rows of the whole width d; bf16 inputs are exact in fp32, so the sums are within 1e-5 of
+// sum |p v|, and a bf16 output adds half its step, at most 2^-8 |y|. The columns of other heads
+// are left as they were.
+TEST_P(EachIsa, TileContextMatchesNaive) {
+  const Loops& loops = loops_for();
+  if (loops.context_rows == nullptr) GTEST_SKIP() << "only the amx variant has tiles";
+  loops.begin_tiles();
+  for (const DType type : {DType::kF32, DType::kBF16}) {
+    for (const int dh : {32, 64, 96, 128}) {
+      for (const int n : {1, 5, 16, 17, 33, 70, 130}) {
+        const int heads = 3, d = heads * dh, ld = 3 * d;
+        auto qkv = random_values(static_cast<std::size_t>(n * ld), static_cast<unsigned>(n + dh));
+        std::vector<std::uint16_t> qkv16 = to_bf16(qkv);
+        auto probs = random_values(static_cast<std::size_t>(n * n), static_cast<unsigned>(n));
+        for (float& x : probs) x = std::abs(x);
+        const std::vector<std::uint16_t> probs16 = to_bf16(probs);
+        const Rows in{DType::kBF16, qkv16.data(), ld};
+        const Matrix all = as_matrix(qkv, n, ld), p = as_matrix(probs, n, n);
+        std::vector<std::uint16_t> packed(packed_values_size(n, dh)), rows16(tile_probs_size(n));
+        std::vector<float> out32(static_cast<std::size_t>(n * d), -1.f);
+        std::vector<std::uint16_t> out16(out32.size(), 0xbf80);  // -1
+        const Rows out =
+            type == DType::kF32 ? Rows{type, out32.data(), d} : Rows{type, out16.data(), d};
+        for (int h = 0; h < heads; ++h) {
+          SCOPED_TRACE("n " + std::to_string(n) + " dh " + std::to_string(dh) + " head " +
+                       std::to_string(h) + (type == DType::kF32 ? " fp32" : " bf16"));
+          loops.pack_values(in, n, heads, dh, h, packed.data());
+          for (int row = 0; row < n; row += kTileRows) {
+            const int count = std::min(kTileRows, n - row);
+            std::fill(rows16.begin(), rows16.end(), std::uint16_t{0x7f7f});  // finite, large
+            std::copy_n(probs16.begin() + std::int64_t{row} * n, std::int64_t{count} * n,
+                        rows16.begin());
+            auto* at = static_cast<std::byte*>(out.from(row).data) +
+                       static_cast<std::size_t>(h * dh) * size_of(type);
+            loops.context_rows(rows16.data(), n, packed.data(), dh, count, Rows{type, at, d});
+          }
+        }
+        const Matrix v_all = all.block(0, 2 * d, n, d);
+        for (int h = 0; h < heads; ++h) {
+          const Matrix v = v_all.block(0, h * dh, n, dh);
+          const Matrix y = p * v, bound = p.cwiseAbs() * v.cwiseAbs();
+          for (int i = 0; i < n; ++i) {
+            for (int j = 0; j < dh; ++j) {
+              const auto at = static_cast<std::size_t>(i * d + h * dh + j);
+              const double got = type == DType::kF32 ? out32[at] : bf16_value(out16[at]);
+              const double tolerance =
+                  1e-5 * (1 + bound(i, j)) +
+                  (type == DType::kBF16 ? std::ldexp(std::abs(y(i, j)), -8) : 0.0);
+              ASSERT_NEAR(got, y(i, j), tolerance) << "row " << i << " column " << j;
+            }
+          }
+        }
+      }
+    }
+  }
+  loops.end_tiles();
 }
 
 // One head's products from packed QKV rows, fp32 and bf16, for lengths across the row blocks

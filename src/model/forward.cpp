@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <utility>
 
@@ -64,8 +65,9 @@ struct Buffer {
 };
 
 struct Workspace {
-  Buffer embedded, x, x_in, x_codes, qkv, scores, probs, context, context_in, context_codes,
-      projected, inner, inner_codes, head_acc, acc, head_scratch, normed, gate, rotary;
+  Buffer embedded, x, x_in, x_codes, qkv, scores, probs, every_context, context, context_in,
+      context_codes, projected, inner, inner_codes, head_acc, acc, head_scratch, normed, gate,
+      rotary;
   // The pass's bookkeeping (Pass has its meaning), kept from call to call like the buffers.
   std::vector<int> offsets, next_offsets, next_positions, came_from;
   std::vector<std::vector<int>> kept;
@@ -204,6 +206,10 @@ class Pass {
 
  private:
   int rows_of(int s) const { return offsets_[s + 1] - offsets_[s]; }
+  // Whether sequence s runs lat's own per-head loops (short ones: their arithmetic costs less
+  // than a oneDNN call), or takes its attention from AMX tiles (attend has the why of both).
+  bool own(int s) const { return rows_of(s) <= kOwnLoopsUpTo; }
+  bool tiled(int s) const { return tiles_ && !own(s); }
   float* acc_of(int s, int h) {
     return head_acc_ + heads_ * static_cast<std::size_t>(offsets_[s]) +
            static_cast<std::size_t>(h * rows_of(s));
@@ -248,6 +254,7 @@ class Pass {
   const int sequences_;
   const bool trace_;
   const bool pre_norm_;
+  const bool tiles_;  // bf16 Q and K, on a CPU with AMX, in heads the tiles take
   const InputObserver* observer_;
   int layer_ = 0;
   Workspace& ws_;
@@ -279,6 +286,9 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
       sequences_(static_cast<int>(batch.offsets.size()) - 1),
       trace_(trace),
       pre_norm_(w.config.family->structure.norm == NormPlacement::kPre),
+      tiles_(loops_.scores_rows != nullptr && attention_ == DType::kBF16 &&
+             d_ / w.config.heads % kernels::kTileDepth == 0 &&
+             d_ / w.config.heads <= kernels::kMaxTileDh),
       observer_(observer),
       ws_(workspace()),
       offsets_(ws_.offsets),
@@ -368,7 +378,9 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
     block_at_[static_cast<std::size_t>(first)] = 0;
     for (last = first; last < sequences_; ++last) {
       const auto n = static_cast<std::size_t>(rows_of(last));
-      const std::size_t end = block_at_[static_cast<std::size_t>(last)] + heads_ * n * n;
+      // Tiled sequences hold no scores: any number of them share a block.
+      const std::size_t end =
+          block_at_[static_cast<std::size_t>(last)] + (tiled(last) ? 0 : heads_ * n * n);
       if (last > first && end > kScoresBudget) break;
       block_at_[static_cast<std::size_t>(last) + 1] = end;
     }
@@ -387,29 +399,37 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   const int heads = static_cast<int>(heads_), dh = d_ / heads;
   // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
   // call; they keep P in fp32 and read the kept rows of it in place.
-  auto own = [&](int s) { return rows_of(s) <= kOwnLoopsUpTo; };
   // Longer ones, with bf16 Q and K on a CPU with AMX, take their scores from tiles, 16 rows at a
-  // time into the thread's scratch, where the softmax reads them: they never leave the cache.
-  // Elsewhere they come from one batched oneDNN product per sequence.
-  const bool tiles = loops_.scores_rows != nullptr && attention_ == DType::kBF16 &&
-                     dh % kernels::kTileDepth == 0 && dh <= kernels::kMaxTileDh;
+  // time into the thread's scratch, where the softmax reads them, and the softmax's rows of P go
+  // to the tiles of P V while still there: neither scores nor P leave the cache. The context of
+  // every row is made, and the kept rows' taken after the selection: cheaper than writing P out,
+  // moving its kept rows together and multiplying them. Elsewhere the scores and the context
+  // come from one batched oneDNN product per sequence each.
   int longest = 0;
   bool any_own = false;
   for (int s = first; s < last; ++s) {
     longest = std::max(longest, rows_of(s));
     any_own = any_own || own(s);
   }
-  // The scores' blocks, unless every sequence here takes its scores from tiles. A sequence whose
-  // block is over kScoresBudget is a block alone, so a block that mixes the two is within it.
+  // The scores' blocks of the sequences that do not take tiles (their room is counted in
+  // block_at_; a sequence whose block is over kScoresBudget is a block alone).
   const std::size_t used = block_at_[static_cast<std::size_t>(last)];
-  float* scores = tiles && !any_own ? nullptr : static_cast<float*>(ws_.scores.take(used * 4));
-  void* probs = attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
-  // Each thread's scratch, in whole cache lines: an own head's, or a tiled head's packed keys and
-  // rows of scores.
+  float* scores = tiles_ && !any_own ? nullptr : static_cast<float*>(ws_.scores.take(used * 4));
+  void* probs = tiles_ ? nullptr : attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
+  // The tiled sequences' context of every row, where their rows begin.
+  const Rows every_context =
+      tiles_ ? ws_.every_context.rows(context.type, static_cast<std::size_t>(offsets_[last]),
+                                      static_cast<std::size_t>(d_))
+             : Rows{};
+  // Each thread's scratch, in whole cache lines: an own head's, or a tiled head's packed keys,
+  // packed values, rows of scores and rows of P.
   const std::size_t own_bytes = kernels::head_scores_scratch(kOwnLoopsUpTo, dh) * 4;
   const std::size_t tile_bytes =
-      tiles ? kernels::packed_keys_size(longest, dh) * 2 + kernels::tile_scores_size(longest) * 4
-            : 0;
+      tiles_ ? (kernels::packed_keys_size(longest, dh) + kernels::packed_values_size(longest, dh) +
+                kernels::tile_probs_size(longest)) *
+                       2 +
+                   kernels::tile_scores_size(longest) * 4
+             : 0;
   const std::size_t thread_bytes = (std::max(own_bytes, tile_bytes) + 63) / 64 * 64;
   std::byte* thread_scratch = static_cast<std::byte*>(
       ws_.head_scratch.take(static_cast<std::size_t>(omp_get_max_threads()) * thread_bytes));
@@ -420,12 +440,18 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   auto probs_of = [&](int s, int h) {
     return static_cast<std::byte*>(probs) + block(s, h) * kernels::size_of(attention_);
   };
+  auto head_columns = [&](const Rows& rows, int h) {  // head h's dh columns of `rows`
+    return Rows{rows.type,
+                static_cast<std::byte*>(rows.data) +
+                    static_cast<std::size_t>(h * dh) * kernels::size_of(rows.type),
+                rows.ld};
+  };
   const int tasks = (last - first) * heads;
   // A thread takes a sequence's heads together where there are enough sequences to go round:
   // blocks of short sequences share cache lines.
   const int chunk = last - first >= omp_get_max_threads() ? heads : 1;
   for (int s = first; s < last; ++s) {
-    if (!own(s) && !tiles) {
+    if (!own(s) && !tiles_) {
       kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh,
                                 scores + block(s, 0));
     }
@@ -464,16 +490,26 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
       loops_.head_scores(qkv_.from(offsets_[s]), n, heads, dh, h, scores + block(s, h),
                          reinterpret_cast<float*>(scratch));
       probabilities(s, h, scores + block(s, h), n, 0, n, nullptr);
-    } else if (tiles) {
-      auto* packed = reinterpret_cast<std::uint16_t*>(scratch);
-      auto* rows_scores = reinterpret_cast<float*>(packed + kernels::packed_keys_size(n, dh));
-      loops_.pack_keys(qkv_.from(offsets_[s]), n, heads, dh, h, packed);
+    } else if (tiles_) {
+      auto* keys = reinterpret_cast<std::uint16_t*>(scratch);
+      std::uint16_t* values = keys + kernels::packed_keys_size(n, dh);
+      auto* rows_scores = reinterpret_cast<float*>(values + kernels::packed_values_size(n, dh));
+      auto* rows_probs =
+          reinterpret_cast<std::uint16_t*>(rows_scores + kernels::tile_scores_size(n));
+      const Rows at = qkv_.from(offsets_[s]);
+      loops_.pack_keys(at, n, heads, dh, h, keys);
+      loops_.pack_values(at, n, heads, dh, h, values);
+      // Finite values past the rows, where context_rows reads on and multiplies by zero.
+      std::fill_n(rows_probs, kernels::tile_probs_size(n), std::uint16_t{0});
+      loops_.begin_tiles();
       for (int row = 0; row < n; row += kernels::kTileRows) {
-        loops_.scores_rows(qkv_.from(offsets_[s]), n, heads, dh, h, row, packed, rows_scores);
-        probabilities(s, h, rows_scores, kernels::tile_row_floats(n), row,
-                      std::min(kernels::kTileRows, n - row),
-                      probs_of(s, h) + std::int64_t{row} * n * 2);
+        const int count = std::min(kernels::kTileRows, n - row);
+        loops_.scores_rows(at, n, heads, dh, h, row, keys, rows_scores);
+        probabilities(s, h, rows_scores, kernels::tile_row_floats(n), row, count, rows_probs);
+        loops_.context_rows(rows_probs, n, values, dh, count,
+                            head_columns(every_context.from(offsets_[s] + row), h));
       }
+      loops_.end_tiles();
     } else {
       const bool bf16 = attention_ == DType::kBF16;
       probabilities(s, h, scores + block(s, h), n, 0, n, bf16 ? probs_of(s, h) : nullptr);
@@ -490,12 +526,18 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
       loops_.head_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
                           rows.data(), static_cast<int>(rows.size()),
                           context.from(next_offsets_[s]));
+    } else if (tiles_) {
+      const std::size_t bytes = static_cast<std::size_t>(dh) * kernels::size_of(context.type);
+      for (std::size_t i = 0; i < rows.size(); ++i) {
+        std::memcpy(head_columns(context.from(next_offsets_[s] + static_cast<int>(i)), h).data,
+                    head_columns(every_context.from(offsets_[s] + rows[i]), h).data, bytes);
+      }
     } else {
       kernels::compact_rows(probs_of(s, h), attention_, rows_of(s), rows);
     }
   }
   for (int s = first; s < last; ++s) {
-    if (!own(s)) {
+    if (!own(s) && !tiles_) {
       kernels::attention_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, probs_of(s, 0),
                                  next_offsets_[s + 1] - next_offsets_[s],
                                  context.from(next_offsets_[s]));

@@ -754,6 +754,22 @@ const std::uint16_t* head_values(const Rows& qkv, int heads, int dh, int h, int 
          static_cast<std::int64_t>(h) * dh;
 }
 
+// Every tile 16 rows of 64 bytes. A constant in memory: the compiler does not see that
+// _tile_loadconfig reads a local's fields, and may drop their stores.
+constexpr TileConfig tile_config() {
+  TileConfig config;
+  for (int t = 0; t < 8; ++t) {
+    config.bytes_per_row[t] = 64;
+    config.rows[t] = kTileRows;
+  }
+  return config;
+}
+constexpr TileConfig kTileConfig = tile_config();
+
+void begin_tiles() { _tile_loadconfig(&kTileConfig); }
+
+void end_tiles() { _tile_release(); }
+
 // Block (c, t) of 16 keys and kTileDepth values of depth, as AMX's right operand: row r holds
 // the pairs of depth 2r and 2r + 1 of the 16 keys, side by side; keys past n are zero.
 void pack_keys(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed) {
@@ -820,14 +836,106 @@ void score_rows(const std::uint16_t* q, std::int64_t q_stride, int n, const std:
 }
 #undef LAT_SCORE_BLOCK
 
+// Keys kTileDepth at a time (block b) and 16 values of depth at a time (block c), as AMX's right
+// operand of P V: row r holds the values of keys 2r and 2r + 1 side by side; keys past n are zero.
+void pack_values(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed) {
+  const std::uint16_t* v = head_values(qkv, heads, dh, h, 2);
+  const int columns = dh / kTileRows, blocks = (n + kTileDepth - 1) / kTileDepth;
+  // Output value 2j is value j of the even key, 2j + 1 value j of the odd one.
+  alignas(64) std::uint16_t order[2 * kTileRows];
+  for (int j = 0; j < kTileRows; ++j) {
+    order[2 * j] = static_cast<std::uint16_t>(j);
+    order[2 * j + 1] = static_cast<std::uint16_t>(2 * kTileRows + j);
+  }
+  const __m512i interleave = _mm512_load_si512(order);
+  auto values_of = [&](int key, int c) {
+    return key < n ? _mm512_castsi256_si512(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(
+                         v + std::int64_t{key} * qkv.ld + c * kTileRows)))
+                   : _mm512_setzero_si512();
+  };
+  for (int b = 0; b < blocks; ++b) {
+    for (int c = 0; c < columns; ++c) {
+      std::uint16_t* out = packed + (b * columns + c) * kTileRows * kTileDepth;
+      for (int r = 0; r < kTileRows; ++r) {
+        const int key = b * kTileDepth + 2 * r;
+        _mm512_storeu_si512(
+            out + r * kTileDepth,
+            _mm512_permutex2var_epi16(values_of(key, c), interleave, values_of(key + 1, c)));
+      }
+    }
+  }
+}
+
+// 16 rows of P V into tiles 4 to 7: four blocks of 16 values of depth from `first`, or two, each
+// in two tiles (keys of even and odd blocks) so that four sums are under way at a time. Tiles 0
+// and 3 hold the rows' probabilities for kTileDepth keys, tiles 1 and 2 the values' blocks.
+#define LAT_VALUE_BLOCK(A, B, C, block, c)                                         \
+  do {                                                                             \
+    _tile_loadd(B, packed + ((block)*columns + (c)) * kTileRows * kTileDepth, 64); \
+    _tile_dpbf16ps(C, A, B);                                                       \
+  } while (false)
+
+void context_rows(const std::uint16_t* probs, int n, const std::uint16_t* packed, int dh, int count,
+                  const Rows& out) {
+  const int columns = dh / kTileRows, blocks = (n + kTileDepth - 1) / kTileDepth;
+  const std::int64_t probs_stride = std::int64_t{n} * 2;
+  alignas(64) float c_rows[kTileRows * 4 * kTileRows];
+  for (int first = 0; first < columns; first += 4) {
+    const bool split = columns - first < 4;  // two blocks of depth (dh is a multiple of 32)
+    _tile_zero(4);
+    _tile_zero(5);
+    _tile_zero(6);
+    _tile_zero(7);
+    if (split) {
+      int b = 0;
+      for (; b + 1 < blocks; b += 2) {
+        _tile_loadd(0, probs + b * kTileDepth, probs_stride);
+        _tile_loadd(3, probs + (b + 1) * kTileDepth, probs_stride);
+        LAT_VALUE_BLOCK(0, 1, 4, b, first);
+        LAT_VALUE_BLOCK(0, 2, 5, b, first + 1);
+        LAT_VALUE_BLOCK(3, 1, 6, b + 1, first);
+        LAT_VALUE_BLOCK(3, 2, 7, b + 1, first + 1);
+      }
+      if (b < blocks) {
+        _tile_loadd(0, probs + b * kTileDepth, probs_stride);
+        LAT_VALUE_BLOCK(0, 1, 4, b, first);
+        LAT_VALUE_BLOCK(0, 2, 5, b, first + 1);
+      }
+    } else {
+      for (int b = 0; b < blocks; ++b) {
+        _tile_loadd(0, probs + b * kTileDepth, probs_stride);
+        LAT_VALUE_BLOCK(0, 1, 4, b, first);
+        LAT_VALUE_BLOCK(0, 2, 5, b, first + 1);
+        LAT_VALUE_BLOCK(0, 1, 6, b, first + 2);
+        LAT_VALUE_BLOCK(0, 2, 7, b, first + 3);
+      }
+    }
+    const std::int64_t stride = 4 * kTileRows * 4;
+    _tile_stored(4, c_rows, stride);
+    _tile_stored(5, c_rows + kTileRows, stride);
+    _tile_stored(6, c_rows + 2 * kTileRows, stride);
+    _tile_stored(7, c_rows + 3 * kTileRows, stride);
+    const int width = split ? 2 * kTileRows : 4 * kTileRows;
+    for (int i = 0; i < count; ++i) {
+      float* from = c_rows + i * 4 * kTileRows;
+      if (split) {
+        for (int j = 0; j < width; ++j) from[j] += from[width + j];
+      }
+      const std::int64_t at = i * out.ld + first * kTileRows;
+      if (out.type == DType::kBF16) {
+        std::uint16_t* to = out.as<std::uint16_t>() + at;
+        for (int j = 0; j < width; ++j) to[j] = bf16_of(from[j]);
+      } else {
+        float* to = out.as<float>() + at;
+        for (int j = 0; j < width; ++j) to[j] = from[j];
+      }
+    }
+  }
+}
+#undef LAT_VALUE_BLOCK
+
 void scores_rows(const Rows& qkv, int n, int heads, int dh, int h, int first,
                  const std::uint16_t* packed, float* out) {
-  TileConfig config;
-  for (int t = 0; t < 8; ++t) {
-    config.bytes_per_row[t] = 64;
-    config.rows[t] = kTileRows;
-  }
-  _tile_loadconfig(&config);
   const std::uint16_t* q = head_values(qkv, heads, dh, h, 0) + first * qkv.ld;
   std::int64_t q_stride = qkv.ld * 2;
   std::uint16_t tail[kTileRows * kMaxTileDh];
@@ -852,7 +960,6 @@ void scores_rows(const Rows& qkv, int n, int heads, int dh, int h, int first,
       score_rows<4>(q, q_stride, n, packed, out);
       break;
   }
-  _tile_release();
 }
 #endif
 
@@ -1052,11 +1159,19 @@ const Loops table{
     .softmax_acc = softmax_acc,
     .add_relative_bias = add_relative_bias,
 #if defined(__AMX_TILE__) && defined(__AMX_BF16__)
+    .begin_tiles = begin_tiles,
+    .end_tiles = end_tiles,
     .pack_keys = pack_keys,
     .scores_rows = scores_rows,
+    .pack_values = pack_values,
+    .context_rows = context_rows,
 #else
+    .begin_tiles = nullptr,
+    .end_tiles = nullptr,
     .pack_keys = nullptr,
     .scores_rows = nullptr,
+    .pack_values = nullptr,
+    .context_rows = nullptr,
 #endif
     .add_layer_norm = add_layer_norm,
     .add_rows = add_rows,

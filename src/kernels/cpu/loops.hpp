@@ -48,10 +48,22 @@ struct Loops {
   // tiles' right operand, packed_keys_size(n, dh) values. scores_rows then writes rows first to
   // first + kTileRows - 1 of Q_h K_h^T (unscaled, fp32) to out, tile_row_floats(n) apart (whole
   // cache lines): out holds tile_scores_size(n) floats, and the rows past n hold scratch.
-  // Attention's scores then never leave the cache.
+  // Attention's scores then never leave the cache. scores_rows and context_rows (below) run
+  // between begin_tiles and end_tiles on the calling thread, which set the tiles' shapes up (a
+  // costly instruction, paid once for a head's rows) and free them.
+  void (*begin_tiles)();
+  void (*end_tiles)();
   void (*pack_keys)(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed);
   void (*scores_rows)(const Rows& qkv, int n, int heads, int dh, int h, int first,
                       const std::uint16_t* packed, float* out);
+  // The same for P V: pack_values writes V_h (n x dh) as the tiles' right operand,
+  // packed_values_size(n, dh) values; context_rows writes `count` (<= kTileRows) rows of P V to
+  // out (fp32 or bf16, dh columns), from kTileRows rows of P (bf16, n apart) in tile_probs_size(n)
+  // values. All of those must be finite: a row's last keys are read on into the next row (past
+  // the last row, into the rest) and meet zero values there.
+  void (*pack_values)(const Rows& qkv, int n, int heads, int dh, int h, std::uint16_t* packed);
+  void (*context_rows)(const std::uint16_t* probs, int n, const std::uint16_t* packed, int dh,
+                       int count, const Rows& out);
 
   // x[r] = LayerNorm(x[r] + residual[at[r]]) * gamma + beta for rows of width d, at[r] being r
   // where `at` is null: the residual rows of a pruned layer are read where they are, not gathered
@@ -99,6 +111,14 @@ constexpr int kTileRows = 16, kTileDepth = 32, kMaxTileDh = 4 * kTileDepth;
 constexpr std::size_t packed_keys_size(int n, int dh) {
   return static_cast<std::size_t>((n + kTileRows - 1) / kTileRows * kTileRows) *
          static_cast<std::size_t>(dh);
+}
+constexpr std::size_t packed_values_size(int n, int dh) {
+  return static_cast<std::size_t>((n + kTileDepth - 1) / kTileDepth * kTileDepth) *
+         static_cast<std::size_t>(dh);
+}
+// The bf16 values Loops::context_rows reads from its kTileRows rows of P (n apart).
+constexpr std::size_t tile_probs_size(int n) {
+  return static_cast<std::size_t>(kTileRows * n + kTileDepth);
 }
 constexpr std::int64_t tile_row_floats(int n) {
   return (n + kTileRows - 1) / kTileRows * kTileRows;
