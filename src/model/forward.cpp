@@ -146,8 +146,9 @@ void embed(const Weights& w, const PackedBatch& batch, float* x, float* embedded
 
 }  // namespace
 
-// Attention runs over groups of sequences whose score matrices (heads x n x n each) fit in this
-// many floats together, or one sequence alone: long batches never hold them all at once.
+// Attention runs over groups of sequences whose score matrices (heads x n x n each; none for a
+// sequence whose scores come from tiles) fit in this many floats together, or one sequence
+// alone: long batches never hold them all at once.
 constexpr std::size_t kScoresBudget = std::size_t{1} << 21;
 
 // Sequences of at most this many rows run attention in lat's own per-head loops, longer ones in
@@ -182,12 +183,12 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
       longest = std::max(longest, double(offsets[s + 1] - offsets[s]));
     const double rows = offsets[last] - offsets[first];
     const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
-    // At most, fp32 everywhere: x, x_in, context, context_in, projected, normed (d each),
-    // qkv (3d), inner (intermediate) and a gated product's two halves, head_acc; scores and
-    // probabilities.
+    // At most, fp32 everywhere: x, x_in, every_context, context, context_in, projected, normed
+    // (d each), qkv (3d), inner (intermediate) and a gated product's two halves, head_acc;
+    // scores and probabilities.
     const double inner = c.family->structure.feed_forward == FeedForward::kGated ? 3.0 : 1.0;
     most = std::max(
-        most, 4.0 * (rows * (9.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores));
+        most, 4.0 * (rows * (10.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores));
   }
   return most;
 }
