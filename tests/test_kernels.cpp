@@ -580,8 +580,8 @@ TEST_P(EachIsa, TileScoresMatchNaive) {
 // One head's P V from AMX tiles (the "amx" variant alone), 16 rows at a time, for lengths with
 // and without a tail of keys or rows, every head width the tiles take, every head, into fp32 and
 // bf16 rows of the whole width d; bf16 inputs are exact in fp32, so the sums are within 1e-5 of
-// sum |p v|, and a bf16 output adds half its step, at most 2^-8 |y|. The columns of other heads
-// are left as they were.
+// sum |p v|, and a bf16 output adds half its step, at most 2^-8 |y|. Past the rows, P holds a
+// large finite value, which keys beyond n must multiply by zero.
 TEST_P(EachIsa, TileContextMatchesNaive) {
   const Loops& loops = loops_for();
   if (loops.context_rows == nullptr) GTEST_SKIP() << "only the amx variant has tiles";
