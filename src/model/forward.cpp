@@ -75,7 +75,7 @@ struct Workspace {
 };
 
 // A value outside every local window: its probability underflows to nothing (Loops::softmax_acc
-// takes its exponential as 2^-126, or 0 in the AVX-512 variants).
+// takes its exponential as 2^-126, or 0 in the AVX-512 variants' rows of 64 values or more).
 constexpr float kMasked = -1e30f;
 
 float bf16_value(std::uint16_t b) {
@@ -452,7 +452,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   // blocks of short sequences share cache lines.
   const int chunk = last - first >= omp_get_max_threads() ? heads : 1;
   for (int s = first; s < last; ++s) {
-    if (!own(s) && !tiles_) {
+    if (!own(s) && !tiled(s)) {
       kernels::attention_scores(qkv_.from(offsets_[s]), rows_of(s), heads, dh,
                                 scores + block(s, 0));
     }
@@ -491,7 +491,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
       loops_.head_scores(qkv_.from(offsets_[s]), n, heads, dh, h, scores + block(s, h),
                          reinterpret_cast<float*>(scratch));
       probabilities(s, h, scores + block(s, h), n, 0, n, nullptr);
-    } else if (tiles_) {
+    } else if (tiled(s)) {
       auto* keys = reinterpret_cast<std::uint16_t*>(scratch);
       std::uint16_t* values = keys + kernels::packed_keys_size(n, dh);
       auto* rows_scores = reinterpret_cast<float*>(values + kernels::packed_values_size(n, dh));
@@ -527,7 +527,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
       loops_.head_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, h, scores + block(s, h),
                           rows.data(), static_cast<int>(rows.size()),
                           context.from(next_offsets_[s]));
-    } else if (tiles_) {
+    } else if (tiled(s)) {
       const std::size_t bytes = static_cast<std::size_t>(dh) * kernels::size_of(context.type);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         std::memcpy(head_columns(context.from(next_offsets_[s] + static_cast<int>(i)), h).data,
@@ -538,7 +538,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     }
   }
   for (int s = first; s < last; ++s) {
-    if (!own(s) && !tiles_) {
+    if (!own(s) && !tiled(s)) {
       kernels::attention_context(qkv_.from(offsets_[s]), rows_of(s), heads, dh, probs_of(s, 0),
                                  next_offsets_[s + 1] - next_offsets_[s],
                                  context.from(next_offsets_[s]));
