@@ -15,7 +15,8 @@ namespace {
 using Type = onednn::Type;
 using tag = dnnl::memory::format_tag;
 
-// Below this many rows a thread, an int8 product runs each block over all threads.
+// Below this many rows a thread, an int8 product runs each block over all threads, and a layer's
+// rows do not go round the threads (rows_go_round).
 constexpr std::int64_t kRowsPerThread = 32;
 
 // oneDNN's bf16 and int8 kernels (on a CPU with AMX, at least) multiply some row counts several
@@ -218,21 +219,14 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
                        {scales_.data(), sums_.data(), by_input_.data()}, bias_values_.data(),
                        epilogue_, y.from(first), own);
   };
-  const int team = omp_get_max_threads();
-  if (team > 1 && rows >= kRowsPerThread * team && omp_in_parallel() == 0) {
-    // Rows enough to go round: each thread multiplies and finishes blocks of its own share, with
-    // no barrier between a product and its finish (oneDNN runs on the calling thread inside a
-    // parallel region). The shares differ by fewer than 32 rows, and all but the last hold a
-    // multiple of 16 rows, so that their blocks are of even counts.
+  if (rows_go_round(rows)) {
+    // Each thread multiplies and finishes blocks of its own share, with no barrier between a
+    // product and its finish (oneDNN runs on the calling thread inside a parallel region).
 #pragma omp parallel
     {
-      const std::int64_t threads = omp_get_num_threads(), t = omp_get_thread_num();
-      const std::int64_t units = rows / 16;
-      auto start = [&](std::int64_t i) {
-        return i == threads ? rows : 16 * (units / threads * i + std::min(i, units % threads));
-      };
-      float* own = scratch + static_cast<std::size_t>(t) * floats;
-      in_even_pieces(start(t), start(t + 1) - start(t), most,
+      const RowShare share(rows, omp_get_num_threads(), omp_get_thread_num());
+      float* own = scratch + static_cast<std::size_t>(omp_get_thread_num()) * floats;
+      in_even_pieces(share.first, share.count, most,
                      [&](std::int64_t first, std::int64_t count) { block_at(first, count, own); });
     }
     return;
@@ -240,6 +234,20 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   // Few rows: one block at a time, each product over all threads.
   in_even_pieces(0, rows, most,
                  [&](std::int64_t first, std::int64_t count) { block_at(first, count, scratch); });
+}
+
+bool rows_go_round(std::int64_t rows) {
+  const int team = omp_get_max_threads();
+  return team > 1 && rows >= kRowsPerThread * team && omp_in_parallel() == 0;
+}
+
+RowShare::RowShare(std::int64_t rows, std::int64_t threads, std::int64_t t) {
+  const std::int64_t units = rows / 16;
+  auto start = [&](std::int64_t i) {
+    return i == threads ? rows : 16 * (units / threads * i + std::min(i, units % threads));
+  };
+  first = start(t);
+  count = start(t + 1) - first;
 }
 
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out) {

@@ -71,6 +71,17 @@ class Linear {
   std::vector<std::int8_t> by_input_;  // the int8 weights again, [in][out], for the outliers
 };
 
+// Where a call's rows are enough to go round the OpenMP team (outside a parallel region, at least
+// 32 rows a thread), each thread can take a share of them through a chain of products and the
+// loops between them, with no barrier: RowShare(rows, threads, t) is thread t's. The shares
+// differ by fewer than 32 rows, and all but the last hold a multiple of 16 rows, so that the
+// products' blocks are of even counts.
+bool rows_go_round(std::int64_t rows);
+struct RowShare {
+  std::int64_t first, count;
+  RowShare(std::int64_t rows, std::int64_t threads, std::int64_t t);
+};
+
 // fp32 rows (ld apart) into out's type (Loops::convert): how activations become a product's input.
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out);
 

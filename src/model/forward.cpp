@@ -65,9 +65,9 @@ struct Buffer {
 };
 
 struct Workspace {
-  Buffer embedded, x, x_in, x_codes, qkv, scores, probs, every_context, context, context_in,
-      context_codes, projected, inner, inner_codes, head_acc, acc, head_scratch, normed, gate,
-      rotary;
+  Buffer embedded, x, spare, x_in, x_codes, qkv, scores, probs, every_context, context, context_in,
+      context_codes, projected, inner, inner_in, inner_codes, head_acc, acc, head_scratch, normed,
+      gate, rotary;
   // The pass's bookkeeping (Pass has its meaning), kept from call to call like the buffers.
   std::vector<int> offsets, next_offsets, next_positions, came_from;
   std::vector<std::vector<int>> kept;
@@ -93,15 +93,6 @@ Rows input_rows(const kernels::Linear& linear, std::int64_t rows, int cols, Buff
                    static_cast<std::size_t>(cols), &codes);
   r.fixed = linear.fixed_input();
   return r;
-}
-
-// fp32 rows in the form `linear` reads: themselves, or converted into `in` (bf16 or uint8).
-Rows input_for(const kernels::Linear& linear, float* x, std::int64_t rows, int d, Buffer& in,
-               Buffer& codes) {
-  if (linear.input_type() == DType::kF32) return kernels::f32_rows(x, d);
-  const Rows out = input_rows(linear, rows, d, in, codes);
-  kernels::convert(x, rows, d, d, out);
-  return out;
 }
 
 // Word, position and token type embeddings of every row, layer norm, and the projection to the
@@ -183,12 +174,12 @@ double workspace_bytes(const Config& c, const PackedBatch& batch) {
       longest = std::max(longest, double(offsets[s + 1] - offsets[s]));
     const double rows = offsets[last] - offsets[first];
     const double scores = std::max(double(kScoresBudget), c.heads * longest * longest);
-    // At most, fp32 everywhere: x, x_in, every_context, context, context_in, projected, normed
-    // (d each), qkv (3d), inner (intermediate) and a gated product's two halves, head_acc;
-    // scores and probabilities.
-    const double inner = c.family->structure.feed_forward == FeedForward::kGated ? 3.0 : 1.0;
+    // At most, fp32 everywhere: x, spare, x_in, every_context, context, context_in, projected,
+    // normed (d each), qkv (3d), inner (intermediate) and a gated product's two halves and coded
+    // inner, head_acc; scores and probabilities.
+    const double inner = c.family->structure.feed_forward == FeedForward::kGated ? 4.0 : 1.0;
     most = std::max(
-        most, 4.0 * (rows * (10.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores));
+        most, 4.0 * (rows * (11.0 * c.hidden + inner * c.intermediate + c.heads) + 2.0 * scores));
   }
   return most;
 }
@@ -228,23 +219,22 @@ class Pass {
   // Y = X + A Wo + bo; Z = Y + F(LN(Y)). F(Y) = act(Y W1 + b1) W2 + b2, or with a gate,
   // (act(Y W1 + b1) * (Y Wg + bg)) W2 + b2.
   // X is x_'s row came_from_[r] for kept row r (x_'s row r where came_from is null: every row
-  // kept). `next` is the next layer's, if there is one.
-  void finish(const LayerWeights& lw, const Rows& context, const int* came_from,
-              const LayerWeights* next);
-  // x = LayerNorm(x + residual) on `rows` rows (residual may be null; its rows `at`, as
-  // Loops::add_layer_norm reads them), which are also written as the input of `consumer` (into
-  // in and codes) where it reads another type than fp32: that input, or x itself, is returned.
-  // No consumer: x.
-  Rows norm_into(float* x, const float* residual, const int* at, std::int64_t rows,
-                 const NormWeights& norm, const kernels::Linear* consumer, Buffer& in,
-                 Buffer& codes);
-  // The same on a copy of x in normed_ (x itself is left as it is).
-  Rows normalized(const float* x, std::int64_t rows, const NormWeights& norm,
-                  const kernels::Linear& consumer, Buffer& in, Buffer& codes);
-  // Whether layer lw's first product reads x_ as it is (no norm before it).
+  // kept). Then the next layer's Q, K and V, if there is a next layer (l + 1).
+  void finish(const LayerWeights& lw, int l, const Rows& context, const int* came_from);
+  // Whether layer lw's first product reads the layer's input rows as they are (no norm first).
   bool reads_x(const LayerWeights& lw) const { return !(pre_norm_ && lw.attention_norm.present()); }
-  // Shows the observer, if any, a product's input; returns it.
-  const Rows& observed(Product product, const Rows& input, std::int64_t rows, int cols) const;
+  // Room for every row's input to layer lw's first product, where it reads another type than
+  // fp32 (else none), in x_in and x_codes.
+  Rows qkv_input(const LayerWeights& lw);
+  // Layer l's Q, K and V of `count` rows from `first` into qkv_, from its input rows x: from
+  // `coded` (qkv_input's) where `ready` (a norm wrote these rows there), else from x, normed
+  // first where the layer norms its input. Its buffers are taken already: it may run on a
+  // share of the rows.
+  void project(const LayerWeights& lw, int l, float* x, std::int64_t first, std::int64_t count,
+               const Rows& coded, bool ready);
+  // Shows the observer, if any, layer l's input to a product; returns it.
+  const Rows& observed(int l, Product product, const Rows& input, std::int64_t rows,
+                       int cols) const;
 
   const Weights& w_;
   const Config& c_;
@@ -257,11 +247,10 @@ class Pass {
   const bool pre_norm_;
   const bool tiles_;  // bf16 Q and K, on a CPU with AMX, in heads the tiles take
   const InputObserver* observer_;
-  int layer_ = 0;
   Workspace& ws_;
-  float *x_, *projected_, *head_acc_, *normed_ = nullptr;
+  // x_: the rows between layers; spare_: where a pruned layer writes them (finish).
+  float *x_, *spare_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
-  Rows next_in_;  // the next layer's first input, where the last norm wrote it
   // Each sequence's first row, before and after this layer's selection; the original position of
   // each row that leaves it, and its row before; each sequence's kept rows (of its first
   // `sequences_` entries); where each sequence's score block starts.
@@ -306,6 +295,7 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
   const auto rows = static_cast<std::size_t>(batch.offsets.back());
   const auto ud = static_cast<std::size_t>(d_);
   x_ = static_cast<float*>(ws_.x.take(rows * ud * 4));
+  spare_ = static_cast<float*>(ws_.spare.take(rows * ud * 4));
   projected_ = static_cast<float*>(ws_.projected.take(rows * ud * 4));
   head_acc_ = static_cast<float*>(ws_.head_acc.take(heads_ * rows * 4));
   if (pre_norm_) normed_ = static_cast<float*>(ws_.normed.take(rows * ud * 4));
@@ -323,44 +313,47 @@ Pass::Pass(const Weights& w, const PackedBatch& batch, bool trace, const InputOb
                         ? static_cast<float*>(ws_.embedded.take(
                               rows * static_cast<std::size_t>(c_.embedding_size) * 4))
                         : nullptr;
-  const auto& first = w.layers.front().qkv;
-  if (!w.embeddings.projection && reads_x(w.layers.front()) && first.input_type() != DType::kF32) {
-    next_in_ = input_rows(first, batch.offsets.back(), d_, ws_.x_in, ws_.x_codes);
-  }
-  embed(w, batch, x_, embedded, next_in_);
+  // The embeddings' norm writes the first product's input where that product reads them as
+  // they are.
+  const LayerWeights& first = w.layers.front();
+  const Rows coded = qkv_input(first);
+  const bool ready = !w.embeddings.projection && reads_x(first);
+  embed(w, batch, x_, embedded, ready ? coded : Rows{});
+  project(first, 0, x_, 0, batch.offsets.back(), coded, ready);
 }
 
-Rows Pass::norm_into(float* x, const float* residual, const int* at, std::int64_t rows,
-                     const NormWeights& norm, const kernels::Linear* consumer, Buffer& in,
-                     Buffer& codes) {
-  const Rows also = consumer != nullptr && consumer->input_type() != DType::kF32
-                        ? input_rows(*consumer, rows, d_, in, codes)
-                        : Rows{};
-  loops_.add_layer_norm(x, residual, at, rows, d_, norm.gamma.data(), norm.beta.data(),
-                        c_.layer_norm_eps, also);
-  return also.data != nullptr ? also : kernels::f32_rows(x, d_);
-}
-
-Rows Pass::normalized(const float* x, std::int64_t rows, const NormWeights& norm,
-                      const kernels::Linear& consumer, Buffer& in, Buffer& codes) {
-  std::copy_n(x, rows * d_, normed_);
-  return norm_into(normed_, nullptr, nullptr, rows, norm, &consumer, in, codes);
-}
-
-const Rows& Pass::observed(Product product, const Rows& input, std::int64_t rows, int cols) const {
-  if (observer_ != nullptr) (*observer_)(layer_, product, input.as<float>(), rows, cols);
+const Rows& Pass::observed(int l, Product product, const Rows& input, std::int64_t rows,
+                           int cols) const {
+  if (observer_ != nullptr) (*observer_)(l, product, input.as<float>(), rows, cols);
   return input;
 }
 
-void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
-  layer_ = l;
-  const std::int64_t rows = offsets_.back();
-  Rows in = std::exchange(next_in_, Rows{});
-  if (in.data == nullptr) {
-    in = reads_x(lw) ? input_for(lw.qkv, x_, rows, d_, ws_.x_in, ws_.x_codes)
-                     : normalized(x_, rows, lw.attention_norm, lw.qkv, ws_.x_in, ws_.x_codes);
+Rows Pass::qkv_input(const LayerWeights& lw) {
+  return lw.qkv.input_type() == DType::kF32
+             ? Rows{}
+             : input_rows(lw.qkv, offsets_.back(), d_, ws_.x_in, ws_.x_codes);
+}
+
+void Pass::project(const LayerWeights& lw, int l, float* x, std::int64_t first, std::int64_t count,
+                   const Rows& coded, bool ready) {
+  const std::int64_t at = first * d_;
+  const Rows in = coded.data != nullptr ? coded.from(first) : Rows{};
+  float* rows = x + at;
+  if (!reads_x(lw)) {
+    std::copy_n(x + at, count * d_, normed_ + at);
+    loops_.add_layer_norm(normed_ + at, nullptr, nullptr, count, d_, lw.attention_norm.gamma.data(),
+                          lw.attention_norm.beta.data(), c_.layer_norm_eps, in);
+    rows = normed_ + at;
+  } else if (in.data != nullptr && !ready) {
+    kernels::convert(rows, count, d_, d_, in);
   }
-  lw.qkv(observed(Product::kQkv, in, rows, d_), rows, qkv_);
+  const Rows input = in.data != nullptr ? in : kernels::f32_rows(rows, d_);
+  lw.qkv(observed(l, Product::kQkv, input, count, d_), count, qkv_.from(first));
+}
+
+void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>> keep) {
+  // qkv_ holds this layer's Q, K and V: the previous layer's finish, or the constructor, made
+  // them.
   if (c_.family->structure.positions == PositionKind::kRotary) rotate(l);
   std::fill_n(head_acc_, heads_ * static_cast<std::size_t>(offsets_.back()), 0.f);
   // How many rows each sequence keeps is known before the selection, and so are their places.
@@ -390,9 +383,7 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
   const std::int64_t kept_rows = next_offsets_.back();
   std::swap(offsets_, next_offsets_);
   result_.positions.assign(next_positions_.begin(), next_positions_.begin() + kept_rows);
-  const auto next = static_cast<std::size_t>(l) + 1;
-  finish(lw, context, all_kept ? nullptr : came_from_.data(),
-         next < w_.layers.size() ? &w_.layers[next] : nullptr);
+  finish(lw, l, context, all_kept ? nullptr : came_from_.data());
 }
 
 void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep,
@@ -609,51 +600,102 @@ void Pass::rotate(int l) {
   }
 }
 
-void Pass::finish(const LayerWeights& lw, const Rows& context, const int* came_from,
-                  const LayerWeights* next) {
+void Pass::finish(const LayerWeights& lw, int l, const Rows& context, const int* came_from) {
   const std::int64_t rows = offsets_.back();
-  const Rows attended =
-      context.type == lw.output.input_type()
-          ? context
-          : input_for(lw.output, context.as<float>(), rows, d_, ws_.context_in, ws_.context_codes);
-  lw.output(observed(Product::kOutput, attended, rows, d_), rows,
-            kernels::f32_rows(projected_, d_));
-  Rows in;
-  if (pre_norm_) {
-    loops_.add_rows(projected_, x_, came_from, rows, d_);
-    in = normalized(projected_, rows, lw.output_norm, lw.ffn_in, ws_.x_in, ws_.x_codes);
+  const auto following = static_cast<std::size_t>(l) + 1;
+  const LayerWeights* next = following < w_.layers.size() ? &w_.layers[following] : nullptr;
+  const int dff = c_.intermediate;
+  const auto fp32_input = [](const kernels::Linear& linear) {
+    return linear.input_type() == DType::kF32;
+  };
+  // Every buffer is taken for all rows before any thread runs: only then may the rows go through
+  // the layer in shares, one a thread (below).
+  const bool convert_context = context.type != lw.output.input_type();
+  const Rows attended = convert_context
+                            ? input_rows(lw.output, rows, d_, ws_.context_in, ws_.context_codes)
+                            : context;
+  const Rows ffn_input =
+      fp32_input(lw.ffn_in) ? Rows{} : input_rows(lw.ffn_in, rows, d_, ws_.x_in, ws_.x_codes);
+  // The next layer's first input (the same buffer as ffn_input: a row is written there after its
+  // feed-forward has read it). A post-norm layer's last norm writes it.
+  const Rows next_input = next == nullptr ? Rows{} : qkv_input(*next);
+  const bool gated = c_.family->structure.feed_forward == FeedForward::kGated;
+  const auto udff = static_cast<std::size_t>(dff), urows = static_cast<std::size_t>(rows);
+  float* both = gated ? static_cast<float*>(ws_.gate.take(urows * udff * 8)) : nullptr;
+  float* activated = gated ? static_cast<float*>(ws_.inner.take(urows * udff * 4)) : nullptr;
+  const Rows inner = !gated ? input_rows(lw.ffn_out, rows, dff, ws_.inner, ws_.inner_codes)
+                     : fp32_input(lw.ffn_out)
+                         ? kernels::f32_rows(activated, dff)
+                         : input_rows(lw.ffn_out, rows, dff, ws_.inner_in, ws_.inner_codes);
+  // A pruned layer writes its rows into the spare: the rows it reads as residuals may lie past
+  // its own, where another share may already be writing.
+  float* out = came_from == nullptr ? x_ : spare_;
+
+  auto through = [&](std::int64_t first, std::int64_t count) {
+    const auto at = first * d_;
+    if (convert_context) {
+      kernels::convert(context.from(first).as<float>(), count, d_, d_, attended.from(first));
+    }
+    float* projected = projected_ + at;
+    lw.output(observed(l, Product::kOutput, attended.from(first), count, d_), count,
+              kernels::f32_rows(projected, d_));
+    // X, the layer's input: rows came_from of x_, or x_'s own.
+    const float* residual = came_from == nullptr ? x_ + at : x_;
+    const int* residual_at = came_from == nullptr ? nullptr : came_from + first;
+    float* normed = projected;
+    if (pre_norm_) {
+      loops_.add_rows(projected, residual, residual_at, count, d_);
+      normed = normed_ + at;
+      std::copy_n(projected, count * d_, normed);
+      residual = nullptr;
+      residual_at = nullptr;
+    }
+    const NormWeights& norm = pre_norm_ ? lw.output_norm : lw.attention_norm;
+    const Rows coded = ffn_input.data != nullptr ? ffn_input.from(first) : Rows{};
+    loops_.add_layer_norm(normed, residual, residual_at, count, d_, norm.gamma.data(),
+                          norm.beta.data(), c_.layer_norm_eps, coded);
+    const Rows ffn_in = coded.data != nullptr ? coded : kernels::f32_rows(normed, d_);
+    observed(l, Product::kFfnIn, ffn_in, count, d_);
+    if (gated) {
+      float* halves = both + first * 2 * dff;
+      float* a = activated + first * dff;
+      lw.ffn_in(ffn_in, count, kernels::f32_rows(halves, 2 * dff));
+      loops_.gated(halves, count, dff, lw.gate_activation, a);
+      if (inner.data != activated) kernels::convert(a, count, dff, dff, inner.from(first));
+    } else {
+      lw.ffn_in(ffn_in, count, inner.from(first));
+    }
+    float* y = out + at;
+    lw.ffn_out(observed(l, Product::kFfnOut, inner.from(first), count, dff), count,
+               kernels::f32_rows(y, d_));
+    if (pre_norm_) {
+      loops_.add_rows(y, projected, nullptr, count, d_);
+    } else {
+      loops_.add_layer_norm(y, projected, nullptr, count, d_, lw.output_norm.gamma.data(),
+                            lw.output_norm.beta.data(), c_.layer_norm_eps,
+                            next_input.data != nullptr ? next_input.from(first) : Rows{});
+    }
+    if (next != nullptr) project(*next, l + 1, out, first, count, next_input, !pre_norm_);
+  };
+  // Where the rows go round the threads, each takes its share through the whole chain: no
+  // barrier between the products and the loops, and a share's rows stay in its core's cache.
+  // An observer sees each product's input whole.
+  if (observer_ == nullptr && kernels::rows_go_round(rows)) {
+#pragma omp parallel
+    {
+      const kernels::RowShare share(rows, omp_get_num_threads(), omp_get_thread_num());
+      through(share.first, share.count);
+    }
   } else {
-    in = norm_into(projected_, x_, came_from, rows, lw.attention_norm, &lw.ffn_in, ws_.x_in,
-                   ws_.x_codes);
+    through(0, rows);
   }
-  observed(Product::kFfnIn, in, rows, d_);
-  const auto dff = static_cast<std::size_t>(c_.intermediate);
-  Rows inner;
-  if (c_.family->structure.feed_forward == FeedForward::kGated) {
-    auto* both = static_cast<float*>(ws_.gate.take(static_cast<std::size_t>(rows) * dff * 8));
-    auto* a = static_cast<float*>(ws_.inner.take(static_cast<std::size_t>(rows) * dff * 4));
-    lw.ffn_in(in, rows, kernels::f32_rows(both, 2 * c_.intermediate));
-    loops_.gated(both, rows, c_.intermediate, lw.gate_activation, a);
-    inner = input_for(lw.ffn_out, a, rows, c_.intermediate, ws_.x_in, ws_.inner_codes);
-  } else {
-    inner = input_rows(lw.ffn_out, rows, c_.intermediate, ws_.inner, ws_.inner_codes);
-    lw.ffn_in(in, rows, inner);
-  }
-  lw.ffn_out(observed(Product::kFfnOut, inner, rows, c_.intermediate), rows,
-             kernels::f32_rows(x_, d_));
-  if (pre_norm_) {
-    loops_.add_rows(x_, projected_, nullptr, rows, d_);
-  } else {
-    // The next layer's first product reads these rows: written in its input type here.
-    const Rows out = norm_into(x_, projected_, nullptr, rows, lw.output_norm,
-                               next != nullptr ? &next->qkv : nullptr, ws_.x_in, ws_.x_codes);
-    if (out.data != x_) next_in_ = out;
-  }
+  if (out != x_) std::swap(x_, spare_);
 }
 
 ForwardResult Pass::done() {
   if (w_.final_norm.present()) {
-    norm_into(x_, nullptr, nullptr, offsets_.back(), w_.final_norm, nullptr, ws_.x_in, ws_.x_codes);
+    loops_.add_layer_norm(x_, nullptr, nullptr, offsets_.back(), d_, w_.final_norm.gamma.data(),
+                          w_.final_norm.beta.data(), c_.layer_norm_eps, {});
   }
   result_.hidden.assign(
       x_, x_ + static_cast<std::size_t>(offsets_.back()) * static_cast<std::size_t>(d_));
