@@ -208,7 +208,8 @@ class Pass {
   }
   // Scores, softmax with ACC, keep sets and the context of the kept rows, for the sequences
   // first..last-1, whose score matrices fit kScoresBudget together (or one alone).
-  void attend(int first, int last, int l, std::span<const std::vector<int>> keep,
+  // all_kept: every sequence of the pass keeps all its rows in this layer.
+  void attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
               const Rows& context);
   // The keep set of sequence s from its ACC, into its place in next_offsets_: the kept rows'
   // original positions, and where each comes from.
@@ -378,7 +379,7 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
       if (last > first && end > kScoresBudget) break;
       block_at_[static_cast<std::size_t>(last) + 1] = end;
     }
-    attend(first, last, l, keep, context);
+    attend(first, last, l, keep, all_kept, context);
   }
   const std::int64_t kept_rows = next_offsets_.back();
   std::swap(offsets_, next_offsets_);
@@ -386,7 +387,7 @@ void Pass::layer(const LayerWeights& lw, int l, std::span<const std::vector<int>
   finish(lw, l, context, all_kept ? nullptr : came_from_.data());
 }
 
-void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep,
+void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> keep, bool all_kept,
                   const Rows& context) {
   const int heads = static_cast<int>(heads_), dh = d_ / heads;
   // Short sequences run lat's own per-head loops, whose arithmetic costs less than a oneDNN
@@ -398,21 +399,24 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   // moving its kept rows together and multiplying them. Elsewhere the scores and the context
   // come from one batched oneDNN product per sequence each.
   int longest = 0;
-  bool any_own = false;
+  bool any_own = false, all_tiled = true;
   for (int s = first; s < last; ++s) {
     longest = std::max(longest, rows_of(s));
     any_own = any_own || own(s);
+    all_tiled = all_tiled && tiled(s);
   }
   // The scores' blocks of the sequences that do not take tiles (their room is counted in
   // block_at_; a sequence whose block is over kScoresBudget is a block alone).
   const std::size_t used = block_at_[static_cast<std::size_t>(last)];
   float* scores = tiles_ && !any_own ? nullptr : static_cast<float*>(ws_.scores.take(used * 4));
   void* probs = tiles_ ? nullptr : attention_ == DType::kF32 ? scores : ws_.probs.take(used * 2);
-  // The tiled sequences' context of every row, where their rows begin.
+  // The tiled sequences' context of every row, where their rows begin: `context` itself where
+  // every row is kept.
   const Rows every_context =
-      tiles_ ? ws_.every_context.rows(context.type, static_cast<std::size_t>(offsets_[last]),
-                                      static_cast<std::size_t>(d_))
-             : Rows{};
+      !tiles_    ? Rows{}
+      : all_kept ? context
+                 : ws_.every_context.rows(context.type, static_cast<std::size_t>(offsets_[last]),
+                                          static_cast<std::size_t>(d_));
   // Each thread's scratch, in whole cache lines: an own head's, or a tiled head's packed keys,
   // packed values, rows of scores and rows of P.
   const std::size_t own_bytes = kernels::head_scores_scratch(kOwnLoopsUpTo, dh) * 4;
@@ -510,6 +514,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
   for (int s = first; s < last; ++s) {
     select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)]);
   }
+  if (all_tiled && all_kept) return;  // the context is in place
 #pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
     const int s = first + t / heads, h = t % heads;
@@ -519,6 +524,7 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
                           rows.data(), static_cast<int>(rows.size()),
                           context.from(next_offsets_[s]));
     } else if (tiled(s)) {
+      if (all_kept) continue;
       const std::size_t bytes = static_cast<std::size_t>(dh) * kernels::size_of(context.type);
       for (std::size_t i = 0; i < rows.size(); ++i) {
         std::memcpy(head_columns(context.from(next_offsets_[s] + static_cast<int>(i)), h).data,
