@@ -252,6 +252,9 @@ class Pass {
   // x_: the rows between layers; spare_: where a pruned layer writes them (finish).
   float *x_, *spare_, *projected_, *head_acc_, *normed_ = nullptr;
   Rows qkv_;
+  // Where every sequence is tiled and rows were dropped: the context of every row, from which
+  // finish takes the kept rows' (row came_from_[r] for kept row r); else none.
+  Rows gather_from_;
   // Each sequence's first row, before and after this layer's selection; the original position of
   // each row that leaves it, and its row before; each sequence's kept rows (of its first
   // `sequences_` entries); where each sequence's score block starts.
@@ -515,6 +518,10 @@ void Pass::attend(int first, int last, int l, std::span<const std::vector<int>> 
     select(s, keep[static_cast<std::size_t>(s)][static_cast<std::size_t>(l)]);
   }
   if (all_tiled && all_kept) return;  // the context is in place
+  if (all_tiled && first == 0 && last == sequences_) {
+    gather_from_ = every_context;  // finish takes each kept row's context where it lies
+    return;
+  }
 #pragma omp parallel for schedule(dynamic, chunk)
   for (int t = 0; t < tasks; ++t) {
     const int s = first + t / heads, h = t % heads;
@@ -637,8 +644,14 @@ void Pass::finish(const LayerWeights& lw, int l, const Rows& context, const int*
   // its own, where another share may already be writing.
   float* out = came_from == nullptr ? x_ : spare_;
 
+  const auto context_bytes = static_cast<std::size_t>(d_) * kernels::size_of(context.type);
   auto through = [&](std::int64_t first, std::int64_t count) {
     const auto at = first * d_;
+    if (gather_from_.data != nullptr) {
+      for (std::int64_t r = first; r < first + count; ++r) {
+        std::memcpy(context.from(r).data, gather_from_.from(came_from[r]).data, context_bytes);
+      }
+    }
     if (convert_context) {
       kernels::convert(context.from(first).as<float>(), count, d_, d_, attended.from(first));
     }
@@ -696,6 +709,7 @@ void Pass::finish(const LayerWeights& lw, int l, const Rows& context, const int*
     through(0, rows);
   }
   if (out != x_) std::swap(x_, spare_);
+  gather_from_ = Rows{};
 }
 
 ForwardResult Pass::done() {
