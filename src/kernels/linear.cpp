@@ -222,13 +222,11 @@ void Linear::operator()(const Rows& x, std::int64_t rows, const Rows& y) const {
   if (rows_go_round(rows)) {
     // Each thread multiplies and finishes blocks of its own share, with no barrier between a
     // product and its finish (oneDNN runs on the calling thread inside a parallel region).
-#pragma omp parallel
-    {
-      const RowShare share(rows, omp_get_num_threads(), omp_get_thread_num());
+    in_shares(rows, [&](std::int64_t share_first, std::int64_t share_count) {
       float* own = scratch + static_cast<std::size_t>(omp_get_thread_num()) * floats;
-      in_even_pieces(share.first, share.count, most,
+      in_even_pieces(share_first, share_count, most,
                      [&](std::int64_t first, std::int64_t count) { block_at(first, count, own); });
-    }
+    });
     return;
   }
   // Few rows: one block at a time, each product over all threads.

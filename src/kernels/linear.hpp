@@ -1,6 +1,9 @@
 #pragma once
 
+#include <omp.h>
+
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <span>
@@ -81,6 +84,23 @@ struct RowShare {
   std::int64_t first, count;
   RowShare(std::int64_t rows, std::int64_t threads, std::int64_t t);
 };
+// piece(first, count) on each thread's share of `rows`, in one parallel region. What a thread
+// throws is thrown again after the region, where an exception leaving it would end the process.
+template <typename Piece>
+void in_shares(std::int64_t rows, Piece piece) {
+  std::exception_ptr failed;
+#pragma omp parallel
+  {
+    try {
+      const RowShare share(rows, omp_get_num_threads(), omp_get_thread_num());
+      piece(share.first, share.count);
+    } catch (...) {
+#pragma omp critical(lat_in_shares)
+      if (!failed) failed = std::current_exception();
+    }
+  }
+  if (failed) std::rethrow_exception(failed);
+}
 
 // fp32 rows (ld apart) into out's type (Loops::convert): how activations become a product's input.
 void convert(const float* x, std::int64_t rows, int cols, std::int64_t ld, const Rows& out);

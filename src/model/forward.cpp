@@ -700,11 +700,7 @@ void Pass::finish(const LayerWeights& lw, int l, const Rows& context, const int*
   // barrier between the products and the loops, and a share's rows stay in its core's cache.
   // An observer sees each product's input whole.
   if (observer_ == nullptr && kernels::rows_go_round(rows)) {
-#pragma omp parallel
-    {
-      const kernels::RowShare share(rows, omp_get_num_threads(), omp_get_thread_num());
-      through(share.first, share.count);
-    }
+    kernels::in_shares(rows, through);
   } else {
     through(0, rows);
   }
