@@ -16,6 +16,8 @@
 #include <cstring>
 #include <numeric>
 #include <random>
+#include <stdexcept>
+#include <vector>
 
 #include "kernels/attention.hpp"
 #include "kernels/cpu/loops.hpp"
@@ -937,3 +939,39 @@ INSTANTIATE_TEST_SUITE_P(Kernels, AttentionTypes,
 
 }  // namespace
 }  // namespace lat::kernels
+
+// A layer's rows go round the threads in shares (kernels::RowShare): together they cover the
+// rows once, in order; all but the last hold a multiple of 16 rows; they differ by fewer than 32.
+TEST(RowShares, CoverTheRowsInSixteens) {
+  for (const std::int64_t threads : {1, 2, 3, 4, 7}) {
+    for (const std::int64_t rows : {64, 65, 100, 255, 1000, 1023, 2048}) {
+      std::int64_t next = 0, least = rows, most = 0;
+      for (std::int64_t t = 0; t < threads; ++t) {
+        const lat::kernels::RowShare share(rows, threads, t);
+        EXPECT_EQ(share.first, next) << rows << " rows, thread " << t << " of " << threads;
+        if (t + 1 < threads) {
+          EXPECT_EQ(share.count % 16, 0) << rows << " rows, thread " << t;
+        }
+        next = share.first + share.count;
+        least = std::min(least, share.count);
+        most = std::max(most, share.count);
+      }
+      EXPECT_EQ(next, rows) << threads << " threads";
+      EXPECT_LT(most - least, 32) << rows << " rows, " << threads << " threads";
+    }
+  }
+}
+
+// What a thread throws in its share leaves kernels::in_shares after the region, on the caller.
+TEST(RowShares, AThreadsExceptionReachesTheCaller) {
+  std::vector<int> seen(256, 0);
+  EXPECT_THROW(lat::kernels::in_shares(256,
+                                       [&](std::int64_t first, std::int64_t count) {
+                                         for (std::int64_t r = first; r < first + count; ++r) {
+                                           ++seen[static_cast<std::size_t>(r)];
+                                         }
+                                         if (first + count == 256) throw std::runtime_error("x");
+                                       }),
+               std::runtime_error);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), 256);  // every share ran once
+}
