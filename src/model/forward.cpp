@@ -344,7 +344,7 @@ void Pass::project(const LayerWeights& lw, int l, float* x, std::int64_t first, 
   const Rows in = coded.data != nullptr ? coded.from(first) : Rows{};
   float* rows = x + at;
   if (!reads_x(lw)) {
-    std::copy_n(x + at, count * d_, normed_ + at);
+    std::copy_n(rows, count * d_, normed_ + at);
     loops_.add_layer_norm(normed_ + at, nullptr, nullptr, count, d_, lw.attention_norm.gamma.data(),
                           lw.attention_norm.beta.data(), c_.layer_norm_eps, in);
     rows = normed_ + at;
